@@ -1,0 +1,62 @@
+"""The problem record and the outcome vocabulary, used everywhere.
+
+Row problems are records, never exceptions: checks, the planner and the
+executor all produce :class:`Problem` values, and every input row ends with
+exactly one :class:`Outcome` (sheet-contract.md, section 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What happened to one input row."""
+
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    VALID = "valid"
+    WOULD_UPDATE = "would-update"
+    INVALID = "invalid"
+    CONFLICT = "conflict"
+    LOCKED = "locked"
+    NOT_FOUND = "not-found"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def ok(self) -> bool:
+        """True for the outcomes that leave the exit status at 0."""
+        return self in _OK
+
+
+_OK = frozenset({Outcome.UPDATED, Outcome.UNCHANGED, Outcome.VALID, Outcome.WOULD_UPDATE})
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or worth a look) with one cell, row or call.
+
+    ``row`` is the row number as Excel shows it (the header is row 1), or None
+    for a problem with the sheet as a whole.  ``code`` is a stable kebab-case
+    name (``not-allowed``, ``pattern``, ``leading-zeros-lost``...).  ``value``
+    is the cell as read; it may be sensitive and goes only into workbooks.
+    """
+
+    row: int | None
+    identifier: str | None
+    column: str | None
+    value: str | None
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR

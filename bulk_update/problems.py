@@ -60,3 +60,15 @@ class Problem:
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field a row changes: ``column: old -> new`` (values as sheet text)."""
+
+    column: str
+    old: str
+    new: str
+
+    def __str__(self) -> str:
+        return f"{self.column}: {self.old or '(empty)'} -> {self.new or '(empty)'}"

@@ -1,0 +1,134 @@
+"""The HTTP side: a threaded HTTP/1.1 server on loopback with keep-alive.
+
+AWS calls arrive as ``POST /`` with ``X-Amz-Target`` naming the operation;
+the answer is written in one piece (head and body together, TCP_NODELAY) so a
+kept-alive connection never waits on Nagle's algorithm.  Signatures are not
+checked: any credentials are accepted.
+
+Besides the AWS surface, three inspection routes serve out-of-process tests:
+``GET /_emulator/records?catalog=Sandbox``, ``GET /_emulator/counters`` and
+``POST /_emulator/seller-edit`` with ``{"catalog", "identifier", "changes"}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import uuid
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from .wire import CONTENT_TYPE, ApiError, dumps
+
+if TYPE_CHECKING:
+    from .service import Emulator
+
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    """Keeps the open connections, so that stopping really stops."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            open_now = list(self.connections)
+            self.connections.clear()
+        for sock in open_now:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection; many requests on it while the client keeps it alive."""
+
+    protocol_version = "HTTP/1.1"
+    server: EmulatorServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Quiet: request lines would carry nothing useful and cost time."""
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, body: bytes, content_type: str = CONTENT_TYPE) -> None:
+        head = (
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
+            f"Content-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"x-amzn-RequestId: {uuid.uuid4()}\r\n"
+            "\r\n"
+        )
+        self.wfile.write(head.encode("ascii") + body)
+
+    def _drop(self) -> None:
+        """Close the connection without a word, as a broken network would."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self._body()
+        if self.path.startswith("/_emulator/"):
+            self._control("POST", body)
+            return
+        outcome = self.server.emulator.handle(self.headers.get("X-Amz-Target", ""), body)
+        if outcome.drop:
+            self._drop()
+        else:
+            self._send(outcome.status, outcome.body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._control("GET", b"")
+
+    def _control(self, method: str, body: bytes) -> None:
+        emulator = self.server.emulator
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        try:
+            if method == "GET" and url.path == "/_emulator/records":
+                catalog = query.get("catalog", ["Sandbox"])[0]
+                answer: Any = emulator.records(catalog)
+            elif method == "GET" and url.path == "/_emulator/counters":
+                answer = emulator.counters()
+            elif method == "POST" and url.path == "/_emulator/seller-edit":
+                edit = json.loads(body or b"{}")
+                answer = emulator.seller_edit(edit["catalog"], edit["identifier"], edit["changes"])
+            else:
+                self._send(
+                    404, dumps({"message": f"no route {method} {url.path}"}), "application/json"
+                )
+                return
+        except ApiError as error:
+            self._send(error.status, error.body(), "application/json")
+            return
+        except (KeyError, ValueError, TypeError) as error:
+            self._send(400, dumps({"message": str(error)}), "application/json")
+            return
+        self._send(200, dumps(answer), "application/json")

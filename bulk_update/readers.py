@@ -174,7 +174,7 @@ def _cell(value: Any) -> tuple[str, str]:
     return str(value), TEXT
 
 
-def _convert(values: Sequence[Any]) -> tuple[list[str], list[str]]:
+def _convert(values: Iterable[Any]) -> tuple[list[str], list[str]]:
     """Texts and kinds of one column that holds more than strings."""
     texts: list[str] = []
     kinds: list[str] = []

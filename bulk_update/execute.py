@@ -1,0 +1,354 @@
+"""Carrying the plan out: a small pool of workers, paced writes, a journal.
+
+Each worker takes the next row, reads its live record (within the read
+quota), decides it (:func:`bulk_update.plan.decide`) and, when the row
+changes something, writes it (within the write quota).  Several workers let
+the reads of the next rows overlap the paced writes, so a run takes about
+``writes / write-rate`` seconds.  Every write is journalled before it is sent
+and after it is answered, so an interrupted run can be resumed without
+sending any row twice.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from bulk_update import client as pcc
+from bulk_update.journal import RunFolder
+from bulk_update.mapping import RowEdit
+from bulk_update.merge import holds, project
+from bulk_update.plan import (
+    Decision,
+    OnConflict,
+    as_utc,
+    decide,
+    digest,
+    moved_fields,
+    same_version,
+)
+from bulk_update.problems import Change, Outcome, Problem
+
+
+@dataclass
+class RowOutcome:
+    """How one row ended."""
+
+    row: int
+    identifier: str
+    outcome: Outcome
+    message: str = ""
+    changes: list[Change] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    new_version: str | None = None
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    on_conflict: OnConflict = "skip"
+    max_writes: int | None = None
+    workers: int = 8
+    conflict_retries: int = 3
+    today: date | None = None
+
+
+class Executor:
+    """Runs rows through read, decide and write; thread-safe, stoppable."""
+
+    def __init__(
+        self,
+        pc: pcc.PartnerCentral,
+        options: Options,
+        folder: RunFolder | None = None,
+        on_row: Callable[[RowOutcome], None] | None = None,
+        baselines: Mapping[int, Mapping[str, str]] | None = None,
+    ) -> None:
+        self.pc = pc
+        self.baselines = baselines or {}
+        """Per input row, the export's baseline cells (three-way merge)."""
+        self.options = options
+        self.folder = folder
+        self.on_row = on_row
+        self.stop = threading.Event()
+        self.stop_reason = ""
+        self._lock = threading.Lock()
+        self._sent = 0
+        self._intents: set[int] = set()
+        self.decisions: dict[int, Decision] = {}
+        """In a dry run, each row's decision (kept so a confirmed run need not read again)."""
+
+    # -- the pool -------------------------------------------------------------
+
+    def run(
+        self,
+        edits: Iterable[RowEdit],
+        decided: Mapping[int, Decision] | None = None,
+    ) -> dict[int, RowOutcome]:
+        """Process every row; rows not reached when the run stops end ``skipped``."""
+        todo: queue.Queue[RowEdit] = queue.Queue()
+        rows = list(edits)
+        for e in rows:
+            todo.put(e)
+        results: dict[int, RowOutcome] = {}
+        decided = decided or {}
+
+        def worker() -> None:
+            while not self.stop.is_set():
+                try:
+                    edit = todo.get_nowait()
+                except queue.Empty:
+                    return
+                outcome = self._row(edit, decided.get(edit.row))
+                with self._lock:
+                    results[edit.row] = outcome
+                if self.on_row:
+                    self.on_row(outcome)
+
+        threads = [
+            threading.Thread(target=worker, name=f"row-worker-{i}", daemon=True)
+            for i in range(max(1, min(self.options.workers, len(rows))))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for e in rows:
+            if e.row not in results:
+                results[e.row] = RowOutcome(
+                    e.row, e.identifier, Outcome.SKIPPED, self.stop_reason or "not reached"
+                )
+        return results
+
+    def halt(self, reason: str) -> None:
+        """Take no new rows; writes in flight finish."""
+        if not self.stop.is_set():
+            self.stop_reason = reason
+            self.stop.set()
+
+    # -- one row --------------------------------------------------------------
+
+    def _row(self, edit: RowEdit, decision: Decision | None) -> RowOutcome:
+        try:
+            if decision is None:
+                decision = self.decide(edit)
+            if decision.outcome is not None:
+                return self._final(self._from_decision(decision))
+            if self.options.dry_run:
+                with self._lock:
+                    self.decisions[edit.row] = decision
+                return RowOutcome(
+                    edit.row,
+                    edit.identifier,
+                    Outcome.WOULD_UPDATE,
+                    f"would change {len(decision.changes)} field(s)",
+                    decision.changes,
+                )
+            return self._final(self._write(decision))
+        except pcc.NotFound:
+            return self._final(
+                RowOutcome(
+                    edit.row,
+                    edit.identifier,
+                    Outcome.NOT_FOUND,
+                    f"no opportunity {edit.identifier} in catalog {self.pc.catalog}",
+                )
+            )
+        except pcc.AccessDeniedError as exc:
+            self.halt("the run stopped: access denied")
+            return self._final(RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc)))
+        except pcc.CallFailed as exc:
+            return self._final(RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc)))
+
+    def decide(self, edit: RowEdit) -> Decision:
+        """Read the live record and decide the row (raises NotFound)."""
+        live = self.pc.get(edit.identifier)
+        return decide(
+            edit,
+            live,
+            on_conflict=self.options.on_conflict,
+            today=self.options.today,
+            baseline=self.baselines.get(edit.row),
+        )
+
+    def _redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
+        """Decide again after a fresh read, the version question already settled."""
+        return decide(
+            edit,
+            live,
+            on_conflict="overwrite",
+            today=self.options.today,
+            baseline=self.baselines.get(edit.row),
+        )
+
+    def _from_decision(self, d: Decision) -> RowOutcome:
+        return RowOutcome(
+            d.edit.row,
+            d.edit.identifier,
+            d.outcome or Outcome.FAILED,
+            d.message,
+            d.changes,
+            d.problems,
+        )
+
+    def _final(self, outcome: RowOutcome) -> RowOutcome:
+        """Journal how the row ended (``done`` after a write was sent, else ``outcome``)."""
+        if self.folder is not None and not self.options.dry_run:
+            if outcome.row in self._intents:
+                self.folder.done(
+                    outcome.row,
+                    outcome.identifier,
+                    outcome.outcome.value,
+                    outcome.new_version,
+                    outcome.message,
+                )
+            else:
+                self.folder.outcome(
+                    outcome.row, outcome.identifier, outcome.outcome.value, outcome.message
+                )
+        return outcome
+
+    def _reserve_write(self) -> bool:
+        with self._lock:
+            limit = self.options.max_writes
+            if limit is not None and self._sent >= limit:
+                return False
+            self._sent += 1
+            return True
+
+    def _write(self, d: Decision) -> RowOutcome:
+        edit = d.edit
+        for _attempt in range(self.options.conflict_retries + 1):
+            assert d.payload is not None and d.live is not None
+            if self.stop.is_set() or not self._reserve_write():
+                if not self.stop.is_set():
+                    self.halt(
+                        f"the run stopped after {self.options.max_writes} writes (--max-writes)"
+                    )
+                return RowOutcome(
+                    edit.row, edit.identifier, Outcome.SKIPPED, self.stop_reason, d.changes
+                )
+            sent_version = d.payload["LastModifiedDate"]
+            if self.folder is not None:
+                self.folder.save_before(edit.identifier, dict(d.live))
+                with self._lock:
+                    self._intents.add(edit.row)
+                self.folder.intent(
+                    edit.row,
+                    edit.identifier,
+                    _iso(sent_version),
+                    digest(d.payload),
+                    [str(c) for c in d.changes],
+                )
+            try:
+                answer = self.pc.update(d.payload)
+            except pcc.Conflict:
+                nxt = self._after_conflict(d)
+                if isinstance(nxt, RowOutcome):
+                    return nxt
+                d = nxt
+                continue
+            except pcc.WriteUncertain:
+                settled = self._settle(d, sent_version)
+                if isinstance(settled, RowOutcome):
+                    return settled
+                d = settled
+                continue
+            except pcc.Validation as exc:
+                return RowOutcome(
+                    edit.row,
+                    edit.identifier,
+                    Outcome.INVALID,
+                    "Partner Central refused the update: " + str(exc),
+                    d.changes,
+                    self._field_problems(d, exc),
+                )
+            return RowOutcome(
+                edit.row,
+                edit.identifier,
+                Outcome.UPDATED,
+                f"updated {len(d.changes)} field(s)",
+                d.changes,
+                new_version=_iso(answer.get("LastModifiedDate")),
+            )
+        return RowOutcome(
+            edit.row,
+            edit.identifier,
+            Outcome.CONFLICT,
+            "the record kept changing while the tool tried to write it; run the row again",
+            d.changes,
+        )
+
+    def _after_conflict(self, d: Decision) -> Decision | RowOutcome:
+        """Someone wrote between our read and our write: read again, merge again."""
+        edit = d.edit
+        assert d.live is not None
+        live = self.pc.get(edit.identifier)
+        moved = moved_fields(d.live, live, set(edit.edits))
+        if moved:
+            return RowOutcome(
+                edit.row,
+                edit.identifier,
+                Outcome.CONFLICT,
+                "someone changed "
+                + ", ".join(moved)
+                + " in Partner Central while this run was writing; nothing was written",
+                d.changes,
+            )
+        again = self._redecide(edit, live)
+        if again.outcome is not None:
+            return self._from_decision(again)
+        return again
+
+    def _settle(self, d: Decision, sent_version: Any) -> Decision | RowOutcome:
+        """The answer to a write never came: read the record to learn whether it landed."""
+        edit = d.edit
+        live = self.pc.get(edit.identifier)
+        if same_version(live.get("LastModifiedDate"), sent_version):
+            # Not landed. Sending again is safe: it carries the same version, so
+            # if the first copy lands meanwhile, this one is refused as a conflict.
+            again = self._redecide(edit, live)
+            return again if again.outcome is None else self._from_decision(again)
+        if holds(project(live), edit.edits):
+            return RowOutcome(
+                edit.row,
+                edit.identifier,
+                Outcome.UPDATED,
+                "updated (the answer was lost; a fresh read shows the row's values)",
+                d.changes,
+                new_version=_iso(live.get("LastModifiedDate")),
+            )
+        return RowOutcome(
+            edit.row,
+            edit.identifier,
+            Outcome.CONFLICT,
+            "the answer to the write was lost and the record now holds other values; "
+            "check it in Partner Central",
+            d.changes,
+        )
+
+    def _field_problems(self, d: Decision, exc: pcc.Validation) -> list[Problem]:
+        from bulk_update.plan import column_for
+
+        out = []
+        for name, code, message in exc.field_errors:
+            out.append(
+                Problem(
+                    d.edit.row,
+                    d.edit.identifier,
+                    column_for(d.edit, name),
+                    None,
+                    f"api-{code}".lower(),
+                    message,
+                )
+            )
+        return out
+
+
+def _iso(value: Any) -> str | None:
+    dt = as_utc(value)
+    return None if dt is None else dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")

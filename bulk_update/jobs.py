@@ -1,0 +1,409 @@
+"""The library side of the commands: ``validate`` and ``apply`` as functions.
+
+The CLI parses options and calls these; they return a :class:`JobReport`
+and raise only :class:`bulk_update.errors.BulkUpdateError` for a run that
+cannot start.  Row problems travel as records inside the report.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from bulk_update import catalog as cat
+from bulk_update import checks, columns, readers
+from bulk_update import client as pcc
+from bulk_update.errors import BulkUpdateError
+from bulk_update.execute import Executor, Options, RowOutcome
+from bulk_update.journal import RunFolder
+from bulk_update.mapping import RowEdit
+from bulk_update.merge import holds, project
+from bulk_update.plan import iso, same_version
+from bulk_update.problems import Outcome, Problem, Severity
+from bulk_update.results import RowResult, RunSummary, write_results, write_retry
+
+
+@dataclass
+class Loaded:
+    """A sheet read, its columns resolved and every row checked."""
+
+    sheet: readers.Sheet
+    layout: columns.Layout
+    report: checks.CheckReport
+
+
+@dataclass
+class JobReport:
+    results: list[RowResult]
+    problems: list[Problem]
+    summary: RunSummary
+    results_path: Path
+    retry_path: Path | None = None
+    run_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[Outcome, int]:
+        return RunSummary.counts(self.results)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(r.outcome.ok for r in self.results) else 1
+
+
+def load(path: Path, *, sheet: str | None, run_catalog: str | None, today: date | None) -> Loaded:
+    """Read, resolve and check a sheet (no AWS call)."""
+    data = readers.read_sheet(path, sheet)
+    layout = columns.resolve(data.headers, cat.load())
+    report = checks.check_sheet(
+        data, layout, cat.load(), run_catalog=run_catalog, today=today or datetime.now(UTC).date()
+    )
+    return Loaded(data, layout, report)
+
+
+def _cells(sheet: readers.Sheet) -> list[list[str]]:
+    return sheet.cells.astype(str).values.tolist()
+
+
+def _identifier_cells(loaded: Loaded) -> list[str]:
+    pos = loaded.layout.identifier.position
+    return [str(v).strip() for v in loaded.sheet.cells[pos].tolist()]
+
+
+def _invalid_message(problems: list[Problem]) -> str:
+    errors = [p for p in problems if p.is_error]
+    shown = "; ".join(f"{p.column}: {p.message}" if p.column else p.message for p in errors[:3])
+    if len(errors) > 3:
+        shown += f"; and {len(errors) - 3} more (see the Errors sheet)"
+    return shown
+
+
+def _default_out(path: Path, suffix: str) -> Path:
+    return path.with_name(f"{path.stem}.{suffix}.xlsx")
+
+
+def validate_file(
+    path: Path,
+    *,
+    sheet: str | None = None,
+    catalog: str | None = None,
+    out: Path | None = None,
+    today: date | None = None,
+) -> JobReport:
+    """``bulk-update validate``: every row ``valid`` or ``invalid``, no AWS call."""
+    started = datetime.now(UTC)
+    loaded = load(path, sheet=sheet, run_catalog=catalog, today=today)
+    by_row = _problems_by_row(loaded.report.problems)
+    cells = _cells(loaded.sheet)
+    ids = _identifier_cells(loaded)
+    results = []
+    for i, row in enumerate(loaded.sheet.row_numbers):
+        edit = loaded.report.edits[i]
+        if edit is None:
+            results.append(
+                RowResult(
+                    row,
+                    ids[i],
+                    Outcome.INVALID,
+                    _invalid_message(by_row.get(row, [])),
+                    [],
+                    cells[i],
+                )
+            )
+        else:
+            notes = loaded.report.normalised[i] if loaded.report.normalised else []
+            results.append(RowResult(row, ids[i], Outcome.VALID, "; ".join(notes), [], cells[i]))
+    summary = RunSummary("validate", catalog, str(path), started, datetime.now(UTC))
+    target = out or _default_out(path, "results")
+    write_results(target, results, loaded.report.problems, loaded.sheet.headers, summary)
+    return JobReport(results, loaded.report.problems, summary, target)
+
+
+def _problems_by_row(problems: list[Problem]) -> dict[int, list[Problem]]:
+    out: dict[int, list[Problem]] = {}
+    for p in problems:
+        if p.row is not None:
+            out.setdefault(p.row, []).append(p)
+    return out
+
+
+@dataclass
+class ApplySettings:
+    catalog: str
+    sheet: str | None = None
+    out: Path | None = None
+    run_dir: Path | None = None
+    dry_run: bool = False
+    on_conflict: str = "skip"
+    max_writes: int | None = None
+    workers: int = 8
+    today: date | None = None
+    resume: Path | None = None
+
+
+Confirm = Callable[[dict[Outcome, int]], bool]
+
+
+def apply_file(
+    path: Path | None,
+    pc: pcc.PartnerCentral,
+    settings: ApplySettings,
+    *,
+    confirm: Confirm | None = None,
+    on_row: Callable[[RowOutcome], None] | None = None,
+    on_executor: Callable[[Executor], None] | None = None,
+) -> JobReport:
+    """``bulk-update apply``: check, read, merge, write, and report every row.
+
+    ``confirm`` is asked once with the planned counts before the first write
+    (the CLI asks it for the production catalog); returning False ends the
+    run with every writing row ``skipped``.  ``on_executor`` receives the
+    executor so the caller can stop it (Ctrl-C).
+    """
+    started = datetime.now(UTC)
+    folder: RunFolder | None = None
+    previous: dict[int, tuple[str, str, str | None]] = {}
+    in_flight: dict[int, str | None] = {}
+    if settings.resume is not None:
+        folder = RunFolder.open(settings.resume, catalog=settings.catalog)
+        path = folder.input_path
+        folder.check_input(path)
+        state = folder.replay()
+        for n, rs in state.rows.items():
+            if rs.in_flight:
+                in_flight[n] = _iso_or_none(rs.last_modified_sent)
+            elif rs.state != Outcome.SKIPPED.value:
+                previous[n] = (rs.state, rs.message, _iso_or_none(rs.new_last_modified))
+        settings.sheet = folder.settings.get("sheet", settings.sheet)
+    assert path is not None
+    loaded = load(path, sheet=settings.sheet, run_catalog=settings.catalog, today=settings.today)
+    if folder is None and not settings.dry_run:
+        folder = RunFolder.create(
+            settings.run_dir,
+            input_path=path,
+            catalog=settings.catalog,
+            command="apply",
+            settings={"sheet": settings.sheet, "on_conflict": settings.on_conflict},
+        )
+    options = Options(
+        dry_run=settings.dry_run,
+        on_conflict=settings.on_conflict,  # type: ignore[arg-type]
+        max_writes=settings.max_writes,
+        workers=settings.workers,
+        today=settings.today,
+    )
+    baselines, baseline_notes = _baselines(loaded)
+    executor = Executor(pc, options, folder, on_row=on_row, baselines=baselines)
+    if on_executor:
+        on_executor(executor)
+
+    edits: list[RowEdit] = []
+    outcomes: dict[int, RowOutcome] = {}
+    for edit in loaded.report.edits:
+        if edit is None:
+            continue
+        if edit.row in previous:
+            o, msg, ver = previous[edit.row]
+            outcomes[edit.row] = RowOutcome(
+                edit.row, edit.identifier, Outcome(o), msg, new_version=ver
+            )
+        elif edit.row in in_flight:
+            settled = _settle_in_flight(pc, edit, in_flight[edit.row])
+            if settled is None:
+                edits.append(edit)
+            else:
+                outcomes[edit.row] = settled
+                if folder is not None:
+                    folder.done(
+                        settled.row,
+                        settled.identifier,
+                        settled.outcome.value,
+                        settled.new_version,
+                        settled.message,
+                    )
+        else:
+            edits.append(edit)
+
+    decided = None
+    if confirm is not None and not settings.dry_run and edits:
+        planner = Executor(
+            pc,
+            Options(
+                dry_run=True,
+                on_conflict=options.on_conflict,
+                workers=options.workers,
+                today=options.today,
+            ),
+            baselines=baselines,
+        )
+        if on_executor:
+            on_executor(planner)
+        planned = planner.run(edits)
+        counts = Counter(o.outcome for o in planned.values())
+        if not confirm(dict(counts)):
+            executor.halt("not confirmed: nothing was written")
+            for e in edits:
+                p = planned[e.row]
+                if p.outcome is Outcome.WOULD_UPDATE:
+                    p = RowOutcome(
+                        e.row,
+                        e.identifier,
+                        Outcome.SKIPPED,
+                        "not confirmed: nothing was written",
+                        p.changes,
+                    )
+                outcomes[e.row] = p
+            edits = []
+        else:
+            decided = planner.decisions
+            for e in edits:
+                if planned[e.row].outcome is not Outcome.WOULD_UPDATE:
+                    outcomes[e.row] = executor._final(planned[e.row])
+            edits = [e for e in edits if e.row in decided]
+    outcomes.update(executor.run(edits, decided))
+
+    by_row = _problems_by_row(loaded.report.problems)
+    problems = list(loaded.report.problems) + baseline_notes
+    cells = _cells(loaded.sheet)
+    ids = _identifier_cells(loaded)
+    results: list[RowResult] = []
+    for i, row in enumerate(loaded.sheet.row_numbers):
+        if loaded.report.edits[i] is None:
+            results.append(
+                RowResult(
+                    row,
+                    ids[i],
+                    Outcome.INVALID,
+                    _invalid_message(by_row.get(row, [])),
+                    [],
+                    cells[i],
+                )
+            )
+            continue
+        o = outcomes[row]
+        problems.extend(o.problems)
+        results.append(RowResult(row, ids[i], o.outcome, o.message, o.changes, cells[i]))
+    stats = pc.stats
+    summary = RunSummary(
+        "apply --dry-run" if settings.dry_run else "apply",
+        settings.catalog,
+        str(path),
+        started,
+        datetime.now(UTC),
+        calls=stats.calls,
+        throttled=stats.throttled,
+        retries=stats.retries,
+        writes=stats.writes,
+    )
+    if executor.stop_reason:
+        summary.extra["stopped"] = executor.stop_reason
+    if folder is not None:
+        summary.extra["run folder"] = str(folder.path)
+    target = settings.out or (
+        folder.path / "results.xlsx" if folder else _default_out(path, "dry-run")
+    )
+    write_results(target, results, problems, loaded.sheet.headers, summary)
+    retry_path = None
+    retry = [
+        r
+        for r in results
+        if r.outcome not in (Outcome.UPDATED, Outcome.UNCHANGED, Outcome.WOULD_UPDATE)
+    ]
+    if retry and not settings.dry_run:
+        is_csv = path.suffix.lower() == ".csv"
+        retry_path = target.with_name(f"{path.stem}.retry{'.csv' if is_csv else '.xlsx'}")
+        write_retry(retry_path, loaded.sheet.headers, [r.cells for r in retry], csv=is_csv)
+    return JobReport(
+        results, problems, summary, target, retry_path, folder.path if folder else None
+    )
+
+
+def _baselines(loaded: Loaded) -> tuple[dict[int, dict[str, str]], list[Problem]]:
+    """Each row's exported values, when the sheet carries an export's baseline.
+
+    A row whose identifier is not in the baseline (added after the export, or
+    its id changed) falls back to the two-way rules, with a warning.
+    """
+    table = loaded.sheet.baseline
+    if table is None and loaded.sheet.path.suffix.lower() == ".csv":
+        try:
+            from bulk_update.export import load_csv_baseline
+        except ImportError:  # pragma: no cover - export not installed
+            return {}, []
+        table, _meta = load_csv_baseline(loaded.sheet.path)
+    if table is None or len(table) == 0:
+        return {}, []
+    headers = [str(h).strip() for h in table.columns]
+    id_header = next((h for h in headers if h.lower() in ("identifier", "id")), None)
+    if id_header is None:
+        return {}, [
+            Problem(
+                None,
+                None,
+                None,
+                None,
+                "baseline-unusable",
+                "the export's baseline has no Identifier column; every row is "
+                "compared with the live record only (two-way)",
+                Severity.WARNING,
+            )
+        ]
+    rows: dict[str, dict[str, str]] = {}
+    for values in table.astype(str).values.tolist():
+        record = dict(zip(headers, values, strict=False))
+        rows[record[id_header].strip()] = record
+    out: dict[int, dict[str, str]] = {}
+    notes: list[Problem] = []
+    ids = _identifier_cells(loaded)
+    for i, edit in enumerate(loaded.report.edits):
+        if edit is None:
+            continue
+        base = rows.get(ids[i])
+        if base is None:
+            notes.append(
+                Problem(
+                    edit.row,
+                    edit.identifier,
+                    None,
+                    None,
+                    "not-in-baseline",
+                    "this row is not in the export's baseline (added or id changed): "
+                    "every filled cell is applied (two-way rules)",
+                    Severity.WARNING,
+                )
+            )
+        else:
+            out[edit.row] = base
+    return out, notes
+
+
+def _iso_or_none(value: object) -> str | None:
+    return None if value is None else iso(value)
+
+
+def _settle_in_flight(pc: pcc.PartnerCentral, edit: RowEdit, sent: str | None) -> RowOutcome | None:
+    """A write the last run sent but never saw answered: did it land?"""
+    live = pc.get(edit.identifier)
+    if sent is not None and same_version(live.get("LastModifiedDate"), sent):
+        return None  # it did not land: plan the row again
+    if holds(project(live), edit.edits):
+        return RowOutcome(
+            edit.row,
+            edit.identifier,
+            Outcome.UPDATED,
+            "updated by the interrupted run (confirmed by reading the record again)",
+            new_version=str(live.get("LastModifiedDate")),
+        )
+    return RowOutcome(
+        edit.row,
+        edit.identifier,
+        Outcome.CONFLICT,
+        "the interrupted run's write cannot be confirmed: the record now holds "
+        "other values; check it in Partner Central",
+    )
+
+
+__all__ = ["ApplySettings", "BulkUpdateError", "JobReport", "apply_file", "validate_file"]

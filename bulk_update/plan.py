@@ -1,0 +1,254 @@
+"""Deciding one row against its live record, before anything is written.
+
+``decide`` is pure: given the row's edits and the live record it answers
+what would happen (unchanged, locked, conflict, invalid, or a write with the
+full payload and the list of changes).  It makes no call; the executor reads
+the record and carries the decision out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from bulk_update import locks, rules
+from bulk_update.mapping import CLEAR, Path, RowEdit, Value
+from bulk_update.merge import (
+    Payload,
+    apply_edits,
+    changed_paths,
+    column_of,
+    diff,
+    key_of,
+    leaves,
+    project,
+    values_at,
+)
+from bulk_update.problems import Change, Outcome, Problem
+
+OnConflict = Literal["skip", "overwrite"]
+
+
+@dataclass
+class Decision:
+    """What one row will do; ``outcome`` None means "send this payload"."""
+
+    edit: RowEdit
+    outcome: Outcome | None
+    message: str = ""
+    changes: list[Change] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    live: Mapping[str, Any] | None = None
+    payload: Payload | None = None
+    """The full UpdateOpportunity body (with Identifier and LastModifiedDate)."""
+
+    @property
+    def writes(self) -> bool:
+        return self.outcome is None
+
+
+def as_utc(value: Any) -> datetime | None:
+    """A LastModifiedDate from boto3 (datetime) or JSON (ISO text) as aware UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def same_version(a: Any, b: Any) -> bool:
+    """Equal LastModifiedDates, compared to the millisecond as the API keeps them."""
+    x, y = as_utc(a), as_utc(b)
+    if x is None or y is None:
+        return x is y
+    return abs((x - y).total_seconds()) < 0.001
+
+
+def iso(value: Any) -> str:
+    dt = as_utc(value)
+    return "" if dt is None else dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def column_for(edit: RowEdit, key: str) -> str:
+    """The sheet header a field key or column came from, for messages."""
+    for path, header in edit.columns.items():
+        if key in (key_of(path), column_of(path)):
+            return header
+    return key
+
+
+def _text(value: Value | tuple[str, ...] | None) -> str:
+    """A value as comparable text: lists joined by ';', items trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ";".join(v.strip() for v in value)
+    if value is CLEAR:
+        return ""
+    return (
+        ";".join(part.strip() for part in str(value).split(";"))
+        if ";" in str(value)
+        else str(value).strip()
+    )
+
+
+def user_edits(edit: RowEdit, baseline: Mapping[str, str]) -> dict[Path, Value]:
+    """The cells the user changed against the export's baseline."""
+    out: dict[Path, Value] = {}
+    for path, value in edit.edits.items():
+        before = _text(baseline.get(edit.columns.get(path, column_of(path)), ""))
+        now = "#CLEAR" if value is CLEAR else _text(value)
+        if value is CLEAR and before == "":
+            continue
+        if now != before:
+            out[path] = value
+    return out
+
+
+def both_sides(
+    edit: RowEdit,
+    live: Mapping[str, Any],
+    baseline: Mapping[str, str],
+    wanted: Mapping[Path, Value],
+) -> list[Problem]:
+    """Fields the user and Partner Central both changed since the export, differently."""
+    flat = dict(leaves(project(live)))
+    problems = []
+    for path, value in wanted.items():
+        header = edit.columns.get(path, column_of(path))
+        base = _text(baseline.get(header, ""))
+        server = _text(flat.get(path))
+        mine = _text(value)
+        if server != base and server != mine:
+            problems.append(
+                Problem(
+                    edit.row,
+                    edit.identifier,
+                    header,
+                    mine,
+                    "changed-on-both-sides",
+                    f"changed on both sides since the export: exported {base or '(empty)'!r}, "
+                    f"Partner Central now {server or '(empty)'!r}, this sheet {mine or '(empty)'!r}; "
+                    "decide which is right and run the row again",
+                )
+            )
+    return problems
+
+
+def decide(
+    edit: RowEdit,
+    live: Mapping[str, Any],
+    *,
+    on_conflict: OnConflict = "skip",
+    today: date | None = None,
+    baseline: Mapping[str, str] | None = None,
+) -> Decision:
+    """Merge the row into the live record and say what would happen.
+
+    With the export's ``baseline`` for this row, only the cells the user
+    changed are applied, and a version mismatch is merged three ways: a field
+    changed on both sides to different values is a conflict; everything else
+    is kept or applied.
+    """
+    today = today or datetime.now(UTC).date()
+    live_version = live.get("LastModifiedDate")
+    wanted: Mapping[Path, Value] = edit.edits
+    if baseline is not None:
+        wanted = user_edits(edit, baseline)
+        if not wanted:
+            return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export", live=live)
+        if not same_version(edit.last_modified, live_version) and on_conflict != "overwrite":
+            clashes = both_sides(edit, live, baseline, wanted)
+            if clashes:
+                return Decision(
+                    edit,
+                    Outcome.CONFLICT,
+                    "changed on both sides since the export: "
+                    + ", ".join(str(p.column) for p in clashes),
+                    problems=clashes,
+                    live=live,
+                )
+    elif (
+        edit.last_modified is not None
+        and not same_version(edit.last_modified, live_version)
+        and on_conflict != "overwrite"
+    ):
+        return Decision(
+            edit,
+            Outcome.CONFLICT,
+            f"the record changed in Partner Central since this row was exported "
+            f"(row: {iso(edit.last_modified)}, now: {iso(live_version)}); export it again "
+            "and redo the edit, or run with --on-conflict overwrite to apply the row anyway",
+            live=live,
+        )
+    current = project(live)
+    merged = apply_edits(current, wanted)
+    changes = diff(current, merged)
+    if not changes:
+        return Decision(edit, Outcome.UNCHANGED, "the record already holds these values", live=live)
+    changed_keys = {key_of(p) for p in changed_paths(current, merged)}
+    status = (live.get("LifeCycle") or {}).get("ReviewStatus")
+    verdict = locks.check(status, changed_keys)
+    if not verdict.allowed:
+        problems = [
+            Problem(edit.row, edit.identifier, column_for(edit, k), None, "locked", verdict.message)
+            for k in (verdict.fields or ())
+        ]
+        return Decision(
+            edit, Outcome.LOCKED, verdict.message, changes, problems, live=live, payload=None
+        )
+    problems = []
+    for key, code, message in rules.business_problems(merged, today=today, changed=changed_keys):
+        problems.append(
+            Problem(edit.row, edit.identifier, column_for(edit, key), None, code, message)
+        )
+    if problems:
+        return Decision(
+            edit,
+            Outcome.INVALID,
+            "; ".join(f"{p.column}: {p.message}" for p in problems),
+            changes,
+            problems,
+            live=live,
+        )
+    body = {
+        **merged,
+        "Identifier": edit.identifier,
+        "LastModifiedDate": as_utc(live_version),
+    }
+    return Decision(edit, None, "", changes, live=live, payload=body)
+
+
+def moved_fields(
+    before: Mapping[str, Any], after: Mapping[str, Any], paths: set[Path]
+) -> list[str]:
+    """The columns among ``paths`` whose live value differs between two reads."""
+    a = values_at(project(before), _leaf_prefixes(before, after, paths))
+    b = values_at(project(after), set(a))
+    return sorted({column_of(p) for p in a if a[p] != b[p]})
+
+
+def _leaf_prefixes(
+    before: Mapping[str, Any], after: Mapping[str, Any], paths: set[Path]
+) -> set[Path]:
+    """Paths plus every live leaf under them (a cleared list item names its members)."""
+    out = set(paths)
+    for record in (project(before), project(after)):
+        for leaf, _ in leaves(record):
+            if any(leaf[: len(p)] == p for p in paths):
+                out.add(leaf)
+    return out
+
+
+def digest(payload: Mapping[str, Any]) -> str:
+    """A short fingerprint of a payload, for the journal (no values in clear)."""
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,128 @@
+"""Rebuild the sample sheets from the emulator's seed records.
+
+    python samples/make_samples.py
+
+Writes, beside this script:
+- quarterly-cleanup.xlsx and .csv: a realistic quarterly clean-up (close stale
+  deals, move target dates, fix websites, set next steps), as an ops person
+  would fill the template; the demo applies it;
+- typical-mistakes.csv: the same kind of sheet with the mistakes people make
+  (misspelt stage, US-style date, lost leading zeros, missing reason...).
+The choice of rows is deterministic: it depends only on opportunities.json.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+
+HERE = Path(__file__).resolve().parent
+
+COLUMNS = [
+    "Identifier",
+    "LifeCycle.Stage",
+    "LifeCycle.ClosedLostReason",
+    "LifeCycle.TargetCloseDate",
+    "LifeCycle.NextSteps",
+    "Customer.Account.WebsiteUrl",
+]
+
+
+def _pick(records: list[dict], status: str, stages: set[str], n: int, used: set[str]) -> list[dict]:
+    out = []
+    for r in records:
+        lc = r.get("LifeCycle", {})
+        if r["Id"] in used or lc.get("ReviewStatus") != status or lc.get("Stage") not in stages:
+            continue
+        out.append(r)
+        used.add(r["Id"])
+        if len(out) == n:
+            break
+    return out
+
+
+def cleanup_rows(records: list[dict]) -> list[dict[str, str]]:
+    """The quarterly clean-up: what an ops team typically changes."""
+    sandbox = sorted((r for r in records if r.get("Catalog", "Sandbox") == "Sandbox"), key=lambda r: r["Id"])
+    used: set[str] = set()
+    early = {"Prospect", "Qualified", "Technical Validation", "Business Validation"}
+    rows: list[dict[str, str]] = []
+    for r in _pick(sandbox, "Pending Submission", early, 4, used) + _pick(sandbox, "Approved", early, 2, used):
+        rows.append({"Identifier": r["Id"], "LifeCycle.Stage": "Closed Lost",
+                     "LifeCycle.ClosedLostReason": "No Opportunity",
+                     "LifeCycle.NextSteps": "Closed in the Q4 pipeline review: no activity for 6 months"})
+    for r in _pick(sandbox, "Pending Submission", early | {"Committed"}, 4, used) + _pick(
+        sandbox, "Action Required", early | {"Committed"}, 2, used
+    ):
+        rows.append({"Identifier": r["Id"], "LifeCycle.TargetCloseDate": "2027-06-30"})
+    for r in _pick(sandbox, "Pending Submission", early | {"Committed"}, 3, used):
+        rows.append({"Identifier": r["Id"], "Customer.Account.WebsiteUrl":
+                     "https://www." + r["Customer"]["Account"]["CompanyName"].split()[0].lower() + ".example.com"})
+    for r in _pick(sandbox, "Approved", early | {"Committed"}, 3, used):
+        rows.append({"Identifier": r["Id"], "LifeCycle.NextSteps": "Joint call with the AWS account team booked"})
+    # A row that asks for what the record already holds: nothing is sent.
+    for r in _pick(sandbox, "Pending Submission", early | {"Committed"}, 1, used):
+        rows.append({"Identifier": r["Id"], "LifeCycle.Stage": r["LifeCycle"]["Stage"]})
+    # A row on an opportunity under AWS review: Partner Central takes no update.
+    for r in _pick(sandbox, "Submitted", early | {"Committed", "Launched", "Closed Lost"}, 1, used):
+        rows.append({"Identifier": r["Id"], "LifeCycle.NextSteps": "Follow up after the review"})
+    return rows
+
+
+def mistake_rows(records: list[dict]) -> list[dict[str, str]]:
+    ids = sorted(r["Id"] for r in records if r.get("Catalog", "Sandbox") == "Sandbox")
+    return [
+        {"Identifier": ids[0], "LifeCycle.Stage": "Closd Lost", "LifeCycle.ClosedLostReason": "No Opportunity"},
+        {"Identifier": ids[1], "LifeCycle.TargetCloseDate": "03/04/2027"},
+        {"Identifier": ids[2], "LifeCycle.TargetCloseDate": "2021-01-31"},
+        {"Identifier": ids[3], "Customer.Account.WebsiteUrl": "#CLEAR"},
+        {"Identifier": "1000005", "LifeCycle.NextSteps": "Identifier without its O"},
+        {"Identifier": ids[4], "LifeCycle.Stage": "closed lost", "LifeCycle.ClosedLostReason": "no opportunity"},
+        {"Identifier": ids[4], "LifeCycle.NextSteps": "The same id twice"},
+    ]
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        w = csv.DictWriter(f, COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: r.get(c, "") for c in COLUMNS})
+
+
+def write_xlsx(path: Path, rows: list[dict[str, str]]) -> None:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Opportunities"
+    ws.append(COLUMNS)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+    for r in rows:
+        ws.append([r.get(c, "") or None for c in COLUMNS])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.number_format = "@"
+    for col, width in zip("ABCDEF", (12, 16, 22, 16, 50, 40), strict=True):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "B2"
+    wb.properties.creator = "bulk-update samples"
+    wb.save(path)
+
+
+def main() -> None:
+    records = json.loads((HERE / "opportunities.json").read_text(encoding="utf-8"))
+    rows = cleanup_rows(records)
+    write_xlsx(HERE / "quarterly-cleanup.xlsx", rows)
+    write_csv(HERE / "quarterly-cleanup.csv", rows)
+    write_csv(HERE / "typical-mistakes.csv", mistake_rows(records))
+    print(f"{len(rows)} clean-up rows written")
+
+
+if __name__ == "__main__":
+    main()

@@ -36,11 +36,13 @@ FAST = {
 def client_for(url: str, retries: int | None = None, pool: int = 10) -> Any:
     """A real boto3 client for the emulator at ``url``, dummy credentials.
 
-    ``retries=1`` means one attempt, no retry; None keeps botocore's defaults.
+    ``retries`` is the total number of attempts (1: no retry); None keeps
+    botocore's defaults.  Note botocore's ``max_attempts`` key counts retries,
+    not attempts: ``{"max_attempts": 1}`` still retries once.
     """
     options: dict[str, Any] = {"max_pool_connections": pool}
     if retries is not None:
-        options["retries"] = {"max_attempts": retries, "mode": "standard"}
+        options["retries"] = {"total_max_attempts": retries, "mode": "standard"}
     return boto3.client(
         "partnercentral-selling",
         region_name="us-east-1",

@@ -197,7 +197,9 @@ def _record(number: int, index: int, catalog: str, rng: random.Random) -> dict[s
     if stage == "Closed Lost":
         life["ClosedLostReason"] = rng.choice(_enum("LifeCycle", "ClosedLostReason"))
     if status == "Action Required":
-        life["ReviewComments"] = "Please confirm the expected monthly spend and the target close date."
+        life["ReviewComments"] = (
+            "Please confirm the expected monthly spend and the target close date."
+        )
         life["ReviewStatusReason"] = "Missing information"
     elif status == "Rejected":
         life["ReviewComments"] = "Duplicate of an existing opportunity."

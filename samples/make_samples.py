@@ -59,13 +59,16 @@ def cleanup_rows(records: list[dict]) -> list[dict[str, str]]:
         sandbox, "Action Required", early | {"Committed"}, 2, used
     ):
         rows.append({"Identifier": r["Id"], "LifeCycle.TargetCloseDate": "2027-06-30"})
-    for r in _pick(sandbox, "Pending Submission", early | {"Committed"}, 3, used):
+    anything = early | {"Committed", "Launched", "Closed Lost"}
+    for r in _pick(sandbox, "Pending Submission", anything, 2, used) + _pick(
+        sandbox, "Action Required", anything, 1, used
+    ):
         rows.append({"Identifier": r["Id"], "Customer.Account.WebsiteUrl":
                      "https://www." + r["Customer"]["Account"]["CompanyName"].split()[0].lower() + ".example.com"})
     for r in _pick(sandbox, "Approved", early | {"Committed"}, 3, used):
         rows.append({"Identifier": r["Id"], "LifeCycle.NextSteps": "Joint call with the AWS account team booked"})
     # A row that asks for what the record already holds: nothing is sent.
-    for r in _pick(sandbox, "Pending Submission", early | {"Committed"}, 1, used):
+    for r in _pick(sandbox, "Pending Submission", anything, 1, used):
         rows.append({"Identifier": r["Id"], "LifeCycle.Stage": r["LifeCycle"]["Stage"]})
     # A row on an opportunity under AWS review: Partner Central takes no update.
     for r in _pick(sandbox, "Submitted", early | {"Committed", "Launched", "Closed Lost"}, 1, used):

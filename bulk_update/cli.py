@@ -1,0 +1,497 @@
+"""The ``bulk-update`` command: parse options, call the library, report.
+
+Nothing here decides anything about rows: the commands call
+:mod:`bulk_update.jobs` (and friends), print what came back, and map the
+library's exceptions to one-line messages and exit codes:
+0 every row ended well, 1 some row did not, 2 the run could not start.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bulk_update import catalog as cat
+from bulk_update.errors import BulkUpdateError
+from bulk_update.problems import Outcome
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_ROWS, EXIT_START = 0, 1, 2
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(EXIT_START)
+
+
+def handles_errors(fn: F) -> F:
+    """Turn the library's start-up errors into one line and exit status 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BulkUpdateError as exc:
+            _fail(str(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="bulk-update")
+def main() -> None:
+    """Change many AWS Partner Central opportunities at once, from a spreadsheet.
+
+    \b
+    The quarterly routine:
+      bulk-update export pipeline.xlsx --catalog AWS      # what is live now
+      (edit the sheet in Excel: empty cell = keep, #CLEAR = empty the field)
+      bulk-update validate pipeline.xlsx                  # offline checks
+      bulk-update apply pipeline.xlsx --catalog AWS --dry-run
+      bulk-update apply pipeline.xlsx --catalog AWS       # asks before writing
+    Every run writes a results workbook: one outcome per row, the problems,
+    and a summary. Try it with no AWS account: bulk-update demo
+    """
+
+
+# -- shared options -------------------------------------------------------------
+
+
+def catalog_option(required: bool) -> Callable[[F], F]:
+    return click.option(
+        "--catalog",
+        type=click.Choice(cat.CATALOGS),
+        required=required,
+        help="AWS (production) or Sandbox (testing). No default: you choose."
+        if required
+        else "Check the sheet's Catalog column against this catalog.",
+    )
+
+
+def api_options(fn: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--profile", help="AWS profile from your config (default: the standard chain)."
+            ),
+            click.option(
+                "--endpoint-url",
+                envvar="AWS_ENDPOINT_URL_PARTNERCENTRAL_SELLING",
+                help="Another endpoint, e.g. the local emulator's URL.",
+            ),
+            click.option(
+                "--region",
+                default=cat.REGION,
+                show_default=True,
+                help="The API lives in us-east-1.",
+            ),
+            click.option(
+                "--read-rate",
+                type=click.FloatRange(min=0.01),
+                default=10.0,
+                show_default=True,
+                help="Reads per second (GetOpportunity, ListOpportunities); raise only if your quota was raised.",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def write_rate_option(fn: F) -> F:
+    return click.option(
+        "--write-rate",
+        type=click.FloatRange(min=0.01),
+        default=1.0,
+        show_default=True,
+        help="Writes per second (UpdateOpportunity); the quota is 1 per second unless raised.",
+    )(fn)
+
+
+def json_option(fn: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout."
+    )(fn)
+
+
+def _partner_central(
+    catalog: str,
+    profile: str | None,
+    endpoint_url: str | None,
+    region: str,
+    read_rate: float,
+    write_rate: float,
+    workers: int = 8,
+) -> Any:
+    from bulk_update import client as pcc
+    from bulk_update.limiter import TokenBucket
+
+    boto = pcc.make_boto_client(
+        profile=profile, endpoint_url=endpoint_url, region=region, max_pool=max(16, workers * 2)
+    )
+    return pcc.PartnerCentral(
+        boto,
+        catalog,
+        read_limiter=TokenBucket(read_rate, burst=max(1.0, read_rate)),
+        write_limiter=TokenBucket(write_rate, burst=1.0),
+    )
+
+
+def _report(report: Any, as_json: bool) -> None:
+    from bulk_update.results import summary_dict
+
+    if as_json:
+        data = summary_dict(report.results, report.summary)
+        data["results_file"] = str(report.results_path)
+        if report.retry_path:
+            data["retry_file"] = str(report.retry_path)
+        if report.run_dir:
+            data["run_dir"] = str(report.run_dir)
+        data["exit_code"] = report.exit_code
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    counts = report.counts
+    parts = [f"{n} {o.value}" for o, n in counts.items() if n]
+    click.echo(f"{len(report.results)} rows: " + (", ".join(parts) or "none"), err=True)
+    if report.summary.extra.get("stopped"):
+        click.echo(f"Stopped early: {report.summary.extra['stopped']}", err=True)
+    click.echo(f"Results: {report.results_path}", err=True)
+    if report.retry_path:
+        click.echo(f"Rows to fix and run again: {report.retry_path}", err=True)
+    if report.run_dir and any(r.outcome is Outcome.SKIPPED for r in report.results):
+        click.echo(
+            f"Resume with: bulk-update apply --resume {report.run_dir} "
+            f"--catalog {report.summary.catalog}",
+            err=True,
+        )
+
+
+# -- validate -------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--sheet", help="Which sheet of an .xlsx to read (default: the first).")
+@catalog_option(required=False)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Results workbook (default: FILE.results.xlsx beside FILE).",
+)
+@json_option
+@handles_errors
+def validate(
+    file: Path, sheet: str | None, catalog: str | None, out: Path | None, as_json: bool
+) -> None:
+    """Check a sheet offline (no AWS call) and write the results workbook.
+
+    Every row ends `valid` or `invalid`; the Errors sheet names each bad cell
+    and how to fix it. Exit status 0 when every row is valid, 1 otherwise,
+    2 when the file cannot be read (unknown column, missing file...).
+    """
+    from bulk_update.jobs import validate_file
+
+    report = validate_file(file, sheet=sheet, catalog=catalog, out=out)
+    _report(report, as_json)
+    sys.exit(report.exit_code)
+
+
+# -- apply ----------------------------------------------------------------------
+
+
+@contextmanager
+def _interruptible(holder: list[Any]) -> Iterator[None]:
+    """First Ctrl-C: stop taking rows, finish writes in flight. Second: stop now."""
+    presses = {"n": 0}
+
+    def handler(signum: int, frame: Any) -> None:
+        presses["n"] += 1
+        if presses["n"] == 1:
+            click.echo(
+                "\nStopping: finishing the writes in flight (Ctrl-C again to stop at once)...",
+                err=True,
+            )
+            for ex in holder:
+                ex.halt("interrupted (Ctrl-C)")
+        else:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+@catalog_option(required=True)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read and plan, write nothing: rows that would change end `would-update`.",
+)
+@click.option(
+    "--yes", is_flag=True, help="Do not ask before writing to the AWS (production) catalog."
+)
+@click.option(
+    "--on-conflict",
+    type=click.Choice(["skip", "overwrite"]),
+    default="skip",
+    show_default=True,
+    help="A row whose LastModifiedDate is older than the live record: leave it (conflict) or apply it anyway.",
+)
+@click.option(
+    "--max-writes", type=click.IntRange(min=0), help="Stop after N writes (the rest end `skipped`)."
+)
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Finish an interrupted run from its run folder; no row is sent twice.",
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to keep the run folder (default: runs/ beside FILE).",
+)
+@click.option("--sheet", help="Which sheet of an .xlsx to read (default: the first).")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Results workbook (default: in the run folder)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Rows in progress at once (reads overlap the paced writes).",
+)
+@api_options
+@write_rate_option
+@json_option
+@handles_errors
+def apply(
+    file: Path | None,
+    catalog: str,
+    dry_run: bool,
+    yes: bool,
+    on_conflict: str,
+    max_writes: int | None,
+    resume: Path | None,
+    run_dir: Path | None,
+    sheet: str | None,
+    out: Path | None,
+    workers: int,
+    profile: str | None,
+    endpoint_url: str | None,
+    region: str,
+    read_rate: float,
+    write_rate: float,
+    as_json: bool,
+) -> None:
+    """Apply a sheet to live opportunities: the main job.
+
+    \b
+    For each row: read the live record, merge the row's cells into it
+    (empty = keep, #CLEAR = empty the field), and send the whole record
+    back, paced within your quota. Rows that change nothing send nothing.
+    On --catalog AWS it shows the plan and asks first (or pass --yes).
+    The run folder keeps a journal: `--resume RUN` finishes an interrupted
+    run and `bulk-update rollback RUN` undoes it.
+    """
+    from bulk_update.jobs import ApplySettings, apply_file
+
+    if file is None and resume is None:
+        raise click.UsageError("give the sheet to apply (FILE), or --resume RUN")
+    confirm = None
+    if catalog == "AWS" and not dry_run and not yes:
+        if not sys.stdin.isatty():
+            _fail(
+                "refusing to write to production (catalog AWS) without a terminal to confirm: "
+                "check with --dry-run first, then pass --yes"
+            )
+
+        def confirm(counts: dict[Outcome, int]) -> bool:
+            n = counts.get(Outcome.WOULD_UPDATE, 0)
+            summary = ", ".join(
+                f"{k.value if k is not Outcome.WOULD_UPDATE else 'to change'}: {v}"
+                for k, v in counts.items()
+            )
+            click.echo(f"Plan: {summary}", err=True)
+            if n == 0:
+                return True
+            return click.confirm(f"Apply {n} changes to production?", default=False, err=True)
+
+    pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, write_rate, workers)
+    settings = ApplySettings(
+        catalog=catalog,
+        sheet=sheet,
+        out=out,
+        run_dir=run_dir,
+        dry_run=dry_run,
+        on_conflict=on_conflict,
+        max_writes=max_writes,
+        workers=workers,
+        resume=resume,
+    )
+    executors: list[Any] = []
+    with _interruptible(executors), _progress() as on_row:
+        report = apply_file(
+            file, pc, settings, confirm=confirm, on_row=on_row, on_executor=executors.append
+        )
+    _report(report, as_json)
+    sys.exit(report.exit_code)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[Any], None]]:
+    """A tqdm bar on a terminal; silent in logs."""
+    from tqdm import tqdm
+
+    bar = tqdm(unit="row", desc="rows", disable=None, file=sys.stderr, dynamic_ncols=True)
+
+    def on_row(outcome: Any) -> None:
+        bar.update(1)
+        bar.set_postfix_str(outcome.outcome.value, refresh=False)
+
+    try:
+        yield on_row
+    finally:
+        bar.close()
+
+
+# -- template -------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path), required=False)
+@click.option("--task", help="A template with only the columns one job needs (see --list).")
+@click.option("--list", "list_tasks", is_flag=True, help="List the task templates and exit.")
+@handles_errors
+def template(out: Path | None, task: str | None, list_tasks: bool) -> None:
+    """Write a blank template to fill in (default: opportunity-update.xlsx)."""
+    from bulk_update import template as tpl
+
+    if list_tasks:
+        for name, (description, _cols) in tpl.TASKS.items():
+            click.echo(f"{name:16} {description}")
+        return
+    if task is not None and task not in tpl.TASKS:
+        raise click.BadParameter(
+            f"unknown task {task!r}; choose from {', '.join(tpl.TASKS)}", param_hint="--task"
+        )
+    target = out or Path(f"{task or 'opportunity-update'}.xlsx")
+    tpl.write_template(target, task=task)
+    click.echo(f"Template written: {target}", err=True)
+
+
+# -- emulator and demo ----------------------------------------------------------
+
+
+@main.command()
+@click.option("--port", type=int, default=4566, show_default=True)
+@click.option(
+    "--seed",
+    type=click.Path(path_type=Path, exists=True),
+    help="JSON file of records to start with (default: the samples).",
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Keep the state in this JSON file across restarts.",
+)
+@click.option("--write-rate", type=float, default=1.0, show_default=True)
+@click.option("--read-rate", type=float, default=10.0, show_default=True)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of calls that answer InternalServerException.",
+)
+def emulator(
+    port: int,
+    seed: Path | None,
+    data: Path | None,
+    write_rate: float,
+    read_rate: float,
+    fault_rate: float,
+) -> None:
+    """Run a local Partner Central stand-in on 127.0.0.1 until Ctrl-C.
+
+    Point the tool at it with --endpoint-url (the URL it prints); no AWS
+    account or credentials are needed.
+    """
+    from bulk_update.emulator import serve
+
+    serve(
+        port=port,
+        seed=seed or _samples() / "opportunities.json",
+        data_file=data,
+        write_rate=write_rate,
+        read_rate=read_rate,
+        fault_rate=fault_rate,
+    )
+
+
+def _samples() -> Path:
+    here = Path(__file__).resolve().parent.parent / "samples"
+    return here if here.is_dir() else Path("samples")
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo-run"),
+    show_default=True,
+    help="Folder for the run folder and results.",
+)
+@click.option(
+    "--rate",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Write quota of the stand-in (the real one is 1 per second).",
+)
+@handles_errors
+def demo(out: Path, rate: float) -> None:
+    """Apply the sample quarterly-cleanup sheet to a local stand-in: no AWS account needed."""
+    from bulk_update.emulator import Emulator
+    from bulk_update.jobs import ApplySettings, apply_file
+
+    samples = _samples()
+    sheet = samples / "quarterly-cleanup.xlsx"
+    with Emulator(
+        seed=samples / "opportunities.json",
+        write_rate=rate,
+        write_burst=1,
+        read_rate=rate * 10,
+        read_burst=rate * 10,
+    ) as emu:
+        click.echo(f"Local Partner Central stand-in at {emu.url} (catalog Sandbox)", err=True)
+        pc = _partner_central("Sandbox", None, emu.url, cat.REGION, rate * 10, rate)
+        out.mkdir(parents=True, exist_ok=True)
+        settings = ApplySettings(catalog="Sandbox", run_dir=out)
+        executors: list[Any] = []
+        with _interruptible(executors), _progress() as on_row:
+            report = apply_file(sheet, pc, settings, on_row=on_row, on_executor=executors.append)
+    _report(report, as_json=False)
+    click.echo(
+        "Open the results workbook to see each row's outcome and changes. (The sample "
+        "sheet holds one row on an opportunity under review: it ends `locked` on purpose.)",
+        err=True,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

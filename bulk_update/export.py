@@ -45,9 +45,9 @@ import html
 import io
 import json
 import re
-import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -179,9 +179,7 @@ def _canonical(values: Iterable[str], allowed: Sequence[str], what: str) -> list
     for value in values:
         key = " ".join(value.split()).casefold()
         if key not in by_fold:
-            raise BulkUpdateError(
-                f"unknown {what} {value!r}: choose from {', '.join(allowed)}"
-            )
+            raise BulkUpdateError(f"unknown {what} {value!r}: choose from {', '.join(allowed)}")
         if by_fold[key] not in out:
             out.append(by_fold[key])
     return out
@@ -255,9 +253,7 @@ def check_ids(ids: Iterable[str]) -> list[str]:
             out.append(value)
     if bad:
         shown = ", ".join(repr(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
-        raise BulkUpdateError(
-            f"not an opportunity identifier (O followed by digits): {shown}"
-        )
+        raise BulkUpdateError(f"not an opportunity identifier (O followed by digits): {shown}")
     return out
 
 
@@ -311,8 +307,9 @@ def _order_key(name: str, cat: Catalog) -> tuple[int, int, int]:
     f, index = found
     if f.record_list is None:
         return (positions[f.key], 0, 0)
-    first = min(positions[g.key] for g in (*cat.fields, *cat.read_only)
-                if g.record_list == f.record_list)
+    first = min(
+        positions[g.key] for g in (*cat.fields, *cat.read_only) if g.record_list == f.record_list
+    )
     return (first, (index or 0) + 1, positions[f.key])
 
 
@@ -483,63 +480,70 @@ def _listed_ids(pc: pcc.PartnerCentral, filters: ExportFilters) -> Iterator[str]
             yield summary["Id"]
 
 
-def read_records(
+@dataclass
+class _Read:
+    """The answer to one GetOpportunity, as the reading threads leave it."""
+
+    identifier: str
+    row: dict[str, str] | None = None
+    failure: ReadFailure | None = None
+
+
+def read_rows(
     pc: pcc.PartnerCentral,
     filters: ExportFilters,
     *,
     workers: int = 8,
     on_record: Callable[[ReadResult], None] | None = None,
-) -> tuple[list[str], dict[str, dict[str, Any]], list[ReadFailure]]:
-    """List, then read each listed opportunity, several at once.
+    cat: Catalog | None = None,
+) -> Iterator[_Read]:
+    """List, and read each listed opportunity as a row, several at once, in listing order.
 
-    Reads start while the listing is still paging.  Returns the listed ids in
-    order, the records read (by id) and the reads that failed.  An access
-    denial stops everything (raised); other failures are collected.
+    Reads start while the listing is still paging, and at most ``workers * 4``
+    are in hand at a time, so memory stays flat however many are selected.
+    Each listed id comes out once, in order, with its row (see
+    :func:`bulk_update.mapping.record_to_row`) or its failure.  An access denial
+    stops everything (raised); other failures are yielded as such.
     """
-    order: list[str] = []
-    records: dict[str, dict[str, Any]] = {}
-    failures: list[ReadFailure] = []
-    lock = threading.Lock()
+    cat = cat or _catalog.load()
 
-    def read(identifier: str) -> None:
+    def read(identifier: str) -> _Read:
         try:
             record = pc.get(identifier)
         except pcc.NotFound:
-            result = ReadResult(identifier, Read.NOT_FOUND,
-                                f"no opportunity {identifier} in catalog {pc.catalog} any more "
-                                "(it was listed, then could not be read)")
-            with lock:
-                failures.append(ReadFailure(identifier, Outcome.NOT_FOUND, result.message))
+            message = (
+                f"no opportunity {identifier} in catalog {pc.catalog} any more "
+                "(it was listed, then could not be read)"
+            )
+            done = _Read(identifier, failure=ReadFailure(identifier, Outcome.NOT_FOUND, message))
+            result = ReadResult(identifier, Read.NOT_FOUND, message)
         except pcc.AccessDeniedError:
             raise
         except pcc.CallError as exc:
+            done = _Read(identifier, failure=ReadFailure(identifier, Outcome.FAILED, str(exc)))
             result = ReadResult(identifier, Read.FAILED, str(exc))
-            with lock:
-                failures.append(ReadFailure(identifier, Outcome.FAILED, str(exc)))
         else:
+            row = record_to_row(record, cat)
+            row.setdefault(_catalog.IDENTIFIER, identifier)
+            row[_catalog.CATALOG_COLUMN] = pc.catalog
+            done = _Read(identifier, row=row)
             result = ReadResult(identifier, Read.READ)
-            with lock:
-                records[identifier] = record
         if on_record is not None:
             on_record(result)
+        return done
 
-    pending: set[Future[None]] = set()
+    window = max(1, workers) * 4
+    pending: deque[Future[_Read]] = deque()
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="export-read")
     try:
         for identifier in _listed_ids(pc, filters):
-            order.append(identifier)
-            pending.add(pool.submit(read, identifier))
-            if len(pending) >= workers * 4:  # keep the queue short: memory stays flat
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    f.result()
+            pending.append(pool.submit(read, identifier))
+            while pending and (pending[0].done() or len(pending) >= window):
+                yield pending.popleft().result()
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in done:
-                f.result()
+            yield pending.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return order, records, failures
 
 
 # -- writing ------------------------------------------------------------------------
@@ -562,8 +566,10 @@ def _hint(column: _Column) -> tuple[str, str]:
     if column.name == _catalog.IDENTIFIER:
         return title, "The opportunity's id. Read-only: the tool finds the record by it."
     if column.name == _catalog.LAST_MODIFIED:
-        return title, ("The version this row was exported from (UTC). Read-only: the tool "
-                       "uses it to tell your edits from changes made in Partner Central since.")
+        return title, (
+            "The version this row was exported from (UTC). Read-only: the tool "
+            "uses it to tell your edits from changes made in Partner Central since."
+        )
     if column.name == _catalog.CATALOG_COLUMN:
         return title, "The catalog this sheet was exported from. Read-only."
     if f is None or column.read_only:
@@ -670,87 +676,125 @@ def _width(name: str, values: Iterable[str]) -> float:
     return float(min(max(longest + 2, 10), 50))
 
 
-def _write_xlsx(
-    out: Path,
-    columns: list[_Column],
-    rows: list[dict[str, str]],
-    meta: list[tuple[str, str]],
-) -> list[str]:
-    """Write the workbook; returns warnings (cells over Excel's limit)."""
-    from bulk_update.results import WORKBOOK_OPTIONS
+def _too_long(identifier: str, column: str) -> str:
+    return (
+        f"{identifier} {column}: the value is longer than Excel's {CELL_LIMIT:,}-character "
+        "cell limit, so the cell is left empty and locked (an empty cell keeps the live "
+        "value); change this field in Partner Central"
+    )
 
-    warnings: list[str] = []
-    book = xlsxwriter.Workbook(str(out), WORKBOOK_OPTIONS)
-    book.set_properties({"title": "bulk-update export", "comments": "Edit, then bulk-update apply"})
-    text = book.add_format({"num_format": "@"})
-    editable = book.add_format({"num_format": "@", "locked": False})
-    locked = book.add_format({"num_format": "@", "locked": True, "bg_color": "#E7E6E6",
-                              "font_color": "#595959"})
-    head_edit = book.add_format({"bold": True, "num_format": "@", "bg_color": "#1F4E78",
-                                 "font_color": "#FFFFFF", "border": 1})
-    head_ro = book.add_format({"bold": True, "num_format": "@", "bg_color": "#A6A6A6",
-                               "font_color": "#FFFFFF", "border": 1})
-    ws = book.add_worksheet(DATA_SHEET)
-    base = book.add_worksheet(BASELINE_SHEET)
-    info = book.add_worksheet(EXPORT_SHEET)
-    lists = _Lists(book, text)
 
-    sample = rows[:200]
-    for col, c in enumerate(columns):
-        width = _width(c.name, (r.get(c.name, "") for r in sample))
-        ws.set_column(col, col, width, locked if c.read_only else editable)
-        base.set_column(col, col, width, text)
-        _validate(ws, col, c, lists)
-    ws.freeze_panes(1, 1)
-    ws.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
-    ws.protect("", {
-        "autofilter": True,
-        "sort": True,
-        "format_cells": True,
-        "format_columns": True,
-        "format_rows": True,
-        "select_locked_cells": True,
-        "select_unlocked_cells": True,
-    })
-    for col, c in enumerate(columns):
-        ws.write_string(0, col, c.name, head_ro if c.read_only else head_edit)
-        base.write_string(0, col, c.name, text)
+class _Sink:
+    """Where the rows go, one at a time, in order."""
 
-    too_long: list[tuple[int, int, str]] = []
-    for n, row in enumerate(rows, start=1):
+    def __init__(self, columns: list[_Column]) -> None:
+        self.columns = columns
+        self.headers = [c.name for c in columns]
+        self.rows = 0
+        self.warnings: list[str] = []
+
+    def add(self, row: dict[str, str]) -> None:
+        raise NotImplementedError
+
+    def close(self, meta: list[tuple[str, str]]) -> list[Path]:
+        """Finish the files (metadata last) and return their paths."""
+        raise NotImplementedError
+
+
+class _XlsxSink(_Sink):
+    """The data sheet and ``_baseline``, row by row (constant memory), then ``_export``."""
+
+    def __init__(self, out: Path, columns: list[_Column], sample: Sequence[dict[str, str]]) -> None:
+        from bulk_update.results import WORKBOOK_OPTIONS
+
+        super().__init__(columns)
+        self.out = out
+        book = self.book = xlsxwriter.Workbook(str(out), WORKBOOK_OPTIONS)
+        book.set_properties(
+            {
+                "title": "bulk-update export",
+                "comments": "Edit the white cells, then: bulk-update apply",
+            }
+        )
+        self.text = book.add_format({"num_format": "@"})
+        self.editable = book.add_format({"num_format": "@", "locked": False})
+        self.locked = book.add_format(
+            {"num_format": "@", "locked": True, "bg_color": "#E7E6E6", "font_color": "#595959"}
+        )
+        head_edit = book.add_format(
+            {
+                "bold": True,
+                "num_format": "@",
+                "bg_color": "#1F4E78",
+                "font_color": "#FFFFFF",
+                "border": 1,
+            }
+        )
+        head_ro = book.add_format(
+            {
+                "bold": True,
+                "num_format": "@",
+                "bg_color": "#A6A6A6",
+                "font_color": "#FFFFFF",
+                "border": 1,
+            }
+        )
+        self.ws = book.add_worksheet(DATA_SHEET)
+        self.base = book.add_worksheet(BASELINE_SHEET)
+        self.info = book.add_worksheet(EXPORT_SHEET)
+        self.lists = _Lists(book, self.text)
         for col, c in enumerate(columns):
+            width = _width(c.name, (r.get(c.name, "") for r in sample[:200]))
+            self.ws.set_column(col, col, width, self.locked if c.read_only else self.editable)
+            self.base.set_column(col, col, width, self.text)
+            _validate(self.ws, col, c, self.lists)
+            self.ws.write_string(0, col, c.name, head_ro if c.read_only else head_edit)
+            self.base.write_string(0, col, c.name, self.text)
+        self.ws.freeze_panes(1, 1)
+        self.ws.protect(
+            "",
+            {
+                "autofilter": True,
+                "sort": True,
+                "format_cells": True,
+                "format_columns": True,
+                "format_rows": True,
+                "select_locked_cells": True,
+                "select_unlocked_cells": True,
+            },
+        )
+
+    def add(self, row: dict[str, str]) -> None:
+        self.rows += 1
+        n = self.rows
+        ws, base, text = self.ws, self.base, self.text
+        for col, c in enumerate(self.columns):
             value = row.get(c.name, "")
             if not value:
                 continue
             if _units(value) > CELL_LIMIT:
-                too_long.append((n, col, row.get(_catalog.IDENTIFIER, "")))
-                ws.write_blank(n, col, None, locked)
+                self.warnings.append(_too_long(row.get(_catalog.IDENTIFIER, ""), c.name))
+                ws.write_blank(n, col, None, self.locked)
                 continue
-            ws.write_string(n, col, value, locked if c.read_only else editable)
-    for n, row in enumerate(rows, start=1):
-        for col, c in enumerate(columns):
-            value = row.get(c.name, "")
-            if value and _units(value) <= CELL_LIMIT:
-                base.write_string(n, col, value, text)
-    for _n, col, identifier in too_long:
-        warnings.append(
-            f"{identifier} {columns[col].name}: the value is longer than Excel's "
-            f"{CELL_LIMIT:,}-character cell limit, so the cell is left empty and locked "
-            "(an empty cell keeps the live value); change this field in Partner Central"
-        )
-    base.very_hidden()
-    base.protect()
-    info.write_string(0, 0, "key", text)
-    info.write_string(0, 1, "value", text)
-    for n, (key, value) in enumerate(meta, start=1):
-        info.write_string(n, 0, key, text)
-        info.write_string(n, 1, value[:CELL_LIMIT], text)
-    info.very_hidden()
-    info.protect()
-    lists.close()
-    ws.activate()
-    book.close()
-    return warnings
+            ws.write_string(n, col, value, self.locked if c.read_only else self.editable)
+            base.write_string(n, col, value, text)
+
+    def close(self, meta: list[tuple[str, str]]) -> list[Path]:
+        self.ws.autofilter(0, 0, max(self.rows, 1), len(self.columns) - 1)
+        self.base.very_hidden()
+        self.base.protect()
+        info, text = self.info, self.text
+        info.write_string(0, 0, "key", text)
+        info.write_string(0, 1, "value", text)
+        for n, (key, value) in enumerate(meta, start=1):
+            info.write_string(n, 0, key, text)
+            info.write_string(n, 1, value[:CELL_LIMIT], text)
+        info.very_hidden()
+        info.protect()
+        self.lists.close()
+        self.ws.activate()
+        self.book.close()
+        return [self.out]
 
 
 def sidecar_paths(csv_path: Path) -> tuple[Path, Path]:
@@ -762,39 +806,54 @@ def sidecar_paths(csv_path: Path) -> tuple[Path, Path]:
     )
 
 
-def _write_csv_file(path: Path, headers: list[str], rows: list[dict[str, str]]) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(headers)
-        for row in rows:
-            writer.writerow([row.get(h, "") for h in headers])
+class _CsvSink(_Sink):
+    """The csv (UTF-8 with BOM) and its baseline twin, row by row, then the json metadata."""
 
+    def __init__(self, out: Path, columns: list[_Column]) -> None:
+        super().__init__(columns)
+        self.out = out
+        self.baseline, self.info = sidecar_paths(out)
+        self.files = [
+            out.open("w", encoding="utf-8-sig", newline=""),
+            self.baseline.open("w", encoding="utf-8-sig", newline=""),
+        ]
+        self.writers = [csv.writer(f, quoting=csv.QUOTE_MINIMAL) for f in self.files]
+        for w in self.writers:
+            w.writerow(self.headers)
+        self.long_cells = 0
+        self.formulas = 0
 
-def _write_csv(
-    out: Path, columns: list[_Column], rows: list[dict[str, str]], meta: list[tuple[str, str]]
-) -> tuple[list[Path], list[str]]:
-    headers = [c.name for c in columns]
-    baseline, info = sidecar_paths(out)
-    _write_csv_file(out, headers, rows)
-    _write_csv_file(baseline, headers, rows)
-    data: dict[str, Any] = dict(meta)
-    data["data_file"] = out.name
-    data["baseline_file"] = baseline.name
-    info.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    warnings: list[str] = []
-    long_cells = sum(1 for r in rows for v in r.values() if _units(v) > CELL_LIMIT)
-    if long_cells:
-        warnings.append(
-            f"{long_cells} cell(s) are longer than Excel's {CELL_LIMIT:,}-character limit: "
-            "Excel would cut them if you open this CSV in it; edit it in a text editor"
+    def add(self, row: dict[str, str]) -> None:
+        self.rows += 1
+        cells = [row.get(h, "") for h in self.headers]
+        for value in cells:
+            if value[:1] in ("=", "+", "-", "@"):
+                self.formulas += 1
+            if len(value) > CELL_LIMIT // 2 and _units(value) > CELL_LIMIT:
+                self.long_cells += 1
+        for w in self.writers:
+            w.writerow(cells)
+
+    def close(self, meta: list[tuple[str, str]]) -> list[Path]:
+        for f in self.files:
+            f.close()
+        data: dict[str, Any] = dict(meta)
+        data["data_file"] = self.out.name
+        data["baseline_file"] = self.baseline.name
+        self.info.write_text(
+            json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-    formulas = sum(1 for r in rows for h in headers[2:] if r.get(h, "")[:1] in ("=", "+", "-", "@"))
-    if formulas:
-        warnings.append(
-            f"{formulas} cell(s) begin with =, +, - or @: Excel would take them for formulas "
-            "if you open this CSV in it; use --format xlsx to edit in Excel"
-        )
-    return [out, baseline, info], warnings
+        if self.long_cells:
+            self.warnings.append(
+                f"{self.long_cells} cell(s) are longer than Excel's {CELL_LIMIT:,}-character "
+                "limit: Excel would cut them if you open this CSV in it; edit it in a text editor"
+            )
+        if self.formulas:
+            self.warnings.append(
+                f"{self.formulas} cell(s) begin with =, +, - or @: Excel would take them for "
+                "formulas if you open this CSV in it; use --format xlsx to edit in Excel"
+            )
+        return [self.out, self.baseline, self.info]
 
 
 def export_opportunities(
@@ -809,10 +868,12 @@ def export_opportunities(
 ) -> ExportReport:
     """``bulk-update export``: list, read and write the opportunities as a sheet.
 
-    ``fmt`` defaults to the file's suffix (``.csv`` -> csv, else xlsx).  Raises
-    :class:`BulkUpdateError` for bad filters or columns (before any call) and
-    :class:`bulk_update.client.AccessDeniedError` when reads are refused;
-    reads that fail for one opportunity are in the report's ``failures``.
+    ``fmt`` defaults to the file's suffix (``.csv`` -> csv, else xlsx).  Rows
+    are written as their reads come in (``columns="all"`` waits for every read
+    first: the columns depend on what the records hold).  Raises
+    :class:`BulkUpdateError` for bad filters, columns or paths (before any
+    call) and :class:`bulk_update.client.AccessDeniedError` when reads are
+    refused; a read that fails for one opportunity is in ``failures``.
     """
     out = Path(out)
     filters = filters or ExportFilters()
@@ -831,54 +892,59 @@ def export_opportunities(
         review_statuses=tuple(params.get("LifeCycleReviewStatus", ())),
         ids=tuple(check_ids(filters.ids)),
     )
-    if not isinstance(columns, str):
-        choose_columns(columns, [], cat)  # check the names before any call
+    names = None if columns == "all" else choose_columns(columns, [], cat)
+
+    def open_sink(names: list[str], sample: Sequence[dict[str, str]]) -> _Sink:
+        cols = _columns(names, cat)
+        try:
+            return _XlsxSink(out, cols, sample) if fmt == "xlsx" else _CsvSink(out, cols)
+        except OSError as e:
+            raise BulkUpdateError(f"cannot write {out}: {e.strerror or e}") from e
 
     started = datetime.now(UTC)
-    order, records, failures = read_records(pc, filters, workers=workers, on_record=on_record)
-    if filters.ids:
-        missing = [i for i in check_ids(filters.ids) if i not in set(order)]
+    listed: list[str] = []
+    failures: list[ReadFailure] = []
+    held: list[dict[str, str]] = []
+    sink = open_sink(names, ()) if names is not None else None
+    try:
+        for got in read_rows(pc, filters, workers=workers, on_record=on_record, cat=cat):
+            listed.append(got.identifier)
+            if got.failure is not None:
+                failures.append(got.failure)
+            elif got.row is not None:
+                if sink is not None:
+                    sink.add(got.row)
+                else:
+                    held.append(got.row)
+        if sink is None:
+            names = choose_columns("all", held, cat)
+            sink = open_sink(names, held)
+            for row in held:
+                sink.add(row)
+        notes: list[str] = []
+        listed_set = set(listed)
+        missing = [i for i in filters.ids if i not in listed_set]
         if missing and not filters.narrows_beyond_ids:
             failures.extend(
                 ReadFailure(i, Outcome.NOT_FOUND, f"no opportunity {i} in catalog {pc.catalog}")
                 for i in missing
             )
-    rows: list[dict[str, str]] = []
-    for identifier in order:
-        record = records.get(identifier)
-        if record is None:
-            continue
-        row = record_to_row(record, cat)
-        row.setdefault(_catalog.IDENTIFIER, identifier)
-        row[_catalog.CATALOG_COLUMN] = pc.catalog
-        rows.append(row)
-    names = choose_columns(columns, rows, cat)
-    cols = _columns(names, cat)
-    spec = columns if isinstance(columns, str) else ", ".join(names)
-    meta = [
-        ("catalog", pc.catalog),
-        ("exported_at", format_timestamp(started)),
-        ("columns", spec),
-        ("rows", str(len(rows))),
-        ("filters", json.dumps(filters.describe(), ensure_ascii=False)),
-        ("tool", "bulk-update export"),
-    ]
-    warnings: list[str] = []
-    if filters.ids and filters.narrows_beyond_ids:
-        missing = [i for i in check_ids(filters.ids) if i not in set(order)]
-        if missing:
+        elif missing:
             shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
-            warnings.append(
+            notes.append(
                 f"{len(missing)} of the ids given did not match the other filters "
                 f"(or do not exist): {shown}"
             )
-    try:
-        if fmt == "xlsx":
-            warnings += _write_xlsx(out, cols, rows, meta)
-            files = [out]
-        else:
-            files, more = _write_csv(out, cols, rows, meta)
-            warnings += more
+        meta = [
+            ("catalog", pc.catalog),
+            ("exported_at", format_timestamp(started)),
+            ("columns", columns if isinstance(columns, str) else ", ".join(sink.headers[2:-1])),
+            ("rows", str(sink.rows)),
+            ("filters", json.dumps(filters.describe(), ensure_ascii=False)),
+            ("tool", "bulk-update export"),
+        ]
+        files = sink.close(meta)
+        warnings = [*sink.warnings, *notes]
     except OSError as e:
         raise BulkUpdateError(f"cannot write {out}: {e.strerror or e}") from e
     failures.sort(key=lambda f: f.identifier)
@@ -887,9 +953,9 @@ def export_opportunities(
         path=out,
         catalog=pc.catalog,
         exported_at=started,
-        headers=[c.name for c in cols],
-        rows=len(rows),
-        listed=len(order),
+        headers=sink.headers,
+        rows=sink.rows,
+        listed=len(listed),
         failures=failures,
         warnings=warnings,
         files=files,

@@ -160,24 +160,23 @@ class Emulator:
             self._count("faults", operation)
             return _DROP
         try:
-            result = self._call(operation, body)
+            params, result = self._call(operation, body)
         except ApiError as error:
             return Outcome(error.status, error.body())
         if operation == "UpdateOpportunity":
-            params = json.loads(body)
             self._count_write(params["Catalog"], params["Identifier"])
             if self.faults.drop_after_write():
                 self._count("faults", operation)
                 return _DROP
             return Outcome(200, dumps(result))
         if operation == "CreateOpportunity":
-            self._count_write(json.loads(body)["Catalog"], result["Id"])
+            self._count_write(params["Catalog"], result["Id"])
         answer = Outcome(200, dumps(result))
         if operation == "GetOpportunity":
             self._after_read(result["Catalog"], result["Id"])
         return answer
 
-    def _call(self, operation: str, body: bytes) -> dict[str, Any]:
+    def _call(self, operation: str, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
         if self.deny_access:
             raise access_denied(f"Access denied to {operation}")
         handler = self._handlers.get(operation)
@@ -197,7 +196,7 @@ class Emulator:
         errors = validate(input_shape(operation), params)
         if errors:
             raise validation_error(REQUEST_VALIDATION_FAILED, errors)
-        return handler(params)
+        return params, handler(params)
 
     def _after_read(self, catalog: str, identifier: str) -> None:
         with self._counts_lock:

@@ -420,11 +420,13 @@ def _error_cells(path: Path, name: str) -> dict[tuple[int, int], str]:
 
 
 def _scan_errors(xml: bytes, found: dict[tuple[int, int], str]) -> None:
-    for marker in _ERROR_MARKERS:
-        at = xml.find(marker)
-        while at >= 0:
-            _error_at(xml, at, found)
-            at = xml.find(marker, at + len(marker))
+    # A writer quotes cell attributes one way throughout: search only for its way.
+    single = xml.find(b' r="') < 0 and xml.find(b" r='") >= 0
+    marker = _ERROR_MARKERS[1] if single else _ERROR_MARKERS[0]
+    at = xml.find(marker)
+    while at >= 0:
+        _error_at(xml, at, found)
+        at = xml.find(marker, at + len(marker))
 
 
 def _error_at(xml: bytes, at: int, found: dict[tuple[int, int], str]) -> None:

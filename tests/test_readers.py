@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -550,3 +551,22 @@ def test_number_text_never_has_exponent_or_point_zero(value: float) -> None:
 )
 def test_column_letter(n: int, letter: str) -> None:
     assert column_letter(n) == letter
+
+
+def test_error_cells_found_with_single_quoted_attributes(tmp_path: Path) -> None:
+    source = write_xlsx(
+        tmp_path / "d.xlsx", {"Data": [["Identifier", "X"], ["O1", ("=NA()", "#N/A")]]}
+    )
+    target = tmp_path / "s.xlsx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                head, body = data.split(b"<sheetData", 1)
+                body = re.sub(rb'="([^"]*)"', rb"='\1'", body)
+                assert b"t='e'" in body
+                data = head + b"<sheetData" + body
+            zout.writestr(item, data)
+    sheet = read_sheet(target)
+    assert rows_of(sheet) == [["O1", "#N/A"]]
+    assert kinds_of(sheet) == [[TEXT, ERROR]]

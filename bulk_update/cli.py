@@ -208,6 +208,10 @@ def validate(
 # -- apply ----------------------------------------------------------------------
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 @contextmanager
 def _interruptible(holder: list[Any]) -> Iterator[None]:
     """First Ctrl-C: stop taking rows, finish writes in flight. Second: stop now."""
@@ -314,7 +318,7 @@ def apply(
         raise click.UsageError("give the sheet to apply (FILE), or --resume RUN")
     confirm = None
     if catalog == "AWS" and not dry_run and not yes:
-        if not sys.stdin.isatty():
+        if not _stdin_is_terminal():
             _fail(
                 "refusing to write to production (catalog AWS) without a terminal to confirm: "
                 "check with --dry-run first, then pass --yes"

@@ -11,10 +11,19 @@ With ``burst=1`` the k-th token is never handed out earlier than
 ``(k - 1) / rate`` seconds after the first, which is what "1 write per second"
 means to the service.
 
+A reservation says when a call may start, but the service counts when the
+request arrives.  A caller that prepares its request after the reservation (the
+client does: botocore builds and signs it) can be late for its slot, and a late
+request followed by one on time would arrive closer together than the quota
+allows.  :meth:`TokenBucket.on_wire`, called the moment a request leaves, keeps
+a second count of the sends themselves and holds a send back until the quota
+allows it.  ``margin`` adds a few milliseconds to every interval, for the
+jitter between leaving here and arriving there.
+
 After a ``ThrottlingException`` the caller calls :meth:`TokenBucket.slow_down`:
 the rate drops by a factor and the bucket is emptied, so the next call waits a
-full interval.  Each success (:meth:`TokenBucket.on_success`) then adds a small
-step back, until the configured rate is reached again.
+full interval.  Each success (:meth:`TokenBucket.on_success`) then adds a step
+back, until the configured rate is reached again.
 
 The clock and the sleep function are injected, so tests can drive time.
 """
@@ -30,7 +39,8 @@ class TokenBucket:
     """Paces callers to ``rate`` tokens per second with at most ``burst`` in hand.
 
     ``recovery`` is the share of the configured rate that each success adds back
-    after a slow-down (0.05: twenty successes from zero to full speed).
+    after a slow-down (0.1: five successes from half speed to full speed).
+    ``margin`` is extra seconds added to each interval (``1/rate + margin``).
     """
 
     def __init__(
@@ -40,21 +50,26 @@ class TokenBucket:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] = time.sleep,
         *,
-        recovery: float = 0.05,
+        recovery: float = 0.1,
+        margin: float = 0.0,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         if burst < 1:
             raise ValueError("burst must be at least 1")
+        if margin < 0:
+            raise ValueError("margin must not be negative")
         self._configured = float(rate)
         self._rate = float(rate)
         self._burst = float(burst)
+        self._margin = float(margin)
         self._clock = clock
         self._sleep = sleep
         self._recovery = recovery
         self._lock = threading.Lock()
-        self._tokens = float(burst)
-        self._stamp = clock()
+        now = clock()
+        self._tokens = self._wire = float(burst)
+        self._stamp = self._wire_stamp = now
         self._quiet_until = float("-inf")
 
     @property
@@ -72,40 +87,57 @@ class TokenBucket:
     def burst(self) -> float:
         return self._burst
 
-    def _refill(self, now: float) -> None:
-        """Add the tokens accrued since the last look (caller holds the lock)."""
-        elapsed = now - self._stamp
-        if elapsed > 0:
-            self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
-            self._stamp = now
+    def _pace(self) -> float:
+        """Tokens per second actually handed out: the rate, less the margin."""
+        return 1.0 / (1.0 / self._rate + self._margin)
 
-    def reserve(self, n: float = 1.0) -> float:
-        """Take ``n`` tokens now, in debt if need be; return how long to wait before using them."""
-        return self._reserve(n)[1]
+    def _refill(self, now: float) -> None:
+        """Add the tokens accrued since the last look, to both counts (caller holds the lock)."""
+        pace = self._pace()
+        if now > self._stamp:
+            self._tokens = min(self._burst, self._tokens + (now - self._stamp) * pace)
+            self._stamp = now
+        if now > self._wire_stamp:
+            self._wire = min(self._burst, self._wire + (now - self._wire_stamp) * pace)
+            self._wire_stamp = now
 
     def _reserve(self, n: float) -> tuple[float, float]:
+        """Take ``n`` tokens, in debt if need be: (now, seconds until they are ours)."""
         if n <= 0:
             raise ValueError("n must be positive")
         with self._lock:
             now = self._clock()
             self._refill(now)
             self._tokens -= n
-            if self._tokens >= 0:
-                return now, 0.0
-            return now, -self._tokens / self._rate
+            return now, max(0.0, -self._tokens / self._pace())
+
+    def reserve(self, n: float = 1.0) -> float:
+        """Take ``n`` tokens now, in debt if need be; return how long to wait before using them."""
+        return self._reserve(n)[1]
+
+    def reserve_at(self, n: float = 1.0) -> float:
+        """Take ``n`` tokens now, in debt if need be; return the clock time they may be used at.
+
+        For a caller that prepares its call while it waits, then calls
+        :meth:`wait_until` with this time, and :meth:`on_wire` as the call leaves.
+        """
+        now, wait = self._reserve(n)
+        return now + wait
+
+    def wait_until(self, deadline: float) -> None:
+        """Sleep until the clock reaches ``deadline``: one sleep, another only if it woke early."""
+        while True:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                return
+            self._sleep(remaining)
 
     def acquire(self, n: float = 1.0) -> float:
         """Block until ``n`` tokens are ours; return the seconds spent waiting."""
         start, wait = self._reserve(n)
         if wait <= 0:
             return 0.0
-        deadline = start + wait
-        # One sleep for the whole wait; the loop only covers a sleep that woke early.
-        while True:
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                break
-            self._sleep(remaining)
+        self.wait_until(start + wait)
         return self._clock() - start
 
     def try_acquire(self, n: float = 1.0) -> bool:
@@ -116,6 +148,21 @@ class TokenBucket:
                 self._tokens -= n
                 return True
             return False
+
+    def on_wire(self, n: float = 1.0) -> float:
+        """Call as a reserved request leaves: hold it while sends would come too close.
+
+        Usually returns 0 at once; it waits only when an earlier request left
+        late for its slot.  Returns the seconds waited.
+        """
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            self._wire -= n
+            wait = max(0.0, -self._wire / self._pace())
+        if wait > 0:
+            self.wait_until(now + wait)
+        return wait
 
     def slow_down(self, factor: float = 0.5, min_rate: float | None = None) -> float:
         """Cut the rate after a throttle and empty the bucket; return the new rate.
@@ -134,6 +181,7 @@ class TokenBucket:
                 self._rate = max(floor, self._rate * factor)
                 self._quiet_until = now + 1.0 / self._rate
             self._tokens = min(self._tokens, 0.0)
+            self._wire = min(self._wire, 0.0)
             return self._rate
 
     def on_success(self) -> float:

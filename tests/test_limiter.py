@@ -189,3 +189,32 @@ def test_threads_share_the_quota_without_exceeding_it():
     floor = (total - 1) / rate
     elapsed = stamps[-1] - start
     assert floor <= elapsed < floor * 1.25 + 0.02
+
+
+def test_reserve_at_and_wait_until_split_the_wait():
+    tb, clock = bucket(2.0)
+    assert tb.reserve_at() == clock.now
+    slot = tb.reserve_at()
+    assert slot == pytest.approx(clock.now + 0.5)
+    tb.wait_until(slot - 0.05)  # prepare the call while most of the wait passes
+    tb.wait_until(slot)
+    assert clock.now == pytest.approx(slot)
+
+
+def test_on_wire_holds_a_send_that_follows_a_late_one():
+    tb, clock = bucket(2.0)
+    first = tb.reserve_at()
+    second = tb.reserve_at()
+    clock.advance(0.03)  # the first call left 30 ms late
+    assert tb.on_wire() == 0.0
+    tb.wait_until(second)
+    assert tb.on_wire() == pytest.approx(0.03)  # sends stay 0.5 s apart
+    assert clock.now - (first + 0.03) == pytest.approx(0.5)
+
+
+def test_margin_widens_every_interval():
+    tb, clock = bucket(10.0, margin=0.005)
+    start = clock.now
+    for _ in range(11):
+        tb.acquire()
+    assert clock.now - start == pytest.approx(10 * 0.105)

@@ -1,0 +1,570 @@
+"""Calls to Partner Central: pacing, retries and what each error means for a row.
+
+:func:`make_boto_client` builds the boto3 client with botocore's own retries
+turned off, so that :class:`PartnerCentral` alone decides when a call is sent
+again, and counts every attempt.
+
+Every attempt first takes a token from the limiter of its quota (reads or
+writes).  Then, by what came back:
+
+- ``ThrottlingException``: the limiter slows down and the same call is sent
+  again.  Throttling never uses up the attempt budget; only a long stretch of
+  it (``throttle_budget`` seconds, or ``max_throttles`` answers) fails the call.
+- ``InternalServerException`` / HTTP 5xx, or a connection that could not be
+  made: full-jitter exponential backoff, up to ``max_attempts``, then
+  :class:`CallFailed`.
+- The answer to an UpdateOpportunity lost after the request went out (read
+  timeout, connection closed): the write may have landed, so it is never sent
+  again here; :class:`WriteUncertain` tells the engine to settle the row by
+  reading the record.
+- Everything else becomes a small named exception: :class:`NotFound`,
+  :class:`Conflict`, :class:`Validation`, :class:`AccessDeniedError`.
+
+Exception messages and log lines name operations, identifiers, field names and
+error codes, never the values of a payload or of a record.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+import botocore.exceptions as bce
+from botocore.config import Config
+
+from . import errors
+from .catalog import REGION
+from .limiter import TokenBucket
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+IDS_PER_LIST = 20
+
+_THROTTLE_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+)
+_DENIED_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "AccessDenied",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredTokenException",
+        "ExpiredToken",
+        "InvalidClientTokenId",
+    }
+)
+# Raised before or while connecting: the request never reached the service.
+_NOT_SENT = (bce.ConnectionError,)  # EndpointConnectionError, ConnectTimeoutError, SSL, proxy
+# Raised after the request went out: the service may have acted on it.
+_MAYBE_SENT = (bce.HTTPClientError,)  # ReadTimeoutError, ConnectionClosedError, ...
+_CREDENTIAL_ERRORS = (
+    bce.NoCredentialsError,
+    bce.PartialCredentialsError,
+    bce.CredentialRetrievalError,
+    bce.TokenRetrievalError,
+    bce.SSOError,
+)
+NO_CREDENTIALS = (
+    "no AWS credentials found: run `aws sso login` / set AWS_PROFILE, or pass --profile"
+)
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+class CallError(Exception):
+    """A Partner Central call that did not succeed."""
+
+    def __init__(self, message: str, *, operation: str, identifier: str | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.identifier = identifier
+
+
+class NotFound(CallError):
+    """No opportunity with this identifier in this catalog."""
+
+
+class Conflict(CallError):
+    """The record changed since the LastModifiedDate the write carried."""
+
+
+class Validation(CallError):
+    """The service refused the request's values; ``field_errors`` says where."""
+
+    def __init__(
+        self,
+        reason: str,
+        field_errors: list[tuple[str, str, str]],
+        *,
+        operation: str,
+        identifier: str | None = None,
+    ) -> None:
+        names = ", ".join(dict.fromkeys(f for f, _, _ in field_errors)) or "no field named"
+        super().__init__(
+            f"{operation} refused the request ({reason}): {names}",
+            operation=operation,
+            identifier=identifier,
+        )
+        self.reason = reason
+        self.field_errors = field_errors
+        """(FieldName, Code, Message) for each problem; the messages may quote values."""
+
+
+class AccessDeniedError(CallError, errors.AccessDenied):
+    """The credentials may not make this call; the run stops."""
+
+
+class CallFailed(CallError):
+    """A call still failed after its retries (server errors, network, long throttling)."""
+
+    def __init__(
+        self,
+        kind: str,
+        last_exception: BaseException,
+        *,
+        operation: str,
+        identifier: str | None = None,
+        attempts: int = 0,
+    ) -> None:
+        what = _describe(last_exception)
+        super().__init__(
+            f"{operation} failed after {attempts} attempt(s): {kind} ({what})",
+            operation=operation,
+            identifier=identifier,
+        )
+        self.kind = kind
+        self.last_exception = last_exception
+        self.attempts = attempts
+
+
+class WriteUncertain(CallError):
+    """A write went out but its answer never came: it may have landed; read before deciding."""
+
+    def __init__(
+        self, last_exception: BaseException, *, operation: str, identifier: str | None
+    ) -> None:
+        super().__init__(
+            f"{operation} got no answer ({_describe(last_exception)}); the write may have landed",
+            operation=operation,
+            identifier=identifier,
+        )
+        self.last_exception = last_exception
+
+
+def _describe(exc: BaseException) -> str:
+    """An error code or exception class name: never a message that could quote values."""
+    if isinstance(exc, bce.ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    return type(exc).__name__
+
+
+# -- counting --------------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    """What the calls cost, safe to update from several threads.
+
+    ``calls`` counts every request sent, first attempts and retries alike;
+    ``reads`` and ``writes`` split them by quota.  ``retries`` counts the
+    requests that repeated an earlier one (after a throttle or a fault).
+    """
+
+    calls: int = 0
+    reads: int = 0
+    writes: int = 0
+    throttled: int = 0
+    retries: int = 0
+    faults: int = 0
+    uncertain: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "calls": self.calls,
+                "reads": self.reads,
+                "writes": self.writes,
+                "throttled": self.throttled,
+                "retries": self.retries,
+                "faults": self.faults,
+                "uncertain": self.uncertain,
+            }
+
+
+# -- the boto3 client ------------------------------------------------------------------
+
+
+def is_loopback(url: str | None) -> bool:
+    """True for an endpoint on this machine (the emulator)."""
+    host = urlparse(url).hostname if url else None
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_boto_client(
+    *,
+    profile: str | None,
+    endpoint_url: str | None,
+    region: str = REGION,
+    max_pool: int = 16,
+) -> Any:
+    """A ``partnercentral-selling`` client whose only retries are ours.
+
+    ``endpoint_url`` (or the standard ``AWS_ENDPOINT_URL_PARTNERCENTRAL_SELLING``
+    variable, which boto3 reads itself) points it elsewhere.  Credentials come
+    from the standard chain; an endpoint on loopback (the emulator) gets dummy
+    ones when the chain has none.  Raises ``errors.NoCredentials`` otherwise.
+    """
+    try:
+        session = boto3.Session(profile_name=profile)
+    except bce.ProfileNotFound:
+        raise errors.NoCredentials(
+            f"AWS profile {profile!r} is not in your AWS config: check --profile / AWS_PROFILE"
+        ) from None
+    config = Config(
+        # One attempt per call: botocore's "max_attempts" counts retries after the
+        # first (1 would mean two sends), so say "total_max_attempts".
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        max_pool_connections=max_pool,
+        connect_timeout=5,
+        read_timeout=30,
+    )
+    try:
+        credentials = session.get_credentials()
+    except _CREDENTIAL_ERRORS:
+        credentials = None
+    client = session.client(
+        "partnercentral-selling", region_name=region, endpoint_url=endpoint_url, config=config
+    )
+    if credentials is not None:
+        return client
+    if is_loopback(client.meta.endpoint_url):
+        return session.client(
+            "partnercentral-selling",
+            region_name=region,
+            endpoint_url=client.meta.endpoint_url,
+            config=config,
+            aws_access_key_id="emulator",
+            aws_secret_access_key="emulator",
+        )
+    raise errors.NoCredentials(NO_CREDENTIALS)
+
+
+# -- the calls -------------------------------------------------------------------------
+
+
+class PartnerCentral:
+    """The calls the tool makes, paced by two limiters, retried, and classified.
+
+    One instance is shared by all worker threads.
+
+    Pacing is measured where it counts, at the moment the request leaves: the
+    token is reserved before botocore builds and signs the request, most of the
+    wait is spent then, and the last ``send_lead`` seconds of it in botocore's
+    ``before-send`` hook, where :meth:`TokenBucket.on_wire` also holds back a
+    request that would follow a late one too closely: the time botocore takes
+    to prepare a call (longer for the first) never bunches two sends together.
+    """
+
+    def __init__(
+        self,
+        boto_client: Any,
+        catalog: str,
+        *,
+        read_limiter: TokenBucket,
+        write_limiter: TokenBucket,
+        max_attempts: int = 8,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 20.0,
+        sleep: Callable[[float], object] = time.sleep,
+        rng: random.Random | None = None,
+        throttle_budget: float = 900.0,
+        max_throttles: int = 2000,
+        clock: Callable[[], float] = time.monotonic,
+        send_lead: float = 0.05,
+    ) -> None:
+        self.client = boto_client
+        self.catalog = catalog
+        self.read_limiter = read_limiter
+        self.write_limiter = write_limiter
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.throttle_budget = throttle_budget
+        self.max_throttles = max_throttles
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        self._clock = clock
+        self.stats = Stats()
+        self.send_lead = send_lead
+        self._slot = threading.local()
+        boto_client.meta.events.register(
+            f"before-send.{boto_client.meta.service_model.service_id.hyphenize()}",
+            self._wait_for_slot,
+            unique_id=f"bulk-update-pacing-{id(self)}",
+        )
+
+    # -- operations --------------------------------------------------------------
+
+    def get(self, identifier: str) -> dict[str, Any]:
+        """The whole record (GetOpportunity), without ResponseMetadata."""
+        return self._call("GetOpportunity", identifier, Catalog=self.catalog, Identifier=identifier)
+
+    def pages(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """ListOpportunities pages for these filters, following NextToken."""
+        params: dict[str, Any] = {"MaxResults": PAGE_SIZE, **filters, "Catalog": self.catalog}
+        while True:
+            page = self._call("ListOpportunities", None, **params)
+            yield page
+            token = page.get("NextToken")
+            if not token:
+                return
+            params["NextToken"] = token
+
+    def list_summaries(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every opportunity summary the filters select, page after page."""
+        for page in self.pages(**filters):
+            yield from page.get("OpportunitySummaries") or []
+
+    def list_ids(self, **filters: Any) -> Iterator[str]:
+        """The identifiers of the opportunities the filters select."""
+        for summary in self.list_summaries(**filters):
+            yield summary["Id"]
+
+    def summaries_for(self, identifiers: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Summaries of these opportunities, twenty per ListOpportunities call; missing ids left out."""
+        wanted = list(dict.fromkeys(identifiers))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), IDS_PER_LIST):
+            chunk = wanted[start : start + IDS_PER_LIST]
+            for summary in self.list_summaries(Identifier=chunk):
+                found[summary["Id"]] = summary
+        return found
+
+    def update(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send one UpdateOpportunity (the whole record: Identifier, LastModifiedDate, fields).
+
+        Returns ``Id`` and the new ``LastModifiedDate``.  Raises
+        :class:`WriteUncertain` when the answer was lost after sending.
+        """
+        if payload.get("Catalog", self.catalog) != self.catalog:
+            raise ValueError("the payload names another catalog than this client's")
+        return self._call(
+            "UpdateOpportunity", payload.get("Identifier"), **{**payload, "Catalog": self.catalog}
+        )
+
+    # -- the retry loop ----------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: a random wait up to base * 2^(attempt-1), capped."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        with self._rng_lock:
+            return self._rng.uniform(0, ceiling)
+
+    def _call(self, operation: str, identifier: str | None, **params: Any) -> dict[str, Any]:
+        is_write = operation == "UpdateOpportunity"
+        limiter = self.write_limiter if is_write else self.read_limiter
+        method = getattr(self.client, _snake(operation))
+        started = self._clock()
+        failures = 0  # attempts that count against max_attempts
+        throttles = 0
+        sent = 0
+        while True:
+            slot = limiter.reserve_at()
+            limiter.wait_until(slot - self.send_lead)
+            self.stats.add(
+                calls=1, retries=1 if sent else 0, **{"writes" if is_write else "reads": 1}
+            )
+            sent += 1
+            try:
+                response = self._send(method, params, limiter, slot)
+            except bce.ClientError as e:
+                code, status = _code_and_status(e)
+                if code in _THROTTLE_CODES or status == 429:
+                    throttles += 1
+                    self.stats.add(throttled=1)
+                    limiter.slow_down()
+                    log.debug("%s %s throttled (%d)", operation, identifier or "", throttles)
+                    if (
+                        throttles >= self.max_throttles
+                        or self._clock() - started > self.throttle_budget
+                    ):
+                        raise CallFailed(
+                            "throttled for too long",
+                            e,
+                            operation=operation,
+                            identifier=identifier,
+                            attempts=sent,
+                        ) from e
+                    continue
+                if code == "InternalServerException" or status >= 500:
+                    self.stats.add(faults=1)
+                    if is_write and status == 504:  # a gateway gave up waiting: it may have landed
+                        self.stats.add(uncertain=1)
+                        raise WriteUncertain(e, operation=operation, identifier=identifier) from e
+                    failures += 1
+                    self._retry_or_fail("server error", e, operation, identifier, failures, sent)
+                    continue
+                raise _classify(e, code, operation, identifier) from e
+            except _NOT_SENT as e:
+                self.stats.add(faults=1)
+                failures += 1
+                self._retry_or_fail("network", e, operation, identifier, failures, sent)
+                continue
+            except _MAYBE_SENT as e:
+                self.stats.add(faults=1)
+                if is_write:
+                    self.stats.add(uncertain=1)
+                    log.debug("%s %s: no answer after sending", operation, identifier or "")
+                    raise WriteUncertain(e, operation=operation, identifier=identifier) from e
+                failures += 1
+                self._retry_or_fail("network", e, operation, identifier, failures, sent)
+                continue
+            except _CREDENTIAL_ERRORS:
+                raise errors.NoCredentials(NO_CREDENTIALS) from None
+            except bce.ParamValidationError as e:
+                raise _param_validation(e, operation, identifier) from None
+            limiter.on_success()
+            response.pop("ResponseMetadata", None)
+            return dict(response)
+
+    def _send(
+        self, method: Callable[..., Any], params: dict[str, Any], limiter: TokenBucket, slot: float
+    ) -> Any:
+        """Make the botocore call, its send held until ``slot`` by the hook below."""
+        self._slot.pending = (limiter, slot)
+        try:
+            return method(**params)
+        finally:
+            self._slot.pending = None
+
+    def _wait_for_slot(self, **_: Any) -> None:
+        """botocore's before-send hook: hold the request until its token's moment."""
+        pending = getattr(self._slot, "pending", None)
+        if pending is not None:
+            self._slot.pending = None
+            limiter, slot = pending
+            limiter.wait_until(slot)
+            limiter.on_wire()
+
+    def _retry_or_fail(
+        self,
+        kind: str,
+        exc: BaseException,
+        operation: str,
+        identifier: str | None,
+        failures: int,
+        sent: int,
+    ) -> None:
+        """Sleep before the next attempt, or raise CallFailed when the budget is spent."""
+        if failures >= self.max_attempts:
+            raise CallFailed(
+                kind, exc, operation=operation, identifier=identifier, attempts=sent
+            ) from exc
+        wait = self._backoff(failures)
+        log.debug(
+            "%s %s: %s (%s), retry in %.2fs",
+            operation,
+            identifier or "",
+            kind,
+            _describe(exc),
+            wait,
+        )
+        self._sleep(wait)
+
+
+def _snake(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def _code_and_status(e: bce.ClientError) -> tuple[str, int]:
+    code = str(e.response.get("Error", {}).get("Code") or "")
+    status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return code, status
+
+
+def _classify(e: bce.ClientError, code: str, operation: str, identifier: str | None) -> CallError:
+    """The named exception for an error answer that retrying will not fix."""
+    where = f" {identifier}" if identifier else ""
+    if code == "ResourceNotFoundException":
+        return NotFound(
+            f"{operation}: no opportunity{where} in this catalog",
+            operation=operation,
+            identifier=identifier,
+        )
+    if code == "ConflictException":
+        return Conflict(
+            f"{operation}: opportunity{where} changed since it was read",
+            operation=operation,
+            identifier=identifier,
+        )
+    if code == "ValidationException":
+        reason = str(e.response.get("Reason") or e.response.get("Error", {}).get("Reason") or "")
+        items: list[Any] = list(e.response.get("ErrorList") or [])  # type: ignore[call-overload]
+        field_errors = [
+            (str(i.get("FieldName", "")), str(i.get("Code", "")), str(i.get("Message", "")))
+            for i in items
+            if isinstance(i, dict)
+        ]
+        return Validation(
+            reason or "VALIDATION_FAILED", field_errors, operation=operation, identifier=identifier
+        )
+    if code in _DENIED_CODES:
+        return AccessDeniedError(
+            f"access denied to {operation} ({code}): check the credentials' Partner Central permissions",
+            operation=operation,
+            identifier=identifier,
+        )
+    return CallFailed(
+        code or "client error", e, operation=operation, identifier=identifier, attempts=1
+    )
+
+
+_PARAM_LINE = re.compile(r"parameter(?: in)? ([\w.\[\]]+)(?:: \"?(\w+)\"?)?")
+
+
+def _param_validation(
+    e: bce.ParamValidationError, operation: str, identifier: str | None
+) -> Validation:
+    """botocore's own check of the request shape, without the values it quotes."""
+    report = str(e.kwargs.get("report", ""))
+    field_errors: list[tuple[str, str, str]] = []
+    for line in report.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        m = _PARAM_LINE.search(line)
+        name = ""
+        if m:
+            name = m.group(1) if not m.group(2) else f"{m.group(1)}.{m.group(2)}"
+            name = name.removeprefix("input.").removeprefix("input")
+        problem = line.split(",", 1)[0].split(":", 1)[0]
+        field_errors.append((name, "PARAM_VALIDATION", problem))
+    return Validation(
+        "PARAM_VALIDATION_FAILED", field_errors, operation=operation, identifier=identifier
+    )

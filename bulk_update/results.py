@@ -1,0 +1,404 @@
+"""The results workbook, the retry file and the ``--json`` summary of a run.
+
+Every ``validate`` and ``apply`` run ends here (sheet-contract.md, section 6):
+
+- :func:`write_results` writes a workbook with three sheets: ``Results`` (one
+  line per input row: its outcome, message, changes and its own cells),
+  ``Errors`` (one line per problem) and ``Summary`` (counts per outcome, the
+  run's facts and a chart).
+- :func:`write_retry` writes the rows that did not end ``updated`` or
+  ``unchanged`` in the input's format, ready to fix and run again.
+- :func:`summary_dict` gives the same summary as plain data for ``--json``.
+
+Every text goes into a workbook as a text cell, never as a formula, a number or
+a link: a value such as ``=1+1``, ``+123`` or ``@foo`` comes back exactly as it
+was. The workbook is written with xlsxwriter in constant-memory mode, so a
+50,000-row result costs little more than writing the cells themselves.
+"""
+
+from __future__ import annotations
+
+import csv as csvlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from bulk_update.problems import Change, Outcome, Problem
+
+# Excel holds at most 32,767 characters (UTF-16 units) in a cell.
+CELL_LIMIT = 32_767
+TRUNCATED = " …[truncated]"
+
+# Options that keep xlsxwriter from turning text into links, numbers or formulas.
+WORKBOOK_OPTIONS: dict[str, Any] = {
+    "constant_memory": True,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "strings_to_formulas": False,
+}
+
+# One fill colour per outcome (sheet-contract.md, section 5).
+OUTCOME_COLOURS: dict[Outcome, str] = {
+    Outcome.UPDATED: "#C6EFCE",
+    Outcome.UNCHANGED: "#D9D9D9",
+    Outcome.VALID: "#C6EFCE",
+    Outcome.WOULD_UPDATE: "#BDD7EE",
+    Outcome.INVALID: "#FFC7CE",
+    Outcome.CONFLICT: "#F8CBAD",
+    Outcome.LOCKED: "#D9C3E9",
+    Outcome.NOT_FOUND: "#FFEB9C",
+    Outcome.FAILED: "#C00000",
+    Outcome.SKIPPED: "#EDEDED",
+}
+_WHITE_TEXT = {Outcome.FAILED}
+
+# The outcomes a retry file leaves out: the row is done.
+DONE = frozenset({Outcome.UPDATED, Outcome.UNCHANGED})
+
+RESULT_COLUMNS = ["Row", "Identifier", "Outcome", "Message", "Changes"]
+ERROR_COLUMNS = ["Row", "Identifier", "Column", "Value", "Problem", "Severity", "Code"]
+
+
+@dataclass
+class RowResult:
+    """What happened to one input row."""
+
+    row: int
+    """The row's number in the input, as Excel numbers it (header = 1)."""
+    identifier: str
+    outcome: Outcome
+    message: str = ""
+    changes: list[Change] = field(default_factory=list)
+    cells: list[str] = field(default_factory=list)
+    """The input row's own cells as read, in the input's column order."""
+
+
+@dataclass
+class RunSummary:
+    """The facts of one run that the Summary sheet and ``--json`` report."""
+
+    command: str
+    """``validate``, ``apply``, ``apply --dry-run`` or ``rollback``."""
+    catalog: str | None
+    input_file: str
+    started: datetime
+    ended: datetime
+    calls: int = 0
+    throttled: int = 0
+    retries: int = 0
+    writes: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+    """Anything else worth a line on the Summary sheet (label -> text)."""
+    results_file: str | None = None
+    retry_file: str | None = None
+
+    @staticmethod
+    def counts(results: Iterable[RowResult]) -> dict[Outcome, int]:
+        """How many rows ended with each outcome; every outcome listed, zeros included."""
+        counts = dict.fromkeys(Outcome, 0)
+        for r in results:
+            counts[r.outcome] += 1
+        return counts
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, (self.ended - self.started).total_seconds())
+
+
+def fit(text: str) -> tuple[str, bool]:
+    """The text cut to Excel's cell limit with a visible marker, and whether it was cut."""
+    if len(text) <= CELL_LIMIT // 2 or len(text.encode("utf-16-le")) // 2 <= CELL_LIMIT:
+        return text, False
+    room = CELL_LIMIT - len(TRUNCATED)
+    cut = text.encode("utf-16-le")[: room * 2].decode("utf-16-le", errors="ignore")
+    return cut + TRUNCATED, True
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min {secs:02d} s"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{seconds:.1f} s"
+
+
+def _when(moment: datetime) -> str:
+    return moment.isoformat(sep=" ", timespec="seconds")
+
+
+class _Styles:
+    """The formats a results workbook uses, made once per workbook."""
+
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self.header = book.add_format(
+            {"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF", "border": 1}
+        )
+        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        self.top = book.add_format({"valign": "top"})
+        self.bold = book.add_format({"bold": True})
+        self.outcome: dict[Outcome, Format] = {}
+        for outcome, colour in OUTCOME_COLOURS.items():
+            spec: dict[str, Any] = {"bg_color": colour, "valign": "top", "bold": True}
+            if outcome in _WHITE_TEXT:
+                spec["font_color"] = "#FFFFFF"
+            self.outcome[outcome] = book.add_format(spec)
+
+
+def _headers(ws: Worksheet, names: Sequence[str], style: Format) -> None:
+    for col, name in enumerate(names):
+        ws.write_string(0, col, fit(name)[0], style)
+
+
+def _width(header: str, sample: Iterable[str]) -> float:
+    longest = max([len(header), *(len(v) for v in sample)], default=8)
+    return float(min(max(longest + 2, 10), 40))
+
+
+def _write_results_sheet(
+    ws: Worksheet, results: Sequence[RowResult], headers: Sequence[str], st: _Styles
+) -> None:
+    names = [*RESULT_COLUMNS, *headers]
+    ws.set_column(0, 0, 7, st.top)
+    ws.set_column(1, 1, 22, st.top)
+    ws.set_column(2, 2, 14, st.top)
+    ws.set_column(3, 4, 60, st.wrap)
+    base = len(RESULT_COLUMNS)
+    sample = results[:200]
+    for i, name in enumerate(headers):
+        column = (r.cells[i] for r in sample if i < len(r.cells))
+        ws.set_column(base + i, base + i, _width(name, column))
+    ws.freeze_panes(1, 3)
+    ws.autofilter(0, 0, max(len(results), 1), len(names) - 1)
+    _headers(ws, names, st.header)
+
+    write = ws.write_string
+    for n, result in enumerate(results, start=1):
+        # The input's own cells first: a cell cut to fit is then told in Message.
+        cut: list[str] = []
+        for i, value in enumerate(result.cells, start=base):
+            if value and write(n, i, value):
+                text, _ = fit(value)
+                write(n, i, text)
+                cut.append(
+                    headers[i - base] if i - base < len(headers) else f"column {i - base + 1}"
+                )
+        message = result.message
+        if cut:
+            note = f"Cells cut to Excel's {CELL_LIMIT:,}-character limit here: {', '.join(cut)}."
+            message = f"{message} {note}".strip()
+        changes = "\n".join(str(c) for c in result.changes)
+        changes, changes_cut = fit(changes)
+        if changes_cut:
+            message = f"{message} The list of changes is cut to fit Excel's cell limit.".strip()
+        ws.write_number(n, 0, result.row)
+        write(n, 1, fit(result.identifier)[0])
+        write(n, 2, str(result.outcome), st.outcome[result.outcome])
+        if message:
+            write(n, 3, fit(message)[0])
+        if changes:
+            write(n, 4, changes)
+
+
+def _write_errors_sheet(ws: Worksheet, problems: Sequence[Problem], st: _Styles) -> None:
+    widths = [7, 22, 34, 30, 80, 10, 22]
+    for col, width in enumerate(widths):
+        ws.set_column(col, col, width, st.wrap if col in (3, 4) else st.top)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(len(problems), 1), len(ERROR_COLUMNS) - 1)
+    _headers(ws, ERROR_COLUMNS, st.header)
+    ordered = sorted(problems, key=lambda p: -1 if p.row is None else p.row)
+    for n, p in enumerate(ordered, start=1):
+        if p.row is not None:
+            ws.write_number(n, 0, p.row)
+        value, value_cut = fit(p.value or "")
+        message = p.message
+        if value_cut:
+            message += f" (The value is cut to Excel's {CELL_LIMIT:,}-character limit here.)"
+        for col, text in (
+            (1, p.identifier or ""),
+            (2, p.column or ""),
+            (3, value),
+            (4, message),
+            (5, str(p.severity)),
+            (6, p.code),
+        ):
+            if text:
+                ws.write_string(n, col, fit(text)[0])
+
+
+def _write_summary_sheet(
+    book: xlsxwriter.Workbook,
+    ws: Worksheet,
+    counts: dict[Outcome, int],
+    summary: RunSummary,
+    st: _Styles,
+) -> None:
+    ws.set_column(0, 0, 18)
+    ws.set_column(1, 1, 40)
+    ws.write_string(0, 0, "Outcome", st.header)
+    ws.write_string(0, 1, "Rows", st.header)
+    row = 1
+    for outcome, count in counts.items():
+        ws.write_string(row, 0, str(outcome), st.outcome[outcome])
+        ws.write_number(row, 1, count)
+        row += 1
+    last = row - 1
+    ws.write_string(row, 0, "total", st.bold)
+    ws.write_number(row, 1, sum(counts.values()), st.bold)
+    row += 2
+    ws.write_string(row, 0, "Run", st.header)
+    ws.write_string(row, 1, "", st.header)
+    row += 1
+    facts: list[tuple[str, str | int]] = [
+        ("Command", summary.command),
+        ("Catalog", summary.catalog or "(none)"),
+        ("Input file", summary.input_file),
+    ]
+    if summary.results_file:
+        facts.append(("Results file", summary.results_file))
+    if summary.retry_file:
+        facts.append(("Retry file", summary.retry_file))
+    facts += [
+        ("Started", _when(summary.started)),
+        ("Ended", _when(summary.ended)),
+        ("Duration", _duration(summary.seconds)),
+        ("Calls made", summary.calls),
+        ("Throttled calls", summary.throttled),
+        ("Retries", summary.retries),
+        ("Writes", summary.writes),
+        *summary.extra.items(),
+    ]
+    for label, value in facts:
+        ws.write_string(row, 0, fit(label)[0], st.bold)
+        if isinstance(value, int):
+            ws.write_number(row, 1, value)
+        else:
+            ws.write_string(row, 1, fit(value)[0])
+        row += 1
+
+    chart = book.add_chart({"type": "column"})
+    chart.add_series(
+        {
+            "name": "Rows",
+            "categories": ["Summary", 1, 0, last, 0],
+            "values": ["Summary", 1, 1, last, 1],
+            "points": [
+                {"fill": {"color": OUTCOME_COLOURS[o]}, "border": {"color": "#808080"}}
+                for o in counts
+            ],
+            "data_labels": {"value": True},
+        }
+    )
+    chart.set_title({"name": "Rows per outcome"})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"name": "Rows", "major_gridlines": {"visible": True}})
+    chart.set_size({"width": 640, "height": 320})
+    ws.insert_chart(1, 3, chart)
+
+
+def write_results(
+    path: str | Path,
+    results: list[RowResult],
+    problems: list[Problem],
+    headers: list[str],
+    summary: RunSummary,
+) -> Path:
+    """Write the results workbook (Results, Errors, Summary) and return its path.
+
+    ``headers`` are the input's own headers, as read; each result's ``cells``
+    follow them. The workbook opens on the Results sheet.
+    """
+    path = Path(path)
+    book = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+    book.set_properties({"title": f"bulk-update {summary.command} results"})
+    st = _Styles(book)
+    results_ws = book.add_worksheet("Results")
+    errors_ws = book.add_worksheet("Errors")
+    summary_ws = book.add_worksheet("Summary")
+    _write_results_sheet(results_ws, results, headers, st)
+    _write_errors_sheet(errors_ws, problems, st)
+    _write_summary_sheet(book, summary_ws, RunSummary.counts(results), summary, st)
+    results_ws.activate()
+    book.close()
+    return path
+
+
+def write_retry(
+    path: str | Path,
+    sheet_headers: list[str],
+    rows: list[list[str]],
+    *,
+    csv: bool,
+    sheet_name: str = "Retry",
+) -> Path:
+    """Write the rows to try again, with the input's headers, as xlsx or csv.
+
+    The caller picks the rows (those not ended ``updated``/``unchanged``; see
+    :func:`retry_rows`). An xlsx holds one sheet of text cells in text-formatted
+    columns, so Excel keeps leading zeros when the user edits them. A csv is
+    UTF-8 with a byte-order mark (so Excel reads its accents right), comma
+    delimited, with cells quoted where they need it.
+    """
+    path = Path(path)
+    if csv:
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csvlib.writer(fh, quoting=csvlib.QUOTE_MINIMAL)
+            writer.writerow(sheet_headers)
+            writer.writerows(rows)
+        return path
+    book = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+    text = book.add_format({"num_format": "@"})
+    header = book.add_format({"bold": True, "num_format": "@"})
+    ws = book.add_worksheet(sheet_name)
+    for col, name in enumerate(sheet_headers):
+        ws.set_column(col, col, _width(name, (r[col] for r in rows[:200] if col < len(r))), text)
+    ws.freeze_panes(1, 0)
+    _headers(ws, sheet_headers, header)
+    write = ws.write_string
+    for n, row in enumerate(rows, start=1):
+        for col, value in enumerate(row):
+            if value and write(n, col, value):
+                write(n, col, fit(value)[0])
+    book.close()
+    return path
+
+
+def retry_rows(results: Iterable[RowResult]) -> list[list[str]]:
+    """The input cells of the rows that did not end ``updated`` or ``unchanged``."""
+    return [list(r.cells) for r in results if r.outcome not in DONE]
+
+
+def summary_dict(results: Iterable[RowResult], summary: RunSummary) -> dict[str, Any]:
+    """The run's summary as plain JSON-ready data (for ``--json``)."""
+    counts = RunSummary.counts(results)
+    total = sum(counts.values())
+    files = {"input": summary.input_file}
+    if summary.results_file:
+        files["results"] = summary.results_file
+    if summary.retry_file:
+        files["retry"] = summary.retry_file
+    return {
+        "command": summary.command,
+        "catalog": summary.catalog,
+        "rows": total,
+        "ok": all(o.ok for o, n in counts.items() if n),
+        "counts": {str(o): n for o, n in counts.items()},
+        "files": files,
+        "started": summary.started.isoformat(),
+        "ended": summary.ended.isoformat(),
+        "seconds": round(summary.seconds, 3),
+        "calls": summary.calls,
+        "throttled": summary.throttled,
+        "retries": summary.retries,
+        "writes": summary.writes,
+        "extra": dict(summary.extra),
+    }

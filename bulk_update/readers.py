@@ -502,17 +502,19 @@ def _decode(path: Path, raw: bytes) -> str:
 
 
 def _delimiter(text: str) -> tuple[str, str]:
-    """The delimiter (comma, semicolon or tab) and the text without an Excel ``sep=`` line."""
+    """The delimiter (comma, semicolon or tab) and the text without an Excel ``sep=`` line.
+
+    Column names never hold a delimiter, so a header line with only one of
+    the three decides; otherwise csv.Sniffer looks at a sample; else comma.
+    """
     first, _, rest = text.partition("\n")
     hint = first.strip()
     if hint.lower().startswith("sep=") and len(hint) == 5:
         return hint[4], rest
-    sample = text[: 1 << 16]
+    in_header = [d for d in ",;\t" if d in first]
+    if len(in_header) == 1:
+        return in_header[0], text
     try:
-        found = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+        return csv.Sniffer().sniff(text[: 1 << 16], delimiters=",;\t").delimiter, text
     except csv.Error:
-        found = ","
-    counts = {d: first.count(d) for d in ",;\t"}
-    if counts[found] == 0 and max(counts.values()) > 0:
-        found = max(counts, key=lambda d: counts[d])
-    return found, text
+        return ",", text

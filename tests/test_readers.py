@@ -570,3 +570,20 @@ def test_error_cells_found_with_single_quoted_attributes(tmp_path: Path) -> None
     sheet = read_sheet(target)
     assert rows_of(sheet) == [["O1", "#N/A"]]
     assert kinds_of(sheet) == [[TEXT, ERROR]]
+
+
+@pytest.mark.parametrize(
+    ("data", "rows"),
+    [
+        (b"Identifier,PrimaryNeedsFromAws\nO1,a;b;c\nO2,x;y\n", [["O1", "a;b;c"], ["O2", "x;y"]]),
+        (
+            b"Identifier;Title\nO1;a, b, c, d\nO2;e, f, g\n",
+            [["O1", "a, b, c, d"], ["O2", "e, f, g"]],
+        ),
+        (b'"Identifier";"Title"\n"O1";"a,b"\n', [["O1", "a,b"]]),
+    ],
+)
+def test_csv_delimiter_from_the_header_line(
+    tmp_path: Path, data: bytes, rows: list[list[str]]
+) -> None:
+    assert rows_of(read_sheet(write_bytes(tmp_path / "h.csv", data))) == rows

@@ -234,8 +234,8 @@ def meaning(f: Field | None, header: str) -> str:
             "The version of the record this row was edited from, as an export writes it. "
             "Leave it empty unless you copied it from an export."
         )
-    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", f.doc)).split())
-    text = re.sub(r"\s+([.,;:])", r"\1", text)
+    blocks = re.sub(r"</?(?:p|li|ul|ol|br|div)\b[^>]*>", " ", f.doc)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", blocks)).split())
     first = re.split(r"(?<=[.!?])\s+", text, maxsplit=1)[0]
     return first or f.key
 

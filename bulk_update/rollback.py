@@ -1,0 +1,391 @@
+"""``bulk-update rollback RUN``: put back what an ``apply`` run changed, where nobody changed it since.
+
+The run folder's journal says which rows the run ``updated`` and which
+``LastModifiedDate`` each write produced; ``before/<id>.json`` holds each
+record as it was just before the write.  For each such row the rollback reads
+the live record and:
+
+- if it already holds its values from before the run (same update-shaped
+  projection), ends ``unchanged``: nothing to put back;
+- else, if its ``LastModifiedDate`` is still the one the run produced, sends
+  the before-image back (the whole update-shaped record, with the live
+  version) and ends ``updated``; the changes listed are live -> before;
+- else ends ``conflict`` and writes nothing: someone saved the record after
+  the run.  The message names the fields that differ from what the run left
+  (known from the before-image and the changes the journal recorded).
+
+The usual checks of ``apply`` hold: review-status locks, business rules (a
+before-image whose target close date is now in the past is ``invalid``), and a
+``ConflictException`` at write time is a ``conflict`` (no retry: someone wrote).
+
+Each rollback that writes keeps its own run folder, ``rollback-<time>`` inside
+the apply run's folder, with the same layout (journal, before-images of the
+rollback's writes, ``results.xlsx``).  So:
+
+- **Resuming** a rollback is running it again: rows it already restored now
+  hold their before values and end ``unchanged``; a row whose write was in
+  flight when it stopped is settled the same way (restored -> ``unchanged``,
+  not landed -> the version still matches and the row is restored now).
+  Nothing is sent twice, and no resumed row is taken for a seller's change.
+- **Undoing a rollback** is ``bulk-update rollback <run>/rollback-<time>``:
+  the rollback's folder is itself a run folder.
+
+Rows the apply run left in flight (interrupted between sending and hearing
+back) are not rolled back: they end ``skipped``, with a message to resume the
+apply run first.  A dry run reads every record and writes nothing, no folder.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from bulk_update import client as pcc
+from bulk_update.errors import RunFolderError
+from bulk_update.execute import Executor, Options, RowOutcome
+from bulk_update.jobs import JobReport
+from bulk_update.journal import JOURNAL_FILE, RUN_FILE, RunFolder, atomic_write_text, file_sha256
+from bulk_update.mapping import CLEAR, RowEdit, Value
+from bulk_update.mapping import Path as FieldPath
+from bulk_update.merge import Leaf, Payload, column_of, diff, leaves, project
+from bulk_update.plan import Decision, decide, iso, same_version
+from bulk_update.problems import Outcome, Problem
+from bulk_update.results import RowResult, RunSummary, summary_dict, write_results
+
+RESULT_HEADERS = ["LastModifiedDate after the run", "LastModifiedDate now"]
+"""The extra columns of the rollback's Results sheet."""
+
+Confirm = Callable[[dict[Outcome, int]], bool]
+
+
+@dataclass
+class Target:
+    """One row the apply run updated, and what the rollback needs to undo it."""
+
+    row: int
+    identifier: str
+    version: datetime | None
+    """The LastModifiedDate the run's write produced (None if the journal lacks it)."""
+    before: dict[str, Any] | None
+    """The record just before the run's write (None if its file is missing)."""
+    run_changes: list[Any] = field(default_factory=list)
+    """The changes the journal's last intent named (text or dicts)."""
+
+
+def targets(folder: RunFolder) -> tuple[list[Target], list[int]]:
+    """The rows the run updated (in row order), and the rows it left in flight."""
+    state = folder.replay()
+    found: list[Target] = []
+    in_flight: list[int] = []
+    for row, rs in sorted(state.rows.items()):
+        if rs.in_flight:
+            in_flight.append(row)
+        elif rs.state == Outcome.UPDATED.value and rs.identifier:
+            found.append(
+                Target(row, rs.identifier, rs.new_last_modified,
+                       folder.load_before(rs.identifier), list(rs.changes))
+            )
+    return found, in_flight
+
+
+# -- what to send -----------------------------------------------------------------------
+
+
+def _text(value: Leaf | None) -> str:
+    if value is None:
+        return ""
+    return "; ".join(value) if isinstance(value, tuple) else value
+
+
+def restore_edits(before: Payload, current: Payload) -> dict[FieldPath, Value]:
+    """Edits that turn ``current`` into ``before`` (both update-shaped projections).
+
+    Every leaf of ``before`` is set, and every leaf that only ``current`` holds
+    is cleared, so applying them gives back exactly ``before``.
+    """
+    wanted = dict(leaves(before))
+    edits: dict[FieldPath, Value] = {p: CLEAR for p, _ in leaves(current) if p not in wanted}
+    edits.update(wanted)
+    return edits
+
+
+def _same(a: Payload, b: Payload) -> bool:
+    return dict(leaves(a)) == dict(leaves(b))
+
+
+def _change_parts(change: Any, before_text: Mapping[str, str]) -> tuple[str, str | None]:
+    """The column and the new value (None if unknown) of a change the journal recorded."""
+    if isinstance(change, Mapping):
+        return str(change.get("column", "")), str(change.get("new", ""))
+    text = str(change)
+    column, sep, rest = text.partition(": ")
+    if not sep:
+        return column, None
+    old = before_text.get(column, "") or "(empty)"
+    if not rest.startswith(old + " -> "):
+        return column, None
+    new = rest[len(old) + 4 :]
+    return column, "" if new == "(empty)" else new
+
+
+def changed_since(before: Payload, live: Payload, run_changes: Iterable[Any]) -> list[str]:
+    """The columns whose live value differs from what the run left behind.
+
+    What the run left is the before-image with the run's recorded changes
+    applied; a change whose new value cannot be read back counts as changed.
+    """
+    before_text = {column_of(p): _text(v) for p, v in leaves(before)}
+    expected = dict(before_text)
+    unknown: set[str] = set()
+    for change in run_changes:
+        column, new = _change_parts(change, before_text)
+        if not column:
+            continue
+        if new is None:
+            unknown.add(column)
+        else:
+            expected[column] = new
+    now = {column_of(p): _text(v) for p, v in leaves(live)}
+    moved = {c for c in expected.keys() | now.keys() if expected.get(c, "") != now.get(c, "")}
+    return sorted(moved | (unknown & (expected.keys() | now.keys())))
+
+
+# -- the executor -----------------------------------------------------------------------
+
+
+class RollbackExecutor(Executor):
+    """The apply engine with a rollback's decision: before-image, only on the run's version."""
+
+    def __init__(
+        self,
+        pc: pcc.PartnerCentral,
+        options: Options,
+        plan: Mapping[int, Target],
+        folder: RunFolder | None = None,
+        on_row: Callable[[RowOutcome], None] | None = None,
+    ) -> None:
+        super().__init__(pc, options, folder, on_row)
+        self.plan = plan
+        self.versions: dict[int, str] = {}
+        """Per row, the live LastModifiedDate at its last read (for the Results sheet)."""
+        self._seen_lock = threading.Lock()
+
+    def decide(self, edit: RowEdit) -> Decision:
+        return self._decide(edit, self.pc.get(edit.identifier))
+
+    def _redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
+        return self._decide(edit, live)
+
+    def _decide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
+        target = self.plan[edit.row]
+        assert target.before is not None
+        live_version = live.get("LastModifiedDate")
+        with self._seen_lock:
+            self.versions[edit.row] = iso(live_version)
+        before = project(target.before)
+        current = project(live)
+        if _same(before, current):
+            return Decision(edit, Outcome.UNCHANGED,
+                            "the record already holds its values from before the run", live=live)
+        if target.version is None or not same_version(live_version, target.version):
+            return self._conflict(edit, target, live, before, current)
+        edit.edits = restore_edits(before, current)
+        edit.columns = {p: column_of(p) for p in edit.edits}
+        decision = decide(edit, live, on_conflict="overwrite", today=self.options.today)
+        if decision.outcome is Outcome.UNCHANGED:
+            decision.message = "the record already holds its values from before the run"
+        return decision
+
+    def _conflict(
+        self,
+        edit: RowEdit,
+        target: Target,
+        live: Mapping[str, Any],
+        before: Payload,
+        current: Payload,
+    ) -> Decision:
+        changes = diff(current, before)
+        now = iso(live.get("LastModifiedDate"))
+        if target.version is None:
+            message = ("the run did not record the version its write produced, so the tool "
+                       "cannot tell whether someone changed the record since; nothing written")
+            return Decision(edit, Outcome.CONFLICT, message, changes, live=live)
+        moved = changed_since(before, current, target.run_changes)
+        when = f"(the run left version {iso(target.version)}, now {now})"
+        if moved:
+            message = (f"changed in Partner Central after the run {when}: {', '.join(moved)}; "
+                       "nothing written")
+        else:
+            message = (f"saved again in Partner Central after the run {when}, though its "
+                       "fields still hold what the run wrote; nothing written: check it and "
+                       "undo by hand if needed")
+        problems = [
+            Problem(edit.row, edit.identifier, column, None, "changed-since-run",
+                    "changed in Partner Central after the run: not rolled back")
+            for column in moved
+        ]
+        return Decision(edit, Outcome.CONFLICT, message, changes, problems, live=live)
+
+
+# -- the job ----------------------------------------------------------------------------
+
+
+def _stamp(moment: datetime) -> str:
+    return f"{moment:%Y%m%dT%H%M%SZ}"
+
+
+def create_folder(source: RunFolder, started: datetime, settings: dict[str, Any]) -> RunFolder:
+    """A new ``rollback-<time>`` run folder inside the apply run's folder."""
+    base = source.path / f"rollback-{_stamp(started)}"
+    path = base
+    try:
+        for n in range(2, 1000):
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                path = base.with_name(f"{base.name}-{n}")
+        info = {
+            "input": str(source.path.resolve()),
+            "input_sha256": file_sha256(source.journal_path),
+            "catalog": source.catalog,
+            "command": "rollback",
+            "settings": settings,
+            "started": started.isoformat(),
+        }
+        atomic_write_text(path / RUN_FILE, json.dumps(info, sort_keys=True) + "\n")
+        (path / JOURNAL_FILE).touch()
+    except OSError as e:
+        raise RunFolderError(f"cannot create a rollback folder in {source.path}: {e.strerror}") from e
+    return RunFolder.open(path)
+
+
+def rollback_run(
+    pc: pcc.PartnerCentral,
+    run_dir: Path,
+    *,
+    dry_run: bool = False,
+    confirm: Confirm | None = None,
+    on_row: Callable[[RowOutcome], None] | None = None,
+    max_writes: int | None = None,
+    workers: int = 8,
+    out: Path | None = None,
+    today: date | None = None,
+    on_executor: Callable[[Executor], None] | None = None,
+) -> JobReport:
+    """``bulk-update rollback``: undo what the run in ``run_dir`` updated, where safe.
+
+    ``confirm`` is asked once with the planned counts before the first write;
+    returning False ends the rollback with every row to restore ``skipped``.
+    Raises :class:`bulk_update.errors.RunFolderError` when ``run_dir`` is not a
+    run folder of this catalog.  The report's ``run_dir`` is None (a rollback
+    is resumed by running it again); its folder is in ``summary.extra``.
+    """
+    started = datetime.now(UTC)
+    source = RunFolder.open(Path(run_dir), catalog=pc.catalog)
+    if source.info.get("command") not in ("apply", "rollback"):
+        raise RunFolderError(f"{run_dir} is a {source.info.get('command')} run, not an apply run")
+    found, in_flight = targets(source)
+    plan = {t.row: t for t in found}
+    outcomes: dict[int, RowOutcome] = {}
+    edits: list[RowEdit] = []
+    for t in found:
+        if t.before is None:
+            outcomes[t.row] = RowOutcome(
+                t.row, t.identifier, Outcome.FAILED,
+                f"the run folder holds no before-image of {t.identifier}: cannot roll it back")
+        else:
+            edits.append(RowEdit(t.row, t.identifier, last_modified=t.version))
+    state = source.replay()
+    for row in in_flight:
+        identifier = state.rows[row].identifier or ""
+        outcomes[row] = RowOutcome(
+            row, identifier, Outcome.SKIPPED,
+            "the run was interrupted while writing this row: finish it first with "
+            f"`bulk-update apply --resume {source.path} --catalog {pc.catalog}`, "
+            "then roll back again")
+
+    folder = None
+    if not dry_run and (edits or outcomes):
+        folder = create_folder(source, started, {"max_writes": max_writes, "workers": workers})
+        for o in outcomes.values():
+            folder.outcome(o.row, o.identifier, o.outcome.value, o.message)
+    options = Options(dry_run=dry_run, on_conflict="overwrite", max_writes=max_writes,
+                      workers=workers, conflict_retries=0, today=today)
+    executor = RollbackExecutor(pc, options, plan, folder, on_row)
+    if on_executor:
+        on_executor(executor)
+
+    decided = None
+    seen: dict[int, str] = {}
+    if confirm is not None and not dry_run and edits:
+        planner = RollbackExecutor(pc, Options(dry_run=True, workers=workers, today=today), plan)
+        if on_executor:
+            on_executor(planner)
+        planned = planner.run(edits)
+        seen.update(planner.versions)
+        counts = Counter(o.outcome for o in planned.values())
+        if not confirm(dict(counts)):
+            executor.halt("not confirmed: nothing was written")
+            for e in edits:
+                p = planned[e.row]
+                if p.outcome is Outcome.WOULD_UPDATE:
+                    p = RowOutcome(e.row, e.identifier, Outcome.SKIPPED,
+                                   "not confirmed: nothing was written", p.changes)
+                outcomes[e.row] = executor._final(p)
+            edits = []
+        else:
+            decided = planner.decisions
+            for e in edits:
+                if planned[e.row].outcome is not Outcome.WOULD_UPDATE:
+                    outcomes[e.row] = executor._final(planned[e.row])
+            edits = [e for e in edits if e.row in decided]
+    outcomes.update(executor.run(edits, decided))
+    seen.update(executor.versions)
+
+    results: list[RowResult] = []
+    problems: list[Problem] = []
+    for row in sorted(outcomes):
+        o = outcomes[row]
+        done = plan.get(row)
+        now = o.new_version or seen.get(row, "")
+        cells = [iso(done.version) if done else "", now]
+        results.append(RowResult(row, o.identifier, o.outcome, o.message, o.changes, cells))
+        problems.extend(o.problems)
+    stats = pc.stats
+    summary = RunSummary(
+        "rollback --dry-run" if dry_run else "rollback", pc.catalog, str(source.path), started,
+        datetime.now(UTC), calls=stats.calls, throttled=stats.throttled, retries=stats.retries,
+        writes=stats.writes,
+    )
+    summary.extra["rolled back run"] = str(source.path)
+    if executor.stop_reason:
+        summary.extra["stopped"] = executor.stop_reason
+    if folder is not None:
+        summary.extra["rollback folder"] = str(folder.path)
+    if any(r.outcome is Outcome.SKIPPED for r in results):
+        summary.extra["to finish"] = (
+            f"run `bulk-update rollback {source.path} --catalog {pc.catalog}` again: rows "
+            "already restored end unchanged"
+        )
+    if out is not None:
+        target = out
+    elif folder is not None:
+        target = folder.path / "results.xlsx"
+    else:
+        target = source.path / f"rollback-{_stamp(started)}.dry-run.xlsx"
+    summary.results_file = str(target)
+    write_results(target, results, problems, list(RESULT_HEADERS), summary)
+    if folder is not None:
+        folder.finish(summary_dict(results, summary))
+        folder.close()
+    return JobReport(results, problems, summary, target, None, None)
+
+
+__all__ = ["RollbackExecutor", "Target", "restore_edits", "rollback_run", "targets"]

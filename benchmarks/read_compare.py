@@ -74,15 +74,15 @@ def child(reader: str, path: str) -> dict[str, float | int | str]:
     if reader == "calamine":
         from python_calamine import CalamineWorkbook
 
-        data = CalamineWorkbook.from_path(path).get_sheet_by_name(SHEET).to_python()
-        shape = f"{len(data)}x{len(data[0])}"
+        cells = CalamineWorkbook.from_path(path).get_sheet_by_name(SHEET).to_python()
+        shape = f"{len(cells)}x{len(cells[0])}"
     elif reader == "openpyxl":
         import openpyxl
 
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        data = list(book[SHEET].iter_rows(values_only=True))
+        values = list(book[SHEET].iter_rows(values_only=True))
         book.close()
-        shape = f"{len(data)}x{len(data[0])}"
+        shape = f"{len(values)}x{len(values[0])}"
     elif reader == "read_sheet":
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from bulk_update.readers import read_sheet

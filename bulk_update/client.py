@@ -257,20 +257,22 @@ def make_boto_client(
         credentials = session.get_credentials()
     except _CREDENTIAL_ERRORS:
         credentials = None
-    client = session.client(
-        "partnercentral-selling", region_name=region, endpoint_url=endpoint_url, config=config
-    )
     if credentials is not None:
-        return client
-    if is_loopback(client.meta.endpoint_url):
         return session.client(
-            "partnercentral-selling",
-            region_name=region,
-            endpoint_url=client.meta.endpoint_url,
-            config=config,
-            aws_access_key_id="emulator",
-            aws_secret_access_key="emulator",
+            "partnercentral-selling", region_name=region, endpoint_url=endpoint_url, config=config
         )
+    # No credentials: fine for the emulator, whose endpoint may also come from the
+    # environment, so build the client first and then look where it points.
+    client = session.client(
+        "partnercentral-selling",
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=config,
+        aws_access_key_id="emulator",
+        aws_secret_access_key="emulator",
+    )
+    if is_loopback(client.meta.endpoint_url):
+        return client
     raise errors.NoCredentials(NO_CREDENTIALS)
 
 

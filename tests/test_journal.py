@@ -222,7 +222,7 @@ def test_a_damaged_line_in_the_middle_stops_the_resume(run: RunFolder):
 
 
 def test_concurrent_appends_never_interleave(run: RunFolder):
-    threads, each = 8, 60
+    threads, each = 6, 25
 
     def worker(t: int) -> None:
         for i in range(each):

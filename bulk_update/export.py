@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import html
 import io
 import json
 import re
@@ -556,7 +555,6 @@ def _units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-_TAG = re.compile(r"<[^>]+>")
 
 
 def _hint(column: _Column) -> tuple[str, str]:
@@ -575,10 +573,10 @@ def _hint(column: _Column) -> tuple[str, str]:
     if f is None or column.read_only:
         return title, "Read-only: exported for reference, never written."
     parts: list[str] = []
-    doc = " ".join(html.unescape(_TAG.sub(" ", f.doc)).split())
-    if doc:
-        first = doc.split(". ")[0].rstrip(".")
-        parts.append(first[:120] + ("..." if len(first) > 120 else "") + ".")
+    from bulk_update.template import meaning  # the template's wording of the field's doc
+
+    first = meaning(f, column.name).rstrip(".")
+    parts.append(first[:120] + ("..." if len(first) > 120 else "") + ".")
     if f.kind == "date":
         parts.append("Date as YYYY-MM-DD.")
     elif f.kind == "list":
@@ -650,15 +648,19 @@ def _validate(ws: Worksheet, col: int, column: _Column, lists: _Lists) -> None:
     f = column.field
     if f is not None and not column.read_only:
         if f.kind in ("enum", "text") and f.allowed:
-            values = f.allowed if f.required else ("#CLEAR", *f.allowed)
-            options.update(
-                validate="list",
-                source=lists.source(tuple(values)),
-                error_type="warning",
-                error_title="Not a listed value"[:32],
-                error_message="This value is not in the list Partner Central documents. "
-                "Keep it only if you are sure.",
-            )
+            # As the template: a stop for the model's own values, no error for
+            # values the documentation lists but the service does not enforce.
+            values = f.allowed if f.required else (*f.allowed, "#CLEAR")
+            options.update(validate="list", source=lists.source(tuple(values)))
+            if f.enum:
+                options.update(
+                    error_type="stop",
+                    error_title="Not an allowed value",
+                    error_message="Pick a value from the list"
+                    + ("." if f.required else ", or #CLEAR to empty the field."),
+                )
+            else:
+                options.update(show_error=False)
         elif f.kind == "text" and f.max_length:
             options.update(
                 validate="length",

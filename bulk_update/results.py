@@ -61,6 +61,12 @@ _WHITE_TEXT = {Outcome.FAILED}
 # The outcomes a retry file leaves out: the row is done.
 DONE = frozenset({Outcome.UPDATED, Outcome.UNCHANGED})
 
+WRAP_WIDTH = 50
+"""Width of the Message and Changes columns, in characters."""
+LINE_HEIGHT = 15.0
+MAX_LINES = 12
+"""A row grows to show at most this many wrapped lines; the rest is in the cell."""
+
 RESULT_COLUMNS = ["Row", "Identifier", "Outcome", "Message", "Changes"]
 ERROR_COLUMNS = ["Row", "Identifier", "Column", "Value", "Problem", "Severity", "Code"]
 
@@ -131,6 +137,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.1f} s"
 
 
+def wrapped_lines(text: str, width: int) -> int:
+    """How many lines a text takes in a wrapped cell about ``width`` characters wide."""
+    return sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
+
+
 def _when(moment: datetime) -> str:
     return moment.isoformat(sep=" ", timespec="seconds")
 
@@ -170,7 +181,7 @@ def _write_results_sheet(
     ws.set_column(0, 0, 7, st.top)
     ws.set_column(1, 1, 22, st.top)
     ws.set_column(2, 2, 14, st.top)
-    ws.set_column(3, 4, 60, st.wrap)
+    ws.set_column(3, 4, WRAP_WIDTH, st.wrap)
     base = len(RESULT_COLUMNS)
     sample = results[:200]
     for i, name in enumerate(headers):
@@ -178,6 +189,9 @@ def _write_results_sheet(
         ws.set_column(base + i, base + i, _width(name, column))
     ws.freeze_panes(1, 3)
     ws.autofilter(0, 0, max(len(results), 1), len(names) - 1)
+    ws.set_landscape()
+    ws.repeat_rows(0)
+    ws.repeat_columns(0, 2)
     _headers(ws, names, st.header)
 
     write = ws.write_string
@@ -199,6 +213,9 @@ def _write_results_sheet(
         changes, changes_cut = fit(changes)
         if changes_cut:
             message = f"{message} The list of changes is cut to fit Excel's cell limit.".strip()
+        lines = max(wrapped_lines(message, WRAP_WIDTH), wrapped_lines(changes, WRAP_WIDTH))
+        if lines > 1:
+            ws.set_row(n, LINE_HEIGHT * min(lines, MAX_LINES))
         ws.write_number(n, 0, result.row)
         write(n, 1, fit(result.identifier)[0])
         write(n, 2, str(result.outcome), st.outcome[result.outcome])
@@ -214,6 +231,9 @@ def _write_errors_sheet(ws: Worksheet, problems: Sequence[Problem], st: _Styles)
         ws.set_column(col, col, width, st.wrap if col in (3, 4) else st.top)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(problems), 1), len(ERROR_COLUMNS) - 1)
+    ws.set_landscape()
+    ws.repeat_rows(0)
+    ws.fit_to_pages(1, 0)
     _headers(ws, ERROR_COLUMNS, st.header)
     ordered = sorted(problems, key=lambda p: -1 if p.row is None else p.row)
     for n, p in enumerate(ordered, start=1):
@@ -244,6 +264,8 @@ def _write_summary_sheet(
 ) -> None:
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 40)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 1)
     ws.write_string(0, 0, "Outcome", st.header)
     ws.write_string(0, 1, "Rows", st.header)
     row = 1
@@ -300,7 +322,16 @@ def _write_summary_sheet(
     )
     chart.set_title({"name": "Rows per outcome"})
     chart.set_legend({"none": True})
-    chart.set_y_axis({"name": "Rows", "major_gridlines": {"visible": True}})
+    step = max(1, -(-max(counts.values(), default=0) // 5))
+    chart.set_y_axis(
+        {
+            "name": "Rows",
+            "min": 0,
+            "major_unit": step,
+            "num_format": "0",
+            "major_gridlines": {"visible": True},
+        }
+    )
     chart.set_size({"width": 640, "height": 320})
     ws.insert_chart(1, 3, chart)
 

@@ -36,6 +36,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import catalog as cat
 from bulk_update.catalog import Catalog, Field
+from bulk_update.results import LINE_HEIGHT, wrapped_lines
 
 DATA_SHEET = "Opportunities"
 GUIDE_SHEET = "Guide"
@@ -402,7 +403,11 @@ def _write_data_sheet(
             ws.data_validation(1, col, LAST_ROW, col, spec)
     ws.set_row(0, 45)
     ws.freeze_panes(1, 1)
+    ws.set_landscape()
+    ws.repeat_rows(0)
 
+
+GUIDE_WIDTH = 90
 
 # The Guide sheet: ("#", heading), ("", paragraph) or (label, text).
 GUIDE: list[tuple[str, str]] = [
@@ -463,6 +468,13 @@ GUIDE: list[tuple[str, str]] = [
 ]
 
 
+def _fit_row(ws: Worksheet, row: int, text: str, width: int) -> None:
+    """Make a row tall enough for its wrapped text (LibreOffice does not grow it itself)."""
+    lines = wrapped_lines(text, width)
+    if lines > 1:
+        ws.set_row(row, LINE_HEIGHT * lines)
+
+
 def _write_guide(
     book: xlsxwriter.Workbook, ws: Worksheet, task: str, columns: list[TemplateColumn]
 ) -> None:
@@ -471,8 +483,10 @@ def _write_guide(
     label = book.add_format({"bold": True, "valign": "top", "num_format": "@"})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
     ws.set_column(0, 0, 34)
-    ws.set_column(1, 1, 90, wrap)
+    ws.set_column(1, 1, GUIDE_WIDTH, wrap)
     ws.set_column(2, 2, 50, wrap)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
     ws.write_string(0, 0, "Opportunity update template", title)
     ws.write_string(1, 0, f"Task: {task}", label)
     ws.write_string(1, 1, TASKS[task][0])
@@ -487,13 +501,16 @@ def _write_guide(
             if left:
                 ws.write_string(row, 0, left, label)
             ws.write_string(row, 1, right)
+            _fit_row(ws, row, right, GUIDE_WIDTH - 5)
     row += 2
     for col, name in enumerate(("Column", "Meaning and values", "Example")):
         ws.write_string(row, col, name, heading)
     for column in columns:
         row += 1
         ws.write_string(row, 0, column.header, label)
-        ws.write_string(row, 1, "\n".join(rules(column)))
+        described = "\n".join(rules(column))
+        ws.write_string(row, 1, described)
+        _fit_row(ws, row, described, GUIDE_WIDTH - 5)
         sample = example(column.field, column.header)
         if sample:
             ws.write_string(row, 2, sample)

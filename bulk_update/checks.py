@@ -1,0 +1,707 @@
+"""Check every cell of a sheet, offline, and say in plain words what is wrong.
+
+    check_sheet(sheet, layout, catalog, *, run_catalog, today) -> CheckReport
+
+Three steps, each on whole columns:
+
+1. normalise: trim, ``#CLEAR`` (any case), canonical spellings of allowed values
+   (case and spacing ignored; each rewrite is noted), ``;`` lists, dates to
+   YYYY-MM-DD; number cells in text columns are looked at for lost zeros or ``+``;
+2. per-column checks: one pandera ``Column`` per sheet column, built from its
+   catalog field, validated lazily; every failure case becomes a :class:`Problem`
+   (one error per bad cell);
+3. cross-field rules (:mod:`bulk_update.rules`) on each row's own values, where
+   the row alone decides them; the planner runs them again on the merged record.
+
+Rows without errors become :class:`~bulk_update.mapping.RowEdit` values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from bulk_update import catalog as _catalog
+from bulk_update import rules
+from bulk_update.catalog import Catalog, Field
+from bulk_update.columns import Column, Layout
+from bulk_update.mapping import (
+    CLEAR,
+    CLEAR_TEXT,
+    LIST_SEPARATOR,
+    Path,
+    RowEdit,
+    Value,
+    field_path,
+    parse_timestamp,
+    to_payload,
+)
+from bulk_update.problems import Problem, Severity
+from bulk_update.readers import NUMBER, Sheet
+
+_DATE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+_FIXED_DIGITS = re.compile(r"\[0-9\]\{(\d+)\}|\\d\{(\d+)\}")
+Message = Callable[[str], str]
+_Found = tuple[int, "_Spec", str, str, Severity]
+"""(row position, column, code, message, severity)."""
+
+
+@dataclass
+class CheckReport:
+    """What the checks found: one entry per sheet row in ``edits`` and ``normalised``."""
+
+    rows: list[int]
+    """Excel row numbers, in sheet order."""
+    edits: list[RowEdit | None]
+    """The row's edits, or None when the row has an error."""
+    problems: list[Problem]
+    """Errors and warnings, ordered by row then column."""
+    normalised: list[list[str]] = field(default_factory=list)
+    """Per row: notes on values written in their canonical spelling."""
+
+    @property
+    def invalid_rows(self) -> set[int]:
+        """Excel row numbers of rows with at least one error."""
+        return {p.row for p in self.problems if p.is_error and p.row is not None}
+
+    @property
+    def ok(self) -> bool:
+        """True when no row has an error (warnings allowed)."""
+        return not any(p.is_error for p in self.problems)
+
+    def problems_for(self, row: int) -> list[Problem]:
+        return [p for p in self.problems if p.row == row]
+
+
+@dataclass
+class _Spec:
+    """One checked sheet column: its pandera checks and how to word their failures."""
+
+    name: str
+    column: Column
+    checks: list[pa.Check]
+    messages: dict[str, tuple[Message, Severity]]
+    nullable: bool = True
+
+
+def _ok_or_clear(test: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Series], pd.Series]:
+    return lambda s: test(s) | (s == CLEAR_TEXT)
+
+
+def _per_unique(s: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """fn applied once per distinct value, spread back over the column (fast on repeats)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    results = np.empty(len(uniques), dtype=object)
+    results[:] = [fn(v) if isinstance(v, str) else None for v in uniques]
+    return pd.Series(results[codes], index=s.index)
+
+
+def _test_per_unique(s: pd.Series, fn: Callable[[str], bool]) -> pd.Series:
+    return _per_unique(s, fn).astype(bool)
+
+
+def _canon_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _items(text: str) -> list[str]:
+    return text.split(LIST_SEPARATOR)
+
+
+def _field_spec(name: str, col: Column, f: Field) -> _Spec:
+    checks: list[pa.Check] = []
+    messages: dict[str, tuple[Message, Severity]] = {}
+    sens = f.sensitive
+
+    def add(
+        code: str, test: Callable[[pd.Series], pd.Series], msg: Message, sev=Severity.ERROR
+    ) -> None:
+        checks.append(pa.Check(test, name=code))
+        messages[code] = (msg, sev)
+
+    if f.required:
+        add("required-cleared", lambda s: s != CLEAR_TEXT,
+            lambda v: f"{f.key} is required and cannot be cleared: leave the cell empty to keep "
+            "it, or type a value")  # fmt: skip
+    if f.kind == "date":
+        add(
+            "date-format",
+            _ok_or_clear(lambda s: s.str.fullmatch(r"\d{4}-\d{2}-\d{2}")),
+            date_message,
+        )
+        add("invalid-date", _ok_or_clear(lambda s: _test_per_unique(s, lambda v: not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) or _is_date(v))),
+            lambda v: f"{v} is not a date in the calendar")  # fmt: skip
+    if f.kind == "enum":
+        add(
+            "not-allowed", _ok_or_clear(lambda s: s.isin(f.enum)), lambda v: allowed_message(f, [v])
+        )
+    if f.kind == "list":
+        if f.enum:
+            enum = frozenset(f.enum)
+            add("not-allowed", _ok_or_clear(lambda s: _test_per_unique(s, lambda v: all(i in enum for i in _items(v)))),
+                lambda v: allowed_message(f, [i for i in _items(v) if i not in enum]))  # fmt: skip
+        if f.pattern:
+            pat = re.compile(f.pattern)
+            add("pattern", _ok_or_clear(lambda s: _test_per_unique(s, lambda v: all(pat.fullmatch(i) for i in _items(v)))),
+                lambda v: pattern_message(f, None if sens else v))  # fmt: skip
+    if f.documented:
+        doc = frozenset(f.documented)
+        if f.kind == "list":
+            test = lambda s: _test_per_unique(s, lambda v: all(i in doc for i in _items(v)))  # noqa: E731
+            bad: Callable[[str], list[str]] = lambda v: [i for i in _items(v) if i not in doc]  # noqa: E731
+        else:
+            test, bad = (lambda s: s.isin(doc)), (lambda v: [v])  # noqa: E731
+        add(
+            "not-documented",
+            _ok_or_clear(test),
+            lambda v: allowed_message(f, bad(v), documented=True),
+            Severity.WARNING,
+        )
+    if f.kind in ("text", "timestamp"):
+        if f.pattern:
+            pattern = f.pattern
+            compiled = re.compile(pattern)
+            add("pattern", _ok_or_clear(lambda s: _test_per_unique(s, lambda v: compiled.fullmatch(v) is not None)),
+                lambda v: pattern_message(f, None if sens else v))  # fmt: skip
+        if f.min_length or f.max_length:
+            lo, hi = f.min_length or 0, f.max_length or 10**9
+            add(
+                "length",
+                _ok_or_clear(lambda s: s.str.len().between(lo, hi)),
+                lambda v: length_message(f, v),
+            )
+    return _Spec(name, col, checks, messages)
+
+
+_IDENTIFIER_PATTERN = r"O[0-9]{1,19}"
+
+
+def _identifier_spec(name: str, col: Column) -> _Spec:
+    pattern = (
+        _catalog.update_shape().members["Identifier"].metadata.get("pattern", _IDENTIFIER_PATTERN)
+    )
+    checks = [
+        pa.Check(lambda s: s.str.fullmatch(pattern), name="invalid-identifier"),
+        pa.Check(lambda s: ~s.duplicated(keep=False), name="duplicate-identifier"),
+    ]
+    messages: dict[str, tuple[Message, Severity]] = {
+        "invalid-identifier": (
+            lambda v: f"'{v}' is not an opportunity id: write O followed by digits (O1234567890)",
+            Severity.ERROR,
+        ),
+        "not_nullable": (
+            lambda v: "every row needs an Identifier (O followed by digits)",
+            Severity.ERROR,
+        ),
+    }
+    return _Spec(name, col, checks, messages, nullable=False)
+
+
+def _last_modified_spec(name: str, col: Column) -> _Spec:
+    check = pa.Check(lambda s: _test_per_unique(s, _is_timestamp), name="bad-timestamp")
+
+    def message(v: str) -> str:
+        return (
+            f"'{v}' is not a UTC timestamp: write it as an export does "
+            "(2026-05-01T20:37:46.123Z), and format the column as Text"
+        )
+
+    return _Spec(name, col, [check], {"bad-timestamp": (message, Severity.ERROR)})
+
+
+def _catalog_spec(name: str, col: Column, run_catalog: str | None) -> _Spec:
+    choices = _catalog.CATALOGS
+    checks = [pa.Check(lambda s: s.isin(choices), name="not-allowed")]
+    messages: dict[str, tuple[Message, Severity]] = {
+        "not-allowed": (
+            lambda v: f"'{v}' is not a catalog: use {' or '.join(choices)}",
+            Severity.ERROR,
+        )
+    }
+    if run_catalog is not None:
+        checks.append(pa.Check(lambda s: s == run_catalog, name="wrong-catalog"))
+        messages["wrong-catalog"] = (
+            lambda v: (
+                f"this row comes from the {v} catalog but the run is for {run_catalog}: "
+                "run with that catalog, or use a sheet exported from it"
+            ),
+            Severity.ERROR,
+        )
+    return _Spec(name, col, checks, messages)
+
+
+def _specs(layout: Layout, run_catalog: str | None) -> list[_Spec]:
+    """The checked columns: fields the tool writes, Identifier, LastModifiedDate, Catalog."""
+    specs: list[_Spec] = []
+    for col in layout.columns:
+        name = f"c{col.position}"
+        if col.role == "field" and col.field is not None and not col.field.read_only:
+            specs.append(_field_spec(name, col, col.field))
+        elif col.role == "identifier":
+            specs.append(_identifier_spec(name, col))
+        elif col.role == "last-modified":
+            specs.append(_last_modified_spec(name, col))
+        elif col.role == "catalog":
+            specs.append(_catalog_spec(name, col, run_catalog))
+    return specs
+
+
+def _is_timestamp(text: str) -> bool:
+    try:
+        parse_timestamp(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --- plain-word messages ------------------------------------------------------------
+
+_PATTERN_HINTS = {
+    "Email": "is not an email address the API accepts: lower-case letters, one @ and a domain (name@example.com)",
+    "Phone": "is not a phone number the API accepts: + then the country code and number, digits only (+15551234567)",
+    "Amount": "is not an amount: digits with at most 2 decimals after a dot, no currency sign or thousands separator (1234.50)",
+    "Duns": "must be 9 digits",
+    "AwsAccountId": "must be a 12-digit AWS account id",
+    "EstimationUrl": "must be an AWS Pricing Calculator estimate link (https://calculator.aws/#/estimate?id=...)",
+    "RelatedOpportunityIdentifier": "must be an opportunity id: O followed by digits (O1234567890)",
+}
+
+
+def _label(f: Field) -> str:
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", f.path[-1]).lower()
+    return ("an " if words[0] in "aeiou" else "a ") + words
+
+
+def _and(numbers: list[int]) -> str:
+    """2, 5 and 9."""
+    text = [str(n) for n in numbers]
+    return text[0] if len(text) == 1 else ", ".join(text[:-1]) + " and " + text[-1]
+
+
+def _listing(values: tuple[str, ...]) -> str:
+    if len(values) <= 8:
+        return ", ".join(values)
+    return ", ".join(values[:5]) + f"... ({len(values)} values; see the template's lists)"
+
+
+def did_you_mean(value: str, allowed: tuple[str, ...]) -> str | None:
+    """The allowed value closest to ``value`` (case and spacing ignored), if one is close."""
+    keys = {_canon_key(a): a for a in allowed}
+    close = difflib.get_close_matches(_canon_key(value), list(keys), n=1, cutoff=0.6)
+    return keys[close[0]] if close else None
+
+
+def allowed_message(f: Field, bad: list[str], *, documented: bool = False) -> str:
+    """Why values are not allowed, with a "did you mean" or the allowed values."""
+    allowed = f.allowed
+    parts = []
+    for value in bad:
+        shown = "this value" if f.sensitive else f"'{value}'"
+        if documented:
+            text = f"{shown} is not in the list the API documents for {f.key} (it may still be accepted)."
+        elif f.kind == "enum":
+            text = f"{shown} is not {_label(f)}."
+        else:
+            text = f"{shown} is not an allowed value for {f.key}."
+        guess = did_you_mean(value, allowed)
+        parts.append(
+            f"{text} Did you mean '{guess}'?" if guess else f"{text} Allowed: {_listing(allowed)}."
+        )
+    return " ".join(parts)
+
+
+def date_message(value: str) -> str:
+    return f"cannot read '{value}' as a date: write dates as YYYY-MM-DD (2026-12-31) or use a date cell"
+
+
+def pattern_message(f: Field, value: str | None) -> str:
+    shown = "this value" if value is None else f"'{value}'"
+    hint = _PATTERN_HINTS.get(f.path[-1], f"does not have the form the API expects ({f.pattern})")
+    return f"{shown} {hint}"
+
+
+def length_message(f: Field, value: str) -> str:
+    lo, hi, n = f.min_length or 0, f.max_length, len(value)
+    if hi is None:
+        return f"must be at least {lo:,} characters (this has {n:,})"
+    if lo <= 1:
+        return f"must be at most {hi:,} characters (this has {n:,})"
+    return f"must be {lo:,} to {hi:,} characters (this has {n:,})"
+
+
+def _number_problem(f: Field, digits: str) -> tuple[str, str, Severity] | None:
+    """What a number cell in a text column means for this field, if anything."""
+    name = f.path[-1]
+    pat = re.compile(f.pattern) if f.pattern else None
+    fits = pat is None or pat.fullmatch(digits) is not None
+    if pat is not None and not fits and pat.fullmatch("+" + digits):
+        typed = "it with its '+' (+15551234567)" if f.sensitive else f"+{digits}"
+        shown = "this value" if f.sensitive else digits
+        return ("plus-lost", f"the spreadsheet stored {shown} as a number and dropped the '+': "
+                f"format the column as Text and type {typed}", Severity.ERROR)  # fmt: skip
+    m = _FIXED_DIGITS.search(f.pattern or "")
+    width = int(m.group(1) or m.group(2)) if m else 0
+    if (
+        pat is not None
+        and digits.isdigit()
+        and len(digits) < width
+        and pat.fullmatch(digits.zfill(width))
+    ):
+        typed = (
+            f"all {width} digits, leading zeros included" if f.sensitive else digits.zfill(width)
+        )
+        shown = "this value" if f.sensitive else digits
+        return ("leading-zeros-lost", f"the spreadsheet stored {shown} as a number and dropped its "
+                f"leading zero(s); {name} needs {width} digits: format the column as Text and type "
+                f"{typed}", Severity.ERROR)  # fmt: skip
+    if not fits or (pat is not None and not pat.fullmatch("0" + digits)):
+        return None  # the pattern check speaks, or leading zeros cannot occur (amounts)
+    return ("stored-as-number", "stored as a number: if it had leading zeros they were lost; "
+            "format the column as Text", Severity.WARNING)  # fmt: skip
+
+
+# --- normalisation ------------------------------------------------------------------
+
+
+@dataclass
+class _Normalised:
+    values: dict[str, pd.Series]
+    notes: dict[int, list[str]]
+    problems: list[_Found]
+    """(row position, column, code, message, severity) found while normalising."""
+
+
+def _canonical(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    keys = {_canon_key(a): a for a in allowed}
+    return lambda v: keys.get(_canon_key(v), v)
+
+
+def _mapper(spec: _Spec) -> tuple[Callable[[str], str] | None, bool]:
+    """How a trimmed cell is rewritten for this column, and whether rewrites are noted."""
+    col, f = spec.column, spec.column.field
+    allowed = _catalog.CATALOGS if col.role == "catalog" else (f.allowed if f else ())
+    if f is not None and f.kind == "list":
+        canon = _canonical(allowed)
+        return (
+            lambda v: LIST_SEPARATOR.join(canon(i.strip()) for i in _items(v) if i.strip())
+        ), True
+    if allowed:
+        return _canonical(allowed), True
+    if f is not None and f.kind == "date":
+        return (lambda v: m.group(1) if (m := _DATE.match(v)) else v), False
+    return None, False
+
+
+def _note(spec: _Spec, old: str, new: str) -> str | None:
+    """The note for a rewritten cell; None when only spacing around ';' changed."""
+    f = spec.column.field
+    if f is not None and f.kind == "list":
+        pairs = list(zip([x.strip() for x in _items(old) if x.strip()], _items(new), strict=False))
+        changed = [(a, b) for a, b in pairs if a != b]
+        if not changed:
+            return None
+        old, new = ", ".join(a for a, _ in changed), ", ".join(b for _, b in changed)
+    if f is not None and f.sensitive:
+        return f"{spec.column.header}: written in its canonical spelling"
+    return f"{spec.column.header}: '{old}' written as '{new}'"
+
+
+def _normalise_column(spec: _Spec, raw: pd.Series) -> tuple[pd.Series, dict[int, str]]:
+    """The column's values as checks see them (None = empty), and a note per rewritten cell.
+
+    Each distinct cell text is handled once, so repeated values cost nothing.
+    """
+    mapper, noted = _mapper(spec)
+
+    def one(text: object) -> tuple[str | None, str | None]:
+        t = text.strip() if isinstance(text, str) else ""
+        if not t:
+            return None, None
+        if t[0] == "#" and t.upper() == CLEAR_TEXT:
+            return CLEAR_TEXT, None
+        new = mapper(t) if mapper is not None else t
+        note = _note(spec, t, new) if noted and new != t else None
+        return new or None, note
+
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    done = [one(u) for u in uniques]
+    values = np.empty(len(done), dtype=object)
+    values[:] = [d[0] for d in done]
+    out = pd.Series(values[codes], index=raw.index, dtype=object)
+    notes: dict[int, str] = {}
+    noted_codes = [k for k, d in enumerate(done) if d[1] is not None]
+    if noted_codes:
+        for i in np.isin(codes, noted_codes).nonzero()[0]:
+            notes[int(i)] = done[codes[i]][1]  # type: ignore[assignment]
+    return out, notes
+
+
+def _normalise(sheet: Sheet, specs: list[_Spec]) -> _Normalised:
+    result = _Normalised({}, {}, [])
+    for spec in specs:
+        raw = sheet.cells[spec.column.position]
+        values, notes = _normalise_column(spec, raw)
+        result.values[spec.name] = values
+        for i, note in notes.items():
+            result.notes.setdefault(i, []).append(note)
+            result.problems.append((i, spec, "normalised", note, Severity.WARNING))
+        f = spec.column.field
+        if f is None or f.kind != "text":
+            continue
+        numbers = (sheet.kinds[spec.column.position] == NUMBER) & values.notna()
+        for i in numbers.to_numpy().nonzero()[0].tolist():
+            found = _number_problem(f, str(values.iat[i]))
+            if found is not None:
+                result.problems.append((int(i), spec, *found))
+    return result
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+def _cell_value(text: str, f: Field) -> Value:
+    if text == CLEAR_TEXT:
+        return CLEAR
+    if f.kind == "list":
+        return tuple(_items(text))
+    return text
+
+
+def _put(edits: dict[Path, Value], path: Path, value: Value) -> None:
+    """Set a path; items of a plain list spread over indexed columns are joined."""
+    old = edits.get(path)
+    if isinstance(old, tuple) and isinstance(value, tuple):
+        edits[path] = old + value
+    elif old is None or value is not CLEAR:
+        edits[path] = value
+
+
+def _path(col: Column) -> Path:
+    assert col.field is not None
+    if col.field.list_at is None:
+        return col.field.path
+    return field_path(col.field, col.index)
+
+
+def check_sheet(
+    sheet: Sheet,
+    layout: Layout,
+    catalog: Catalog,
+    *,
+    run_catalog: str | None,
+    today: dt.date,
+) -> CheckReport:
+    """Check every row of a sheet offline; rows without errors become RowEdits.
+
+    ``catalog`` is the field catalog the layout was resolved with; ``run_catalog``
+    the run's ``--catalog`` (a ``Catalog`` column must equal it), or None.
+    """
+    specs = _specs(layout, run_catalog)
+    by_name = {s.name: s for s in specs}
+    n = len(sheet)
+    norm = _normalise(sheet, specs)
+    df = pd.DataFrame(norm.values, index=pd.RangeIndex(n))
+    ident_spec = next(s for s in specs if s.column.role == "identifier")
+    idents = df[ident_spec.name]
+    id_rows: dict[str, list[int]] = {}
+    for i in idents[idents.duplicated(keep=False)].index:
+        id_rows.setdefault(str(idents.iat[i]), []).append(sheet.row_numbers[i])
+    ident_spec.messages["duplicate-identifier"] = (
+        lambda v: (
+            f"{v} appears on rows {_and(id_rows.get(v, []))}: give each opportunity one row only"
+        ),
+        Severity.ERROR,
+    )
+
+    found: list[_Found] = [p for p in norm.problems if p[2] != "normalised"]
+    schema = pa.DataFrameSchema(
+        {s.name: pa.Column(None, nullable=s.nullable, checks=s.checks) for s in specs}
+    )
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        for name, check, value, index in zip(
+            fc["column"], fc["check"], fc["failure_case"], fc["index"], strict=True
+        ):
+            spec = by_name[name]
+            msg, sev = spec.messages[str(check)]
+            text = "" if value is None or value != value else str(value)
+            code = "missing-identifier" if check == "not_nullable" else str(check)
+            found.append((int(index), spec, code, msg(text), sev))
+    found = [
+        p for p in found if p[2] != "required-cleared" or not _whole_struct_cleared(p, specs, df)
+    ]
+
+    errors = {(i, s.name) for i, s, _, _, sev in found if sev is Severity.ERROR}
+    found.extend(_rule_problems(df, specs, errors, today))
+    found.extend(p for p in norm.problems if p[2] == "normalised")
+    return _report(sheet, specs, df, found, norm.notes, ident_spec)
+
+
+def _whole_struct_cleared(p: _Found, specs: list[_Spec], df: pd.DataFrame) -> bool:
+    """A required member may be cleared with every other member of its structure (an item)."""
+    i, spec = p[0], p[1]
+    prefix = _path(spec.column)[:-1]
+    bare = tuple(part for part in prefix if isinstance(part, str))
+    members = [f for f in _catalog.load().updatable() if f.path[: len(bare)] == bare]
+    group = [
+        s for s in specs if s.column.role == "field" and _path(s.column)[: len(prefix)] == prefix
+    ]
+    return len(group) == len(members) and all(df[s.name].iat[i] == CLEAR_TEXT for s in group)
+
+
+def _stand_in(key: str, today: dt.date) -> Callable[[str], str]:
+    return lambda v: v if v == CLEAR_TEXT else rules.stand_in(key, v, today)
+
+
+def _rule_problems(
+    df: pd.DataFrame, specs: list[_Spec], errors: set[tuple[int, str]], today: dt.date
+) -> list[_Found]:
+    """The cross-field rules on each row's own values (cells with errors left out).
+
+    Rows are reduced to stand-ins (rules.stand_in) and the rules run once per
+    distinct reduced row, so a 50,000-row sheet costs a few hundred rule runs.
+    """
+    keys = rules.rule_keys()
+    used = [s for s in specs if s.column.field is not None and s.column.field.key in keys]
+    if not used:
+        return []
+    canonical: dict[str, _Spec] = {}
+    for s in specs:
+        canonical.setdefault(s.column.canonical, s)
+    bad = {s.name: [i for i, name in errors if name == s.name] for s in used}
+    reduced = {}
+    for s in used:
+        key = s.column.field.key  # type: ignore[union-attr]
+        col = df[s.name].copy()
+        if bad[s.name]:
+            col.iloc[bad[s.name]] = None
+        reduced[s.name] = _per_unique(col, _stand_in(key, today))
+    frame = pd.DataFrame(reduced).fillna("")
+    group = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+    firsts = pd.Series(range(len(group))).groupby(group).first()
+    out: list[_Found] = []
+    for g, i in firsts.items():
+        edits: dict[Path, Value] = {}
+        for s in used:
+            v = frame[s.name].iat[i]
+            if v:
+                _put(edits, _path(s.column), _cell_value(v, s.column.field))  # type: ignore[arg-type]
+        if not edits:
+            continue
+        found = rules.business_problems(to_payload(edits), today=today, partial=True)
+        if not found:
+            continue
+        rows = (group == g).nonzero()[0]
+        for where, code, message in found:
+            spec = canonical.get(where) or next(
+                (s for c, s in canonical.items() if c.startswith(where + ".")), None
+            )
+            if spec is not None:
+                out.extend((int(r), spec, code, message, Severity.ERROR) for r in rows)
+    return out
+
+
+def _report(
+    sheet: Sheet,
+    specs: list[_Spec],
+    df: pd.DataFrame,
+    found: list[_Found],
+    notes: dict[int, list[str]],
+    ident_spec: _Spec,
+) -> CheckReport:
+    order = {s.name: k for k, s in enumerate(specs)}
+    found.sort(key=lambda p: (p[0], order[p[1].name], p[4] is Severity.WARNING))
+    idents = [v if isinstance(v, str) else None for v in df[ident_spec.name].tolist()]
+    problems: list[Problem] = []
+    seen: set[tuple[int, str]] = set()
+    bad_rows: set[int] = set()
+    raw_cells: dict[int, list[str]] = {}
+    for i, spec, code, message, sev in found:
+        if sev is Severity.ERROR:
+            if (i, spec.name) in seen:
+                continue  # one error per cell: the first, most specific, one
+            seen.add((i, spec.name))
+            bad_rows.add(i)
+        pos = spec.column.position
+        if pos not in raw_cells:
+            raw_cells[pos] = sheet.cells[pos].tolist()
+        raw = raw_cells[pos][i]
+        problems.append(
+            Problem(sheet.row_numbers[i], idents[i], spec.column.header, raw, code, message, sev)
+        )
+    edits = _row_edits(sheet, specs, df, bad_rows, idents)
+    return CheckReport(
+        rows=list(sheet.row_numbers),
+        edits=edits,
+        problems=problems,
+        normalised=[notes.get(i, []) for i in range(len(sheet))],
+    )
+
+
+def _converted(spec: _Spec, df: pd.DataFrame) -> list[Value | None]:
+    """The column's cells as edit values (None for empty), each distinct text converted once."""
+    f = spec.column.field
+    assert f is not None
+    return _per_unique(df[spec.name], lambda v: _cell_value(v, f)).tolist()
+
+
+def _row_edits(
+    sheet: Sheet, specs: list[_Spec], df: pd.DataFrame, bad_rows: set[int], idents: list[str | None]
+) -> list[RowEdit | None]:
+    """RowEdits for the rows without errors; a plain list spread over columns is joined."""
+    by_path: dict[Path, list[_Spec]] = {}
+    for s in sorted(
+        (s for s in specs if s.column.role == "field"), key=lambda s: s.column.index or 0
+    ):
+        by_path.setdefault(_path(s.column), []).append(s)
+    paths = list(by_path)
+    headers = [group[0].column.header for group in by_path.values()]
+    columns: list[list[Value | None]] = []
+    for group in by_path.values():
+        parts = [_converted(s, df) for s in group]
+        if len(parts) > 1:  # PrimaryNeedsFromAws[0], [1]...: one list
+            merged: list[Value | None] = []
+            for cells in zip(*parts, strict=True):
+                acc: dict[Path, Value] = {}
+                for v in cells:
+                    if v is not None:
+                        _put(acc, (), v)
+                merged.append(acc.get(()))
+            parts = [merged]
+        columns.append(parts[0])
+    stamps = next((df[s.name].tolist() for s in specs if s.column.role == "last-modified"), None)
+    out: list[RowEdit | None] = []
+    for i, cells in enumerate(zip(*columns, strict=True) if columns else ([()] * len(sheet))):
+        if i in bad_rows:
+            out.append(None)
+            continue
+        stamp = stamps[i] if stamps is not None else None
+        out.append(
+            RowEdit(
+                sheet.row_numbers[i],
+                idents[i] or "",
+                parse_timestamp(stamp) if isinstance(stamp, str) else None,
+                {p: v for p, v in zip(paths, cells, strict=True) if v is not None},
+                {p: h for p, h, v in zip(paths, headers, cells, strict=True) if v is not None},
+            )
+        )
+    return out

@@ -65,6 +65,8 @@ XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv",)
 BASELINE_SHEET = "_baseline"
 META_SHEETS = ("_export", "_meta")
+BASELINE_PROBLEM = "baseline_problem"
+"""Key in Sheet.meta saying why a ``_baseline`` sheet could not be used."""
 
 _OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _PASSWORD_HINT = (
@@ -319,17 +321,23 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
         _put_back_errors(path, name, rows)
         grid = _grid(rows, where)
         del rows
-        baseline = None
-        if BASELINE_SHEET in book.sheet_names:
-            base = _grid(
-                _sheet_rows(path, book, BASELINE_SHEET), f"{path.name}, sheet {BASELINE_SHEET!r}"
-            )
-            baseline = base.cells.set_axis(base.headers, axis=1)
         meta: dict[str, str] = {}
         for meta_name in META_SHEETS:
             if meta_name in book.sheet_names:
                 meta = _key_values(_sheet_rows(path, book, meta_name))
                 break
+        baseline = None
+        if BASELINE_SHEET in book.sheet_names:
+            # A broken baseline must not stop the run: the caller falls back to
+            # the rules without a baseline and can say why.
+            try:
+                base = _grid(
+                    _sheet_rows(path, book, BASELINE_SHEET),
+                    f"{path.name}, sheet {BASELINE_SHEET!r}",
+                )
+                baseline = base.cells.set_axis(base.headers, axis=1)
+            except SheetError as e:
+                meta[BASELINE_PROBLEM] = str(e)
     return Sheet(
         path=path,
         sheet_name=name,

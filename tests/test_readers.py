@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from bulk_update.errors import SheetError
 from bulk_update.readers import (
+    BASELINE_PROBLEM,
     BOOL,
     DATE,
     EMPTY,
@@ -587,3 +588,14 @@ def test_csv_delimiter_from_the_header_line(
     tmp_path: Path, data: bytes, rows: list[list[str]]
 ) -> None:
     assert rows_of(read_sheet(write_bytes(tmp_path / "h.csv", data))) == rows
+
+
+def test_broken_baseline_is_reported_not_fatal(tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "x.xlsx",
+        {"Data": [["Identifier"], ["O1"]], "_baseline": [["Identifier"], ["O1", "stray"]]},
+    )
+    sheet = read_sheet(path)
+    assert rows_of(sheet) == [["O1"]]
+    assert sheet.baseline is None
+    assert "column B" in sheet.meta[BASELINE_PROBLEM]

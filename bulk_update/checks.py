@@ -102,7 +102,8 @@ def _per_unique(s: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     codes, uniques = pd.factorize(s, use_na_sentinel=False)
     results = np.empty(len(uniques), dtype=object)
     results[:] = [fn(v) if isinstance(v, str) else None for v in uniques]
-    return pd.Series(results[codes], index=s.index)
+    # dtype=object: pandas 3 would infer a string dtype and turn None into NaN.
+    return pd.Series(results[codes], index=s.index, dtype=object)
 
 
 def _test_per_unique(s: pd.Series, fn: Callable[[str], bool]) -> pd.Series:

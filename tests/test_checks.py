@@ -406,3 +406,16 @@ def test_business_problem_length_on_merged_record() -> None:
     assert found == [
         ("Project.CustomerBusinessProblem", "length", "must be 20 to 2,000 characters (this has 5)")
     ]
+
+
+def test_an_empty_cell_is_no_edit_even_beside_filled_cells_of_its_column() -> None:
+    report = check(
+        [
+            {"LifeCycle.NextSteps": "Call", "LifeCycle.ClosedLostReason": ""},
+            {"LifeCycle.NextSteps": "", "LifeCycle.ClosedLostReason": "No Opportunity"},
+        ]
+    )
+    first, second = report.edits
+    assert first is not None and second is not None
+    assert first.edits == {("LifeCycle", "NextSteps"): "Call"}
+    assert second.edits == {("LifeCycle", "ClosedLostReason"): "No Opportunity"}

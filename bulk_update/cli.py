@@ -273,6 +273,14 @@ def _interruptible(holder: list[Any]) -> Iterator[None]:
     "--out", type=click.Path(path_type=Path), help="Results workbook (default: in the run folder)."
 )
 @click.option(
+    "--daily-writes",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="The account's write quota per rolling 24 hours: the tool counts its own writes and "
+    "stops before going over it (rows `skipped`, resumable).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 64),
     default=8,
@@ -294,6 +302,7 @@ def apply(
     run_dir: Path | None,
     sheet: str | None,
     out: Path | None,
+    daily_writes: int,
     workers: int,
     profile: str | None,
     endpoint_url: str | None,
@@ -313,6 +322,7 @@ def apply(
     run and `bulk-update rollback RUN` undoes it.
     """
     from bulk_update.jobs import ApplySettings, apply_file
+    from bulk_update.ledger import Ledger, account_key
 
     if file is None and resume is None:
         raise click.UsageError("give the sheet to apply (FILE), or --resume RUN")
@@ -346,6 +356,7 @@ def apply(
         max_writes=max_writes,
         workers=workers,
         resume=resume,
+        ledger=Ledger(account_key(profile, endpoint_url, catalog), limit=daily_writes),
     )
     executors: list[Any] = []
     with _interruptible(executors), _progress() as on_row:
@@ -525,24 +536,57 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> An
 @main.command()
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
 @catalog_option(required=True)
-@click.option("--stage", "stages", multiple=True,
-              help="Only this stage (repeat for several: any of them).")
-@click.option("--review-status", "review_statuses", multiple=True,
-              help="Only this review status (repeat for several: any of them).")
-@click.option("--modified-after", callback=_moment, help="Modified at or after this date/time (UTC).")
-@click.option("--modified-before", callback=_moment, help="Modified at or before this date/time (UTC).")
-@click.option("--target-close-after", callback=_moment, help="Target close date on or after YYYY-MM-DD.")
-@click.option("--target-close-before", callback=_moment, help="Target close date on or before YYYY-MM-DD.")
-@click.option("--ids", help="Only these opportunities: a file (ids one per line, or a sheet with an "
-              "Identifier column) or a list such as O1234,O5678.")
-@click.option("--company", "companies", multiple=True,
-              help="Only customers whose company name contains this text (repeat for several).")
-@click.option("--columns", default="default", show_default=True,
-              help="default (the quarterly clean-up's columns), all, or a comma-separated list.")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]),
-              help="Default: from OUT's suffix. A csv gets its baseline in OUT.baseline.csv.")
-@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Reads in progress at once (all paced by --read-rate).")
+@click.option(
+    "--stage", "stages", multiple=True, help="Only this stage (repeat for several: any of them)."
+)
+@click.option(
+    "--review-status",
+    "review_statuses",
+    multiple=True,
+    help="Only this review status (repeat for several: any of them).",
+)
+@click.option(
+    "--modified-after", callback=_moment, help="Modified at or after this date/time (UTC)."
+)
+@click.option(
+    "--modified-before", callback=_moment, help="Modified at or before this date/time (UTC)."
+)
+@click.option(
+    "--target-close-after", callback=_moment, help="Target close date on or after YYYY-MM-DD."
+)
+@click.option(
+    "--target-close-before", callback=_moment, help="Target close date on or before YYYY-MM-DD."
+)
+@click.option(
+    "--ids",
+    help="Only these opportunities: a file (ids one per line, or a sheet with an "
+    "Identifier column) or a list such as O1234,O5678.",
+)
+@click.option(
+    "--company",
+    "companies",
+    multiple=True,
+    help="Only customers whose company name contains this text (repeat for several).",
+)
+@click.option(
+    "--columns",
+    default="default",
+    show_default=True,
+    help="default (the quarterly clean-up's columns), all, or a comma-separated list.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["xlsx", "csv"]),
+    help="Default: from OUT's suffix. A csv gets its baseline in OUT.baseline.csv.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Reads in progress at once (all paced by --read-rate).",
+)
 @api_options
 @json_option
 @handles_errors
@@ -592,8 +636,9 @@ def export(
         chosen = [c for c in chosen.split(",") if c.strip()]
     pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, 1.0, workers)
     with _progress() as on_record:
-        report = export_opportunities(pc, out, filters=filters, columns=chosen,
-                                      fmt=fmt, workers=workers, on_record=on_record)  # type: ignore[arg-type]
+        report = export_opportunities(
+            pc, out, filters=filters, columns=chosen, fmt=fmt, workers=workers, on_record=on_record
+        )  # type: ignore[arg-type]
     for failure in report.failures:
         click.echo(f"{failure.identifier}: {failure.outcome.value}: {failure.message}", err=True)
     for warning in report.warnings:
@@ -601,9 +646,11 @@ def export(
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        click.echo(f"{report.rows} opportunities exported from catalog {report.catalog}"
-                   + (f", {len(report.failures)} could not be read" if report.failures else ""),
-                   err=True)
+        click.echo(
+            f"{report.rows} opportunities exported from catalog {report.catalog}"
+            + (f", {len(report.failures)} could not be read" if report.failures else ""),
+            err=True,
+        )
         for path in report.files:
             click.echo(f"Written: {path}", err=True)
     sys.exit(report.exit_code)
@@ -615,16 +662,31 @@ def export(
 @main.command()
 @click.argument("run", type=click.Path(path_type=Path, file_okay=False))
 @catalog_option(required=True)
-@click.option("--dry-run", is_flag=True,
-              help="Read and plan, write nothing: rows to put back end `would-update`.")
-@click.option("--yes", is_flag=True,
-              help="Do not ask before writing to the AWS (production) catalog.")
-@click.option("--max-writes", type=click.IntRange(min=0),
-              help="Stop after N writes (the rest end `skipped`; run again to finish).")
-@click.option("--out", type=click.Path(path_type=Path),
-              help="Results workbook (default: in the rollback's folder).")
-@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Rows in progress at once (reads overlap the paced writes).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read and plan, write nothing: rows to put back end `would-update`.",
+)
+@click.option(
+    "--yes", is_flag=True, help="Do not ask before writing to the AWS (production) catalog."
+)
+@click.option(
+    "--max-writes",
+    type=click.IntRange(min=0),
+    help="Stop after N writes (the rest end `skipped`; run again to finish).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Results workbook (default: in the rollback's folder).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Rows in progress at once (reads overlap the paced writes).",
+)
 @api_options
 @write_rate_option
 @json_option
@@ -678,9 +740,17 @@ def rollback(
     pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, write_rate, workers)
     executors: list[Any] = []
     with _interruptible(executors), _progress() as on_row:
-        report = rollback_run(pc, run, dry_run=dry_run, confirm=confirm, on_row=on_row,
-                              max_writes=max_writes, workers=workers, out=out,
-                              on_executor=executors.append)
+        report = rollback_run(
+            pc,
+            run,
+            dry_run=dry_run,
+            confirm=confirm,
+            on_row=on_row,
+            max_writes=max_writes,
+            workers=workers,
+            out=out,
+            on_executor=executors.append,
+        )
     _report(report, as_json)
     if not as_json:
         for label in ("rollback folder", "to finish"):

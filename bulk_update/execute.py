@@ -20,6 +20,7 @@ from typing import Any
 
 from bulk_update import client as pcc
 from bulk_update.journal import RunFolder
+from bulk_update.ledger import Ledger
 from bulk_update.mapping import RowEdit
 from bulk_update.merge import holds, project
 from bulk_update.plan import (
@@ -55,6 +56,8 @@ class Options:
     workers: int = 8
     conflict_retries: int = 3
     today: date | None = None
+    ledger: Ledger | None = None
+    """The account's rolling 24-hour write count (daily quota), when kept."""
 
 
 class Executor:
@@ -213,10 +216,22 @@ class Executor:
         return outcome
 
     def _reserve_write(self) -> bool:
+        """Count one write against --max-writes and the daily quota, or stop the run."""
         with self._lock:
             limit = self.options.max_writes
             if limit is not None and self._sent >= limit:
+                self.halt(f"the run stopped after {limit} writes (--max-writes)")
                 return False
+            ledger = self.options.ledger
+            if ledger is not None:
+                if ledger.remaining <= 0:
+                    when = ledger.fits_at(1).strftime("%Y-%m-%d %H:%M UTC")
+                    self.halt(
+                        f"the daily write quota ({ledger.limit:,} writes in 24 hours) is used up; "
+                        f"the next write fits at {when}: resume the run then"
+                    )
+                    return False
+                ledger.record()
             self._sent += 1
             return True
 
@@ -225,10 +240,6 @@ class Executor:
         for _attempt in range(self.options.conflict_retries + 1):
             assert d.payload is not None and d.live is not None
             if self.stop.is_set() or not self._reserve_write():
-                if not self.stop.is_set():
-                    self.halt(
-                        f"the run stopped after {self.options.max_writes} writes (--max-writes)"
-                    )
                 return RowOutcome(
                     edit.row, edit.identifier, Outcome.SKIPPED, self.stop_reason, d.changes
                 )

@@ -19,6 +19,7 @@ from bulk_update import client as pcc
 from bulk_update.errors import BulkUpdateError
 from bulk_update.execute import Executor, Options, RowOutcome
 from bulk_update.journal import RunFolder
+from bulk_update.ledger import Ledger
 from bulk_update.mapping import RowEdit
 from bulk_update.merge import holds, project
 from bulk_update.plan import iso, same_version
@@ -142,6 +143,7 @@ class ApplySettings:
     workers: int = 8
     today: date | None = None
     resume: Path | None = None
+    ledger: Ledger | None = None
 
 
 Confirm = Callable[[dict[Outcome, int]], bool]
@@ -192,6 +194,7 @@ def apply_file(
         dry_run=settings.dry_run,
         on_conflict=settings.on_conflict,  # type: ignore[arg-type]
         max_writes=settings.max_writes,
+        ledger=settings.ledger,
         workers=settings.workers,
         today=settings.today,
     )

@@ -26,7 +26,9 @@ def emu(fresh_emulator: Any) -> Any:
 def run(emu: Any, tmp_path: Path, rows: list[dict[str, str]], **settings: Any) -> Any:
     sheet = write_sheet(tmp_path / "sheet.csv", rows)
     pc = make_pc(emu.url, **settings.pop("pc", {}))
-    return apply_file(sheet, pc, ApplySettings(catalog="Sandbox", run_dir=tmp_path / "runs", **settings))
+    return apply_file(
+        sheet, pc, ApplySettings(catalog="Sandbox", run_dir=tmp_path / "runs", **settings)
+    )
 
 
 def outcomes(report: Any) -> dict[str, Outcome]:
@@ -36,8 +38,17 @@ def outcomes(report: Any) -> dict[str, Outcome]:
 def test_a_row_changes_only_the_fields_it_names(emu: Any, tmp_path: Path) -> None:
     ident = pick(emu, "Pending Submission", stage="Qualified")
     before = emu.record("Sandbox", ident)
-    report = run(emu, tmp_path, [{"Identifier": ident, "LifeCycle.NextSteps": "Call the CFO",
-                                  "Customer.Account.Address.City": "Lyon"}])
+    report = run(
+        emu,
+        tmp_path,
+        [
+            {
+                "Identifier": ident,
+                "LifeCycle.NextSteps": "Call the CFO",
+                "Customer.Account.Address.City": "Lyon",
+            }
+        ],
+    )
     assert outcomes(report) == {ident: Outcome.UPDATED}
     after = emu.record("Sandbox", ident)
     assert after["LifeCycle"]["NextSteps"] == "Call the CFO"
@@ -49,7 +60,9 @@ def test_a_row_changes_only_the_fields_it_names(emu: Any, tmp_path: Path) -> Non
     assert writes(emu) == {f"Sandbox/{ident}": 1}
     assert report.exit_code == 0
     changes = [str(c) for c in report.results[0].changes]
-    assert any(c.startswith("LifeCycle.NextSteps: ") and c.endswith("-> Call the CFO") for c in changes)
+    assert any(
+        c.startswith("LifeCycle.NextSteps: ") and c.endswith("-> Call the CFO") for c in changes
+    )
 
 
 def test_an_unchanged_row_sends_no_write(emu: Any, tmp_path: Path) -> None:
@@ -64,7 +77,9 @@ def test_clear_empties_a_field_and_keeps_the_rest(emu: Any, tmp_path: Path) -> N
     ident = pick(emu, "Pending Submission", stage="Prospect")
     before = emu.record("Sandbox", ident)
     assert before["Customer"]["Account"]["Address"].get("StreetAddress")
-    report = run(emu, tmp_path, [{"Identifier": ident, "Customer.Account.Address.StreetAddress": "#CLEAR"}])
+    report = run(
+        emu, tmp_path, [{"Identifier": ident, "Customer.Account.Address.StreetAddress": "#CLEAR"}]
+    )
     assert outcomes(report) == {ident: Outcome.UPDATED}
     after = emu.record("Sandbox", ident)
     assert "StreetAddress" not in after["Customer"]["Account"]["Address"]
@@ -77,17 +92,29 @@ def test_list_and_indexed_columns(emu: Any, tmp_path: Path) -> None:
     ident = pick(emu, "Pending Submission", stage="Technical Validation")
     before = emu.record("Sandbox", ident)
     contacts = before["Customer"].get("Contacts", [])
-    report = run(emu, tmp_path, [{
-        "Identifier": ident,
-        "PrimaryNeedsFromAws": "Co-Sell - Pricing Assistance; Co-Sell - Technical Consultation",
-        f"Customer.Contacts[{len(contacts) + 1}].Email": "new.person@example.com",
-        f"Customer.Contacts[{len(contacts) + 1}].FirstName": "New",
-    }])
+    report = run(
+        emu,
+        tmp_path,
+        [
+            {
+                "Identifier": ident,
+                "PrimaryNeedsFromAws": "Co-Sell - Pricing Assistance; Co-Sell - Technical Consultation",
+                f"Customer.Contacts[{len(contacts) + 1}].Email": "new.person@example.com",
+                f"Customer.Contacts[{len(contacts) + 1}].FirstName": "New",
+            }
+        ],
+    )
     assert outcomes(report) == {ident: Outcome.UPDATED}, report.results[0].message
     after = emu.record("Sandbox", ident)
-    assert after["PrimaryNeedsFromAws"] == ["Co-Sell - Pricing Assistance", "Co-Sell - Technical Consultation"]
+    assert after["PrimaryNeedsFromAws"] == [
+        "Co-Sell - Pricing Assistance",
+        "Co-Sell - Technical Consultation",
+    ]
     assert after["Customer"]["Contacts"][:-1] == contacts
-    assert after["Customer"]["Contacts"][-1] == {"Email": "new.person@example.com", "FirstName": "New"}
+    assert after["Customer"]["Contacts"][-1] == {
+        "Email": "new.person@example.com",
+        "FirstName": "New",
+    }
     assert without(after, "PrimaryNeedsFromAws", "Customer.Contacts") == without(
         before, "PrimaryNeedsFromAws", "Customer.Contacts"
     )
@@ -100,11 +127,20 @@ def test_every_outcome_is_reached_by_a_real_case(emu: Any, tmp_path: Path) -> No
     submitted = pick(emu, "Submitted")
     action = pick(emu, "Action Required")
     approved = pick(emu, "Approved")
-    merged_invalid = pick(emu, "Pending Submission", stage="Prospect", skip=(pending, unchanged, stale))
+    merged_invalid = pick(
+        emu, "Pending Submission", stage="Prospect", skip=(pending, unchanged, stale)
+    )
     rows = [
         {"Identifier": pending, "LifeCycle.NextSteps": "Send the proposal"},
-        {"Identifier": unchanged, "LifeCycle.Stage": emu.record("Sandbox", unchanged)["LifeCycle"]["Stage"]},
-        {"Identifier": stale, "LastModifiedDate": "2025-01-01T00:00:00.000Z", "LifeCycle.NextSteps": "x"},
+        {
+            "Identifier": unchanged,
+            "LifeCycle.Stage": emu.record("Sandbox", unchanged)["LifeCycle"]["Stage"],
+        },
+        {
+            "Identifier": stale,
+            "LastModifiedDate": "2025-01-01T00:00:00.000Z",
+            "LifeCycle.NextSteps": "x",
+        },
         {"Identifier": submitted, "LifeCycle.NextSteps": "Follow up"},
         {"Identifier": action, "Project.Title": "A new title"},
         {"Identifier": approved, "Project.Title": "A new title"},
@@ -115,7 +151,7 @@ def test_every_outcome_is_reached_by_a_real_case(emu: Any, tmp_path: Path) -> No
     ]
     report = run(emu, tmp_path, rows)
     got = outcomes(report)
-    assert got[pending] is Outcome.UPDATED
+    assert got[pending] is Outcome.UPDATED, [(r.identifier, r.message) for r in report.results]
     assert got[unchanged] is Outcome.UNCHANGED
     assert got[stale] is Outcome.CONFLICT
     assert got[submitted] is Outcome.LOCKED
@@ -146,8 +182,11 @@ def test_dry_run_writes_nothing_and_lists_changes(emu: Any, tmp_path: Path) -> N
 
 
 def test_max_writes_stops_and_skips_the_rest(emu: Any, tmp_path: Path) -> None:
-    ids = sorted(i for i, r in emu.records("Sandbox").items()
-                 if r["LifeCycle"]["ReviewStatus"] == "Pending Submission")[:5]
+    ids = sorted(
+        i
+        for i, r in emu.records("Sandbox").items()
+        if r["LifeCycle"]["ReviewStatus"] == "Pending Submission"
+    )[:5]
     rows = [{"Identifier": i, "LifeCycle.NextSteps": f"Step for {i}"} for i in ids]
     report = run(emu, tmp_path, rows, max_writes=2, workers=1)
     got = outcomes(report)
@@ -179,8 +218,11 @@ def test_a_seller_edit_to_the_same_field_is_a_conflict(emu: Any, tmp_path: Path)
 
 
 def _pending_rows(emu: Any, n: int) -> list[dict[str, str]]:
-    ids = sorted(i for i, r in emu.records("Sandbox").items()
-                 if r["LifeCycle"]["ReviewStatus"] in ("Pending Submission", "Approved"))[:n]
+    ids = sorted(
+        i
+        for i, r in emu.records("Sandbox").items()
+        if r["LifeCycle"]["ReviewStatus"] in ("Pending Submission", "Approved")
+    )[:n]
     return [{"Identifier": i, "LifeCycle.NextSteps": f"Next for {i}"} for i in ids]
 
 
@@ -203,7 +245,9 @@ def test_server_errors_are_retried_and_fail_no_row(fresh_emulator: Any, tmp_path
     assert all(n == 1 for n in writes(emu).values()) and len(writes(emu)) == 20
 
 
-def test_a_lost_answer_is_settled_by_reading_not_by_writing_twice(fresh_emulator: Any, tmp_path: Path) -> None:
+def test_a_lost_answer_is_settled_by_reading_not_by_writing_twice(
+    fresh_emulator: Any, tmp_path: Path
+) -> None:
     emu = fresh_emulator(drop_after_write_rate=1.0, **FAST)
     rows = _pending_rows(emu, 3)
     report = run(emu, tmp_path, rows)
@@ -228,6 +272,23 @@ def test_nothing_outside_the_sheet_changes_in_a_mixed_run(emu: Any, tmp_path: Pa
     touched = {r["Identifier"] for r in rows}
     for ident in before:
         if ident in touched:
-            assert without(after[ident], "LifeCycle.NextSteps") == without(before[ident], "LifeCycle.NextSteps")
+            assert without(after[ident], "LifeCycle.NextSteps") == without(
+                before[ident], "LifeCycle.NextSteps"
+            )
         else:
             assert after[ident] == before[ident]
+
+
+def test_the_daily_quota_stops_the_run_and_says_when_the_rest_fits(
+    emu: Any, tmp_path: Path
+) -> None:
+    from bulk_update.ledger import Ledger
+
+    ledger = Ledger("test", limit=5, folder=tmp_path / "home")
+    for _ in range(3):
+        ledger.record()  # three writes earlier today
+    report = run(emu, tmp_path, _pending_rows(emu, 4), ledger=ledger, workers=1)
+    got = list(outcomes(report).values())
+    assert got.count(Outcome.UPDATED) == 2 and got.count(Outcome.SKIPPED) == 2
+    assert "daily write quota" in report.summary.extra["stopped"]
+    assert Ledger("test", limit=5, folder=tmp_path / "home").used == 5

@@ -1,0 +1,207 @@
+"""How close does ``apply`` come to the write quota's floor?
+
+    python benchmarks/apply_bench.py [--rows 600] [--changing 450] [--write-rate 20] [--read-rate 200]
+
+An emulator (in its own process, so its work does not share the GIL with the
+tool) holds ``rows`` opportunities, with quotas scaled to 20 writes/s and 200
+reads/s. A sheet names every one of them; ``changing`` rows change a field,
+the others ask for what the record already holds. The tool must send
+``changing`` writes, so the floor is changing / write-rate seconds.
+
+It prints, for the tool and for the script a user would write instead (a
+sequential loop: get, merge, update, with boto3's default retries):
+wall time T, the floor, T / floor, throttled calls and failed rows. Then the
+same for the tool with 5% injected server errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bulk_update import client as pcc  # noqa: E402
+from bulk_update.emulator import Emulator  # noqa: E402
+from bulk_update.jobs import ApplySettings, apply_file  # noqa: E402
+from bulk_update.limiter import TokenBucket  # noqa: E402
+from bulk_update.problems import Outcome  # noqa: E402
+
+SAMPLES = ROOT / "samples" / "opportunities.json"
+
+
+def records(n: int) -> list[dict[str, Any]]:
+    """n editable opportunities, cloned from the samples' Pending Submission ones."""
+    seed = [
+        r
+        for r in json.loads(SAMPLES.read_text())
+        if r["LifeCycle"]["ReviewStatus"] == "Pending Submission"
+        and r["LifeCycle"]["Stage"] not in ("Closed Lost", "Launched")
+    ]
+    out = []
+    for i in range(n):
+        r = copy.deepcopy(seed[i % len(seed)])
+        r["Id"] = f"O{2_000_000 + i}"
+        r["Arn"] = r["Arn"].rsplit("/", 1)[0] + "/" + r["Id"]
+        r["Catalog"] = "Sandbox"
+        out.append(r)
+    return out
+
+
+def serve(conn: Any, seed: list[dict[str, Any]], kwargs: dict[str, Any]) -> None:
+    with Emulator(seed=seed, **kwargs) as emu:
+        conn.send(emu.url)
+        conn.recv()  # until told to stop
+        conn.send(emu.counters())
+
+
+class Server:
+    def __init__(self, seed: list[dict[str, Any]], **kwargs: Any) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=serve, args=(child, seed, kwargs), daemon=True)
+        self.proc.start()
+        self.url: str = self.conn.recv()
+
+    def stop(self) -> dict[str, Any]:
+        self.conn.send("stop")
+        counters: dict[str, Any] = self.conn.recv()
+        self.proc.join(10)
+        return counters
+
+
+def sheet(path: Path, recs: list[dict[str, Any]], changing: int) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["Identifier", "LifeCycle.NextSteps"])
+        for i, r in enumerate(recs):
+            same = r["LifeCycle"].get("NextSteps", "")
+            w.writerow([r["Id"], f"Benchmark step {i}" if i < changing else same])
+    return path
+
+
+def run_tool(url: str, path: Path, write_rate: float, read_rate: float) -> tuple[float, Any]:
+    boto = pcc.make_boto_client(profile=None, endpoint_url=url, max_pool=32)
+    pc = pcc.PartnerCentral(
+        boto,
+        "Sandbox",
+        read_limiter=TokenBucket(read_rate, burst=read_rate),
+        write_limiter=TokenBucket(write_rate, burst=1.0),
+    )
+    t0 = time.perf_counter()
+    report = apply_file(path, pc, ApplySettings(catalog="Sandbox", run_dir=path.parent / "runs"))
+    return time.perf_counter() - t0, report
+
+
+def run_naive(url: str, recs: list[dict[str, Any]], changing: int) -> tuple[float, int, int]:
+    """The script people write: for each row, get, patch, update; boto3's default retries."""
+    client = boto3.client(
+        "partnercentral-selling",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"mode": "standard"}),
+    )
+    failed = 0
+    t0 = time.perf_counter()
+    for i, r in enumerate(recs[:changing]):
+        try:
+            got = client.get_opportunity(Catalog="Sandbox", Identifier=r["Id"])
+            body = {
+                k: got[k]
+                for k in (
+                    "PrimaryNeedsFromAws",
+                    "NationalSecurity",
+                    "PartnerOpportunityIdentifier",
+                    "Customer",
+                    "Project",
+                    "OpportunityType",
+                    "Marketing",
+                    "SoftwareRevenue",
+                )
+                if k in got
+            }
+            life = {
+                k: v
+                for k, v in got["LifeCycle"].items()
+                if k
+                not in ("ReviewStatus", "ReviewComments", "ReviewStatusReason", "NextStepsHistory")
+            }
+            life["NextSteps"] = f"Benchmark step {i}"
+            client.update_opportunity(
+                Catalog="Sandbox",
+                Identifier=r["Id"],
+                LastModifiedDate=got["LastModifiedDate"],
+                LifeCycle=life,
+                **body,
+            )
+        except Exception:
+            failed += 1
+    return time.perf_counter() - t0, failed, 0
+
+
+def line(name: str, seconds: float, floor: float, throttled: int, failed: int) -> None:
+    print(
+        f"{name:34} T={seconds:7.2f} s  floor={floor:6.2f} s  T/floor={seconds / floor:5.3f}  "
+        f"throttled={throttled:4d}  failed rows={failed}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--rows", type=int, default=600)
+    ap.add_argument("--changing", type=int, default=450)
+    ap.add_argument("--write-rate", type=float, default=20.0)
+    ap.add_argument("--read-rate", type=float, default=200.0)
+    ap.add_argument("--skip-naive", action="store_true")
+    args = ap.parse_args()
+    floor = args.changing / args.write_rate
+    quotas = {
+        "write_rate": args.write_rate,
+        "write_burst": 1,
+        "read_rate": args.read_rate,
+        "read_burst": args.read_rate,
+    }
+    print(
+        f"{args.rows} rows, {args.changing} changing; quotas {args.write_rate:g} writes/s, "
+        f"{args.read_rate:g} reads/s; floor {floor:.2f} s"
+    )
+    recs = records(args.rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, faults in (("bulk-update", 0.0), ("bulk-update, 5% server errors", 0.05)):
+            server = Server(recs, fault_rate=faults, fault_seed=1, **quotas)
+            path = sheet(Path(tmp) / f"sheet-{faults}.csv", recs, args.changing)
+            seconds, report = run_tool(server.url, path, args.write_rate, args.read_rate)
+            counters = server.stop()
+            failed = sum(1 for r in report.results if r.outcome is Outcome.FAILED)
+            counts = {o.value: n for o, n in report.counts.items() if n}
+            line(label, seconds, floor, report.summary.throttled, failed)
+            print(
+                f"{'':34} outcomes {counts}; writes per id max "
+                f"{max(counters['writes_per_id'].values())}; retries {report.summary.retries}"
+            )
+        if not args.skip_naive:
+            server = Server(recs, **quotas)
+            seconds, failed, _ = run_naive(server.url, recs, args.changing)
+            counters = server.stop()
+            throttled = sum(counters["throttled"].values())
+            line("sequential get/merge/update loop", seconds, floor, throttled, failed)
+
+
+if __name__ == "__main__":
+    main()

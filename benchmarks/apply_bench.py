@@ -92,13 +92,15 @@ def sheet(path: Path, recs: list[dict[str, Any]], changing: int) -> Path:
     return path
 
 
-def run_tool(url: str, path: Path, write_rate: float, read_rate: float) -> tuple[float, Any]:
+def run_tool(
+    url: str, path: Path, write_rate: float, read_rate: float, margin: float
+) -> tuple[float, Any]:
     boto = pcc.make_boto_client(profile=None, endpoint_url=url, max_pool=32)
     pc = pcc.PartnerCentral(
         boto,
         "Sandbox",
         read_limiter=TokenBucket(read_rate, burst=read_rate),
-        write_limiter=TokenBucket(write_rate, burst=1.0),
+        write_limiter=TokenBucket(write_rate, burst=1.0, margin=margin),
     )
     t0 = time.perf_counter()
     report = apply_file(path, pc, ApplySettings(catalog="Sandbox", run_dir=path.parent / "runs"))
@@ -169,6 +171,18 @@ def main() -> None:
     ap.add_argument("--write-rate", type=float, default=20.0)
     ap.add_argument("--read-rate", type=float, default=200.0)
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument(
+        "--server-burst",
+        type=float,
+        default=1.0,
+        help="the emulator's write burst (1: strictest, no two writes closer than 1/rate)",
+    )
+    ap.add_argument(
+        "--margin",
+        type=float,
+        default=None,
+        help="seconds the tool adds to each write interval (default: the CLI's)",
+    )
     args = ap.parse_args()
     floor = args.changing / args.write_rate
     quotas = {
@@ -186,7 +200,10 @@ def main() -> None:
         for label, faults in (("bulk-update", 0.0), ("bulk-update, 5% server errors", 0.05)):
             server = Server(recs, fault_rate=faults, fault_seed=1, **quotas)
             path = sheet(Path(tmp) / f"sheet-{faults}.csv", recs, args.changing)
-            seconds, report = run_tool(server.url, path, args.write_rate, args.read_rate)
+            margin = (
+                pcc.default_write_margin(args.write_rate) if args.margin is None else args.margin
+            )
+            seconds, report = run_tool(server.url, path, args.write_rate, args.read_rate, margin)
             counters = server.stop()
             failed = sum(1 for r in report.results if r.outcome is Outcome.FAILED)
             counts = {o.value: n for o, n in report.counts.items() if n}

@@ -142,7 +142,9 @@ def _partner_central(
         boto,
         catalog,
         read_limiter=TokenBucket(read_rate, burst=max(1.0, read_rate)),
-        write_limiter=TokenBucket(write_rate, burst=1.0),
+        write_limiter=TokenBucket(
+            write_rate, burst=1.0, margin=pcc.default_write_margin(write_rate)
+        ),
     )
 
 
@@ -637,8 +639,14 @@ def export(
     pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, 1.0, workers)
     with _progress() as on_record:
         report = export_opportunities(
-            pc, out, filters=filters, columns=chosen, fmt=fmt, workers=workers, on_record=on_record
-        )  # type: ignore[arg-type]
+            pc,
+            out,
+            filters=filters,
+            columns=chosen,
+            fmt=fmt,  # type: ignore[arg-type]
+            workers=workers,
+            on_record=on_record,
+        )
     for failure in report.failures:
         click.echo(f"{failure.identifier}: {failure.outcome.value}: {failure.message}", err=True)
     for warning in report.warnings:

@@ -286,9 +286,9 @@ def apply_file(
                 )
             )
             continue
-        o = outcomes[row]
-        problems.extend(o.problems)
-        results.append(RowResult(row, ids[i], o.outcome, o.message, o.changes, cells[i]))
+        done = outcomes[row]
+        problems.extend(done.problems)
+        results.append(RowResult(row, ids[i], done.outcome, done.message, done.changes, cells[i]))
     stats = pc.stats
     summary = RunSummary(
         "apply --dry-run" if settings.dry_run else "apply",

@@ -48,7 +48,10 @@ LAST_ROW = 1_048_575
 """Validations and formats reach to Excel's last row (0-based index)."""
 BUILD_TIME = datetime(2025, 1, 1)
 """Fixed creation time, so a rebuilt template has the same content."""
-SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "opportunity-update.xlsx"
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+"""Where the generated templates ship, one file per task (see :func:`shipped_path`)."""
+SHIPPED = TEMPLATES_DIR / "opportunity-update.xlsx"
+"""The full template (every updatable column); ``bulk-update template`` writes the same."""
 
 # The columns each quarterly job needs. ``*`` takes every catalog field under
 # that prefix (in catalog order), so a field the model adds there is included.
@@ -543,5 +546,29 @@ def write_template(path: str | Path, *, task: str | None = None) -> Path:
     return path
 
 
-if __name__ == "__main__":  # python -m bulk_update.template: rebuild the shipped template
-    print(write_template(SHIPPED))
+def shipped_path(task: str | None = None) -> Path:
+    """Where the template of a task ships: ``templates/<task>.xlsx``, the full one as SHIPPED."""
+    name = task or DEFAULT_TASK
+    if name not in TASKS:
+        raise KeyError(f"unknown task {name!r}; choose from {', '.join(TASKS)}")
+    return SHIPPED if name == DEFAULT_TASK else TEMPLATES_DIR / f"{name}.xlsx"
+
+
+def write_shipped(folder: Path | None = None) -> list[Path]:
+    """Rebuild every shipped template (the full one and one per task); return their paths.
+
+    ``folder`` writes them elsewhere under the same names (tests compare the two sets).
+    """
+    written = []
+    for name in TASKS:
+        target = shipped_path(name)
+        if folder is not None:
+            target = folder / target.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written.append(write_template(target, task=name))
+    return written
+
+
+if __name__ == "__main__":  # python -m bulk_update.template: rebuild every shipped template
+    for shipped in write_shipped():
+        print(shipped)

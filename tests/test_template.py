@@ -30,6 +30,15 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> openpyxl.Workbook:
     return _load(write_template(tmp_path_factory.mktemp("t") / "full.xlsx"))
 
 
+@pytest.fixture(scope="module", params=list(TASKS))
+def each(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, openpyxl.Workbook]:
+    """Every template (the full one and each task's), with its task name."""
+    task: str = request.param
+    return task, _load(write_template(tmp_path_factory.mktemp(task) / f"{task}.xlsx", task=task))
+
+
 def _headers(ws: Worksheet) -> list[str]:
     return [c.value for c in ws[1]]
 
@@ -106,9 +115,10 @@ def test_sections_are_grouped_and_coloured(full: openpyxl.Workbook) -> None:
     assert len({next(iter(c)) for c in colours.values()}) == len(colours)
 
 
-def test_every_column_has_a_comment(full: openpyxl.Workbook) -> None:
-    ws = full.worksheets[0]
-    for column, cell in zip(task_columns(), ws[1], strict=True):
+def test_every_column_has_a_comment(each: tuple[str, openpyxl.Workbook]) -> None:
+    task, book = each
+    ws = book.worksheets[0]
+    for column, cell in zip(task_columns(task), ws[1], strict=True):
         assert cell.comment is not None, column.header
         text = cell.comment.text
         assert text.startswith(column.header + "\n")
@@ -120,11 +130,13 @@ def test_every_column_has_a_comment(full: openpyxl.Workbook) -> None:
             assert "Example: " in text, column.header
 
 
-def test_every_enum_field_has_a_dropdown(full: openpyxl.Workbook) -> None:
-    ws = full.worksheets[0]
-    lists = full["_lists"]
+def test_every_enum_field_has_a_dropdown(each: tuple[str, openpyxl.Workbook]) -> None:
+    task, book = each
+    ws = book.worksheets[0]
+    lists = book["_lists"]
+    assert lists.sheet_state == "hidden"
     found = _validations(ws)
-    for column in task_columns():
+    for column in task_columns(task):
         f = column.field
         if f is None or not f.allowed:
             continue
@@ -139,8 +151,8 @@ def test_every_enum_field_has_a_dropdown(full: openpyxl.Workbook) -> None:
         assert bool(dv.showErrorMessage) is strict, column.header
 
 
-def test_inline_lists_never_exceed_excel_limit(full: openpyxl.Workbook) -> None:
-    for dv in full.worksheets[0].data_validations.dataValidation:
+def test_inline_lists_never_exceed_excel_limit(each: tuple[str, openpyxl.Workbook]) -> None:
+    for dv in each[1].worksheets[0].data_validations.dataValidation:
         if dv.type == "list":
             assert len(dv.formula1) <= 255
 
@@ -156,11 +168,14 @@ def test_id_like_columns_are_text(full: openpyxl.Workbook) -> None:
     assert checked >= 10
 
 
-def test_every_non_date_column_is_text_and_dates_are_dates(full: openpyxl.Workbook) -> None:
-    ws = full.worksheets[0]
+def test_every_non_date_column_is_text_and_dates_are_dates(
+    each: tuple[str, openpyxl.Workbook],
+) -> None:
+    task, book = each
+    ws = book.worksheets[0]
     found = _validations(ws)
     dates = 0
-    for column in task_columns():
+    for column in task_columns(task):
         letter = _letter(ws, column.header)
         fmt = _dimension(ws, letter)[1]
         if column.is_date:
@@ -169,13 +184,16 @@ def test_every_non_date_column_is_text_and_dates_are_dates(full: openpyxl.Workbo
             assert found[letter].type == "date", column.header
         else:
             assert fmt == "@", column.header
-    assert dates == sum(1 for f in CATALOG.fields if f.kind == "date")
+    assert dates == sum(1 for c in task_columns(task) if c.field and c.field.kind == "date")
+    if task == tpl.DEFAULT_TASK:
+        assert dates == sum(1 for f in CATALOG.fields if f.kind == "date")
 
 
-def test_length_limits_checked_where_no_list(full: openpyxl.Workbook) -> None:
-    ws = full.worksheets[0]
+def test_length_limits_checked_where_no_list(each: tuple[str, openpyxl.Workbook]) -> None:
+    task, book = each
+    ws = book.worksheets[0]
     found = _validations(ws)
-    for column in task_columns():
+    for column in task_columns(task):
         f = column.field
         if f is None or f.allowed or f.kind == "date" or not f.max_length:
             continue
@@ -183,21 +201,25 @@ def test_length_limits_checked_where_no_list(full: openpyxl.Workbook) -> None:
         assert dv.type == "textLength" and dv.formula1 == str(f.max_length), column.header
 
 
-def test_frozen_header_and_identifier_and_widths(full: openpyxl.Workbook) -> None:
-    ws = full.worksheets[0]
+def test_frozen_header_and_identifier_and_widths(each: tuple[str, openpyxl.Workbook]) -> None:
+    task, book = each
+    ws = book.worksheets[0]
     assert ws.freeze_panes == "B2"
-    for column in task_columns():
+    for column in task_columns(task):
         width = _dimension(ws, _letter(ws, column.header))[0]
         assert max(10, min(len(column.header), 40)) <= width <= 50, column.header
 
 
-def test_guide_explains_the_conventions(full: openpyxl.Workbook) -> None:
+def test_guide_explains_the_conventions(each: tuple[str, openpyxl.Workbook]) -> None:
+    task, book = each
+    assert book.sheetnames == [tpl.DATA_SHEET, "Guide", "_lists"]
     text = "\n".join(
-        str(c.value) for row in full["Guide"].iter_rows() for c in row if c.value is not None
+        str(c.value) for row in book["Guide"].iter_rows() for c in row if c.value is not None
     )
     for phrase in (CLEAR, "empty", ";", "Customer.Contacts[1].Email", "validate", "apply"):
         assert phrase in text
-    for column in task_columns():
+    assert f"Task: {task}" in text
+    for column in task_columns(task):
         assert column.header in text
 
 
@@ -260,21 +282,41 @@ def test_meaning_is_one_plain_sentence() -> None:
 
 
 def _content(path: Path) -> list[object]:
+    """What a template holds, as openpyxl reads it: values, comments, validations, formats."""
     book = _load(path)
-    out: list[object] = [book.sheetnames]
+    out: list[object] = [book.sheetnames, book.active.title]
     for ws in book.worksheets:
+        out.append((ws.title, ws.sheet_state, ws.freeze_panes))
         out.append([[c.value for c in row] for row in ws.iter_rows()])
+        out.append(
+            [
+                (c.coordinate, c.number_format, c.fill.fgColor.rgb, c.font.b)
+                for row in ws.iter_rows(max_row=1)
+                for c in row
+            ]
+        )
         out.append(
             [(c.coordinate, c.comment.text) for row in ws.iter_rows() for c in row if c.comment]
         )
         out.append(
             [
-                (dv.type, str(dv.sqref), dv.formula1, dv.formula2)
+                (
+                    dv.type,
+                    str(dv.sqref),
+                    dv.formula1,
+                    dv.formula2,
+                    dv.operator,
+                    dv.showErrorMessage,
+                    dv.errorStyle,
+                    dv.error,
+                    dv.prompt,
+                )
                 for dv in ws.data_validations.dataValidation
             ]
         )
         out.append({k: (d.width, d.number_format) for k, d in ws.column_dimensions.items()})
-    out.append(book.properties.created)
+        out.append({k: d.height for k, d in ws.row_dimensions.items()})
+    out.append((book.properties.created, book.properties.subject))
     return out
 
 
@@ -282,9 +324,83 @@ def test_rebuild_is_reproducible(tmp_path: Path) -> None:
     a = write_template(tmp_path / "a.xlsx")
     b = write_template(tmp_path / "b.xlsx")
     assert _content(a) == _content(b)
+    assert a.read_bytes() == b.read_bytes()  # xlsxwriter with a fixed creation time
 
 
-def test_shipped_template_is_up_to_date(tmp_path: Path) -> None:
-    fresh = write_template(tmp_path / "fresh.xlsx")
-    assert tpl.SHIPPED.exists(), "run: python -m bulk_update.template"
-    assert _content(tpl.SHIPPED) == _content(fresh), "run: python -m bulk_update.template"
+def test_every_task_ships_under_its_own_name() -> None:
+    names = {tpl.shipped_path(task).name for task in TASKS}
+    assert len(names) == len(TASKS)
+    assert tpl.shipped_path() == tpl.SHIPPED
+    assert tpl.shipped_path("close-stale").name == "close-stale.xlsx"
+    # the CLI's default file name for --task NAME is the shipped name
+    assert all(tpl.shipped_path(t).name == f"{t}.xlsx" for t in TASKS if t != tpl.DEFAULT_TASK)
+    on_disk = {p.name for p in tpl.TEMPLATES_DIR.glob("*.xlsx")}
+    assert on_disk == names, "run: python -m bulk_update.template (and remove stale files)"
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_shipped_templates_are_up_to_date(tmp_path: Path, task: str) -> None:
+    """Compared by content (what openpyxl reads), so a new xlsxwriter release does not fail it."""
+    shipped = tpl.shipped_path(task)
+    assert shipped.exists(), "run: python -m bulk_update.template"
+    fresh = write_template(tmp_path / shipped.name, task=task)
+    assert _content(shipped) == _content(fresh), "run: python -m bulk_update.template"
+
+
+def test_write_shipped_writes_every_template(tmp_path: Path) -> None:
+    written = tpl.write_shipped(tmp_path)
+    assert sorted(p.name for p in written) == sorted(tpl.shipped_path(t).name for t in TASKS)
+    assert all(p.parent == tmp_path for p in written)
+
+
+def _needs_validation(column: tpl.TemplateColumn) -> str | None:
+    """The kind of data validation a column must carry, from the catalog alone."""
+    f = column.field
+    if f is None:
+        return "custom" if column.header == cat.IDENTIFIER else None
+    if f.allowed:
+        return "list"
+    if f.kind == "date":
+        return "date"
+    if f.max_length and f.max_length >= len(CLEAR):
+        return "textLength"
+    return None
+
+
+def test_validations_exactly_where_the_catalog_asks(each: tuple[str, openpyxl.Workbook]) -> None:
+    task, book = each
+    ws = book.worksheets[0]
+    found = _validations(ws)
+    for column in task_columns(task):
+        letter = _letter(ws, column.header)
+        kind = _needs_validation(column)
+        if kind is None:
+            assert letter not in found, column.header
+            continue
+        dv = found[letter]
+        assert dv.type == kind, column.header
+        assert str(dv.sqref) == f"{letter}2:{letter}{tpl.LAST_ROW + 1}", column.header
+        assert dv.prompt and dv.promptTitle, column.header  # the input message
+        if dv.showErrorMessage:
+            assert dv.error and dv.errorTitle, column.header
+    assert found[_letter(ws, cat.IDENTIFIER)].errorStyle in (None, "stop")
+
+
+def test_comments_state_the_rules(each: tuple[str, openpyxl.Workbook]) -> None:
+    task, book = each
+    ws = book.worksheets[0]
+    for column, cell in zip(task_columns(task), ws[1], strict=True):
+        f = column.field
+        text = cell.comment.text
+        if f is None:
+            continue
+        if f.kind == "list":
+            assert "separate them with ;" in text, column.header
+        if f.kind == "date":
+            assert "A date, e.g." in text, column.header
+        if f.max_length:
+            assert f"At most {f.max_length} characters" in text, column.header
+        if f.required and not f.record_list:
+            assert f"{CLEAR} is refused" in text, column.header
+        elif not f.required:
+            assert f"{CLEAR} empties it" in text, column.header

@@ -361,29 +361,67 @@ def apply(
         ledger=Ledger(account_key(profile, endpoint_url, catalog), limit=daily_writes),
     )
     executors: list[Any] = []
-    with _interruptible(executors), _progress() as on_row:
+    with _interruptible(executors), _progress(pc.stats) as progress:
         report = apply_file(
-            file, pc, settings, confirm=confirm, on_row=on_row, on_executor=executors.append
+            file,
+            pc,
+            settings,
+            confirm=confirm,
+            on_row=progress.row,
+            on_executor=_watch(executors, progress),
         )
     _report(report, as_json)
     sys.exit(report.exit_code)
 
 
+class _Progress:
+    """A tqdm bar on a terminal (silent in logs): rows done, reads, writes, throttles.
+
+    Its ETA follows the rows' pace, which the write quota sets.
+    """
+
+    def __init__(self, stats: Any = None) -> None:
+        from tqdm import tqdm
+
+        self.stats = stats
+        self.bar = tqdm(unit="row", desc="rows", disable=None, file=sys.stderr, dynamic_ncols=True)
+
+    def attach(self, executor: Any) -> None:
+        executor.on_start = self.start
+
+    def start(self, total: int, dry_run: bool) -> None:
+        self.bar.reset(total=total)
+        self.bar.set_description("planning" if dry_run else "rows")
+
+    def row(self, outcome: Any) -> None:
+        self.bar.update(1)
+        if self.stats is not None:
+            s = self.stats
+            self.bar.set_postfix_str(
+                f"reads={s.reads} writes={s.writes} throttled={s.throttled}", refresh=False
+            )
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _watch(executors: list[Any], progress: _Progress) -> Callable[[Any], None]:
+    """Keep each executor for Ctrl-C, and let the progress bar follow it."""
+
+    def watch(executor: Any) -> None:
+        executors.append(executor)
+        progress.attach(executor)
+
+    return watch
+
+
 @contextmanager
-def _progress() -> Iterator[Callable[[Any], None]]:
-    """A tqdm bar on a terminal; silent in logs."""
-    from tqdm import tqdm
-
-    bar = tqdm(unit="row", desc="rows", disable=None, file=sys.stderr, dynamic_ncols=True)
-
-    def on_row(outcome: Any) -> None:
-        bar.update(1)
-        bar.set_postfix_str(outcome.outcome.value, refresh=False)
-
+def _progress(stats: Any = None) -> Iterator[_Progress]:
+    progress = _Progress(stats)
     try:
-        yield on_row
+        yield progress
     finally:
-        bar.close()
+        progress.close()
 
 
 # -- template -------------------------------------------------------------------
@@ -500,8 +538,10 @@ def demo(out: Path, rate: float) -> None:
         out.mkdir(parents=True, exist_ok=True)
         settings = ApplySettings(catalog="Sandbox", run_dir=out)
         executors: list[Any] = []
-        with _interruptible(executors), _progress() as on_row:
-            report = apply_file(sheet, pc, settings, on_row=on_row, on_executor=executors.append)
+        with _interruptible(executors), _progress(pc.stats) as progress:
+            report = apply_file(
+                sheet, pc, settings, on_row=progress.row, on_executor=_watch(executors, progress)
+            )
     _report(report, as_json=False)
     click.echo(
         "Open the results workbook to see each row's outcome and changes. (The sample "
@@ -637,7 +677,7 @@ def export(
     if chosen not in ("default", "all"):
         chosen = [c for c in chosen.split(",") if c.strip()]
     pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, 1.0, workers)
-    with _progress() as on_record:
+    with _progress(pc.stats) as progress:
         report = export_opportunities(
             pc,
             out,
@@ -645,7 +685,7 @@ def export(
             columns=chosen,
             fmt=fmt,  # type: ignore[arg-type]
             workers=workers,
-            on_record=on_record,
+            on_record=progress.row,
         )
     for failure in report.failures:
         click.echo(f"{failure.identifier}: {failure.outcome.value}: {failure.message}", err=True)
@@ -747,17 +787,17 @@ def rollback(
 
     pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, write_rate, workers)
     executors: list[Any] = []
-    with _interruptible(executors), _progress() as on_row:
+    with _interruptible(executors), _progress(pc.stats) as progress:
         report = rollback_run(
             pc,
             run,
             dry_run=dry_run,
             confirm=confirm,
-            on_row=on_row,
+            on_row=progress.row,
             max_writes=max_writes,
             workers=workers,
             out=out,
-            on_executor=executors.append,
+            on_executor=_watch(executors, progress),
         )
     _report(report, as_json)
     if not as_json:

@@ -77,6 +77,8 @@ class Executor:
         self.options = options
         self.folder = folder
         self.on_row = on_row
+        self.on_start: Callable[[int, bool], None] | None = None
+        """Told (rows to process, dry run) when :meth:`run` starts: for progress bars."""
         self.stop = threading.Event()
         self.stop_reason = ""
         self._lock = threading.Lock()
@@ -99,6 +101,8 @@ class Executor:
             todo.put(e)
         results: dict[int, RowOutcome] = {}
         decided = decided or {}
+        if self.on_start is not None:
+            self.on_start(len(rows), self.options.dry_run)
 
         def worker() -> None:
             while not self.stop.is_set():

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bulk_update import catalog as cat
@@ -40,12 +42,12 @@ def each(
 
 
 def _headers(ws: Worksheet) -> list[str]:
-    return [c.value for c in ws[1]]
+    return [str(c.value) for c in ws[1]]
 
 
-def _validations(ws: Worksheet) -> dict[str, object]:
+def _validations(ws: Worksheet) -> dict[str, DataValidation]:
     """Column letter -> the data validation that covers row 2 of it."""
-    found = {}
+    found: dict[str, DataValidation] = {}
     for dv in ws.data_validations.dataValidation:
         for cell_range in dv.sqref.ranges:
             letter = re.match(r"[A-Z]+", cell_range.coord).group(0)  # type: ignore[union-attr]
@@ -56,20 +58,20 @@ def _validations(ws: Worksheet) -> dict[str, object]:
 
 def _dimension(ws: Worksheet, letter: str) -> tuple[float, str]:
     """Width and number format of a column (openpyxl keeps runs of equal columns as one)."""
-    index = openpyxl.utils.column_index_from_string(letter)
+    index = column_index_from_string(letter)
     for dim in ws.column_dimensions.values():
-        if dim.min <= index <= dim.max:
+        if (dim.min or 0) <= index <= (dim.max or 0):
             return dim.width, dim.number_format
     raise AssertionError(f"column {letter} has no width or format")
 
 
 def _letter(ws: Worksheet, header: str) -> str:
-    return openpyxl.utils.get_column_letter(_headers(ws).index(header) + 1)
+    return get_column_letter(_headers(ws).index(header) + 1)
 
 
 def test_data_sheet_first_guide_next_lists_hidden(full: openpyxl.Workbook) -> None:
     assert full.sheetnames == [tpl.DATA_SHEET, "Guide", "_lists"]
-    assert full.active.title == tpl.DATA_SHEET
+    assert full.active is not None and full.active.title == tpl.DATA_SHEET
     assert full["_lists"].sheet_state == "hidden"
     assert full["Guide"].sheet_state == "visible"
 
@@ -142,7 +144,7 @@ def test_every_enum_field_has_a_dropdown(each: tuple[str, openpyxl.Workbook]) ->
             continue
         dv = found[_letter(ws, column.header)]
         assert dv.type == "list", column.header
-        sheet, rng = dv.formula1.split("!")
+        sheet, rng = str(dv.formula1).split("!")
         assert sheet.strip("'") == "_lists"
         values = [c.value for row in lists[rng.replace("$", "")] for c in row]
         expected = list(f.allowed) + ([CLEAR] if not f.required else [])
@@ -276,7 +278,8 @@ def test_examples_fit_their_fields() -> None:
 
 def test_meaning_is_one_plain_sentence() -> None:
     f = CATALOG.get("Customer.Account.CompanyName")
-    assert tpl.meaning(f, f.key) == (  # type: ignore[arg-type]
+    assert f is not None
+    assert tpl.meaning(f, f.key) == (
         "Specifies the end Customer's company name associated with the Opportunity."
     )
 
@@ -284,7 +287,7 @@ def test_meaning_is_one_plain_sentence() -> None:
 def _content(path: Path) -> list[object]:
     """What a template holds, as openpyxl reads it: values, comments, validations, formats."""
     book = _load(path)
-    out: list[object] = [book.sheetnames, book.active.title]
+    out: list[object] = [book.sheetnames, book.active.title if book.active else None]
     for ws in book.worksheets:
         out.append((ws.title, ws.sheet_state, ws.freeze_panes))
         out.append([[c.value for c in row] for row in ws.iter_rows()])
@@ -391,6 +394,7 @@ def test_comments_state_the_rules(each: tuple[str, openpyxl.Workbook]) -> None:
     ws = book.worksheets[0]
     for column, cell in zip(task_columns(task), ws[1], strict=True):
         f = column.field
+        assert cell.comment is not None, column.header
         text = cell.comment.text
         if f is None:
             continue

@@ -31,6 +31,7 @@ from bulk_update.plan import (
     digest,
     moved_fields,
     same_version,
+    user_edits,
 )
 from bulk_update.problems import Change, Outcome, Problem
 
@@ -172,7 +173,14 @@ class Executor:
             return self._final(RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc)))
 
     def decide(self, edit: RowEdit) -> Decision:
-        """Read the live record and decide the row (raises NotFound)."""
+        """Read the live record and decide the row (raises NotFound).
+
+        A row of an exported sheet whose cells all equal the export's baseline
+        is ``unchanged`` without a read: the user asked for nothing.
+        """
+        baseline = self.baselines.get(edit.row)
+        if baseline is not None and not user_edits(edit, baseline):
+            return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export")
         live = self.pc.get(edit.identifier)
         return decide(
             edit,

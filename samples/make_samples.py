@@ -1,26 +1,38 @@
 """Rebuild the sample sheets from the emulator's seed records.
 
-    python samples/make_samples.py
+    python samples/make_samples.py              # every sample below
+    python samples/make_samples.py --results    # only the results workbook
 
 Writes, beside this script:
 - quarterly-cleanup.xlsx and .csv: a realistic quarterly clean-up (close stale
   deals, move target dates, fix websites, set next steps), as an ops person
   would fill the template; the demo applies it;
 - typical-mistakes.csv: the same kind of sheet with the mistakes people make
-  (misspelt stage, US-style date, lost leading zeros, missing reason...).
+  (misspelt stage, US-style date, a date in the past, an id without its O,
+  the same id twice...);
+- typical-mistakes.results.xlsx: the results workbook the tool writes for it,
+  made by running ``bulk-update validate samples/typical-mistakes.csv --out
+  samples/typical-mistakes.results.xlsx``. Run this again whenever the checks
+  change (``--results`` rebuilds only this file).
 The choice of rows is deterministic: it depends only on opportunities.json.
+The results workbook also holds the run's date and times.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+MISTAKES = HERE / "typical-mistakes.csv"
+MISTAKES_RESULTS = HERE / "typical-mistakes.results.xlsx"
 
 COLUMNS = [
     "Identifier",
@@ -118,13 +130,36 @@ def write_xlsx(path: Path, rows: list[dict[str, str]]) -> None:
     wb.save(path)
 
 
-def main() -> None:
-    records = json.loads((HERE / "opportunities.json").read_text(encoding="utf-8"))
-    rows = cleanup_rows(records)
-    write_xlsx(HERE / "quarterly-cleanup.xlsx", rows)
-    write_csv(HERE / "quarterly-cleanup.csv", rows)
-    write_csv(HERE / "typical-mistakes.csv", mistake_rows(records))
-    print(f"{len(rows)} clean-up rows written")
+def write_mistakes_results() -> Path:
+    """Run the tool's own ``validate`` on the mistakes sheet, as a user would, from the repo root.
+
+    Exit status 1 is expected (the sheet has invalid rows); 2 means it could not run.
+    """
+    command = [
+        sys.executable,
+        "-m",
+        "bulk_update",
+        "validate",
+        str(MISTAKES.relative_to(ROOT)),
+        "--out",
+        str(MISTAKES_RESULTS.relative_to(ROOT)),
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode not in (0, 1) or not MISTAKES_RESULTS.exists():
+        raise SystemExit(f"validate failed ({done.returncode}): {done.stderr}")
+    return MISTAKES_RESULTS
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if "--results" not in args:
+        records = json.loads((HERE / "opportunities.json").read_text(encoding="utf-8"))
+        rows = cleanup_rows(records)
+        write_xlsx(HERE / "quarterly-cleanup.xlsx", rows)
+        write_csv(HERE / "quarterly-cleanup.csv", rows)
+        write_csv(MISTAKES, mistake_rows(records))
+        print(f"{len(rows)} clean-up rows written")
+    print(f"results workbook written: {write_mistakes_results().relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

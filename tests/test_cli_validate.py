@@ -1,0 +1,315 @@
+"""``bulk-update validate`` from the command line: messages, exit codes, files.
+
+Exit status (sheet-contract.md, section 7): 0 every row valid, 1 some row
+invalid, 2 the run could not start. A run that cannot start prints one line on
+stderr, ``Error: ...``, and no traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import click
+import pytest
+import xlsxwriter
+from click.testing import CliRunner, Result
+from openpyxl import load_workbook
+
+from bulk_update import jobs, results
+from bulk_update.cli import main
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+TIMES = ("started", "ended", "seconds")
+
+GOOD = [
+    {"Identifier": "O1001", "LifeCycle.Stage": "Qualified", "Project.Title": "Data lake"},
+    {"Identifier": "O1002", "LifeCycle.Stage": "Prospect", "LifeCycle.NextSteps": "Call back"},
+]
+BAD = [
+    {"Identifier": "O1001", "LifeCycle.Stage": "Qualified"},
+    {"Identifier": "O1002", "LifeCycle.Stage": "Prospekt"},
+]
+
+
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    headers = list(dict.fromkeys(k for row in rows for k in row))
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, headers)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[dict[str, str]]]) -> Path:
+    """Every cell a text cell (xlsxwriter write_string: ``=1+1`` stays text)."""
+    book = xlsxwriter.Workbook(str(path))
+    for name, rows in sheets.items():
+        ws = book.add_worksheet(name)
+        headers = list(dict.fromkeys(k for row in rows for k in row))
+        for c, h in enumerate(headers):
+            ws.write_string(0, c, h)
+        for r, row in enumerate(rows, start=1):
+            for c, h in enumerate(headers):
+                if row.get(h):
+                    ws.write_string(r, c, row[h])
+    book.close()
+    return path
+
+
+def results_path(sheet: Path) -> Path:
+    return sheet.with_name(f"{sheet.stem}.results.xlsx")
+
+
+def assert_start_failure(result: Result, message: str) -> None:
+    """Exit 2, one line on stderr that is exactly ``Error: message``, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: {message}\n"
+    assert result.stdout == ""
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- outcomes
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_valid_sheet_exits_0_and_writes_the_results_workbook(tmp_path: Path, suffix: str) -> None:
+    sheet = tmp_path / f"good{suffix}"
+    if suffix == ".csv":
+        write_csv(sheet, GOOD)
+    else:
+        write_xlsx(sheet, {"Opportunities": GOOD})
+    result = invoke("validate", sheet)
+    assert result.exit_code == 0, result.output
+    out = results_path(sheet)
+    assert result.stderr == f"2 rows: 2 valid\nResults: {out}\n"
+    assert result.stdout == ""
+    book = load_workbook(out)
+    assert book.sheetnames == ["Results", "Errors", "Summary"]
+    rows = list(book["Results"].iter_rows(values_only=True))
+    assert rows[0][:5] == ("Row", "Identifier", "Outcome", "Message", "Changes")
+    assert [(r[0], r[1], r[2]) for r in rows[1:]] == [(2, "O1001", "valid"), (3, "O1002", "valid")]
+    assert book["Errors"].max_row == 1  # the header only
+
+
+def test_invalid_sheet_exits_1(tmp_path: Path) -> None:
+    sheet = write_csv(tmp_path / "bad.csv", BAD)
+    result = invoke("validate", sheet)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"2 rows: 1 valid, 1 invalid\nResults: {results_path(sheet)}\n"
+    book = load_workbook(results_path(sheet))
+    outcomes = [r[2] for r in book["Results"].iter_rows(min_row=2, values_only=True)]
+    assert outcomes == ["valid", "invalid"]
+    errors = list(book["Errors"].iter_rows(min_row=2, values_only=True))
+    assert [(e[0], e[1], e[2], e[3]) for e in errors] == [
+        (3, "O1002", "LifeCycle.Stage", "Prospekt")
+    ]
+    assert "Did you mean 'Prospect'?" in str(errors[0][4])
+
+
+def test_out_option_names_the_results_workbook(tmp_path: Path) -> None:
+    sheet = write_csv(tmp_path / "good.csv", GOOD)
+    target = tmp_path / "elsewhere.xlsx"
+    result = invoke("validate", sheet, "--out", target)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.endswith(f"Results: {target}\n")
+    assert target.exists() and not results_path(sheet).exists()
+
+
+@pytest.mark.parametrize("rows", [GOOD, BAD], ids=["valid", "invalid"])
+def test_json_equals_the_library_summary(tmp_path: Path, rows: list[dict[str, str]]) -> None:
+    sheet = write_csv(tmp_path / "sheet.csv", rows)
+    result = invoke("validate", sheet, "--json")
+    report = jobs.validate_file(sheet, out=tmp_path / "library.xlsx")
+    assert result.exit_code == report.exit_code, result.output
+    printed = json.loads(result.stdout)
+    assert printed.pop("results_file") == str(results_path(sheet))
+    assert printed.pop("exit_code") == report.exit_code
+    expected = results.summary_dict(report.results, report.summary)
+    for key in TIMES:
+        printed.pop(key)
+        expected.pop(key)
+    assert printed == expected
+
+
+# ---------------------------------------------------------------- cannot start
+
+
+def test_unknown_column_says_did_you_mean(tmp_path: Path) -> None:
+    sheet = write_csv(tmp_path / "s.csv", [{"Identifier": "O1", "LifeCycle.Stag": "Prospect"}])
+    result = invoke("validate", sheet)
+    assert_start_failure(
+        result,
+        "unknown column: 'LifeCycle.Stag' (did you mean 'LifeCycle.Stage'?). "
+        "Fix the header row and run again; nothing was sent",
+    )
+    assert not results_path(sheet).exists()
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    sheet = tmp_path / "nowhere.xlsx"
+    assert_start_failure(invoke("validate", sheet), f"{sheet}: no such file")
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "empty.xlsx"])
+def test_empty_file(tmp_path: Path, name: str) -> None:
+    sheet = tmp_path / name
+    sheet.write_bytes(b"")
+    assert_start_failure(invoke("validate", sheet), f"{name} is empty")
+
+
+def test_csv_of_blank_lines_is_empty(tmp_path: Path) -> None:
+    sheet = tmp_path / "blank.csv"
+    sheet.write_text("\n\n  \n", encoding="utf-8")
+    assert_start_failure(invoke("validate", sheet), "blank.csv is empty")
+
+
+def test_no_identifier_column(tmp_path: Path) -> None:
+    sheet = write_csv(tmp_path / "s.csv", [{"Project.Title": "x", "LifeCycle.Stage": "Prospect"}])
+    assert_start_failure(
+        invoke("validate", sheet),
+        "no Identifier column: the first row must hold the column names, one of them Identifier",
+    )
+
+
+def test_password_protected_xlsx(tmp_path: Path) -> None:
+    sheet = tmp_path / "locked.xlsx"
+    sheet.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00junk" * 100)
+    assert_start_failure(
+        invoke("validate", sheet),
+        "locked.xlsx is password-protected: remove the password in Excel "
+        "(File > Info > Protect Workbook) and save again",
+    )
+
+
+@pytest.mark.parametrize(
+    "content", [b"PK\x03\x04 not really a zip archive", b"just some text"], ids=["zip", "text"]
+)
+def test_corrupt_xlsx(tmp_path: Path, content: bytes) -> None:
+    sheet = tmp_path / "broken.xlsx"
+    sheet.write_bytes(content)
+    result = invoke("validate", sheet)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: broken.xlsx is not a readable .xlsx file (")
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith(")\n")
+    assert "Traceback" not in result.output
+
+
+def test_csv_not_utf8(tmp_path: Path) -> None:
+    sheet = tmp_path / "latin.csv"
+    sheet.write_bytes("Identifier,Project.Title\nO1,Café\n".encode("latin-1"))
+    assert_start_failure(
+        invoke("validate", sheet),
+        "latin.csv: line 2 is not UTF-8: save the file as 'CSV UTF-8' in Excel",
+    )
+
+
+# ---------------------------------------------------------------- options
+
+
+def test_sheet_option_chooses_the_sheet(tmp_path: Path) -> None:
+    book = write_xlsx(tmp_path / "book.xlsx", {"First": BAD, "Second": GOOD})
+    first = invoke("validate", book)
+    assert first.exit_code == 1, first.output
+    second = invoke("validate", book, "--sheet", "Second")
+    assert second.exit_code == 0, second.output
+    assert second.stderr.startswith("2 rows: 2 valid\n")
+
+
+def test_sheet_option_unknown_sheet(tmp_path: Path) -> None:
+    book = write_xlsx(tmp_path / "book.xlsx", {"First": BAD, "Second": GOOD})
+    assert_start_failure(
+        invoke("validate", book, "--sheet", "Third"),
+        "book.xlsx has no sheet named 'Third' (sheets: 'First', 'Second')",
+    )
+
+
+def test_sheet_option_on_csv(tmp_path: Path) -> None:
+    sheet = write_csv(tmp_path / "s.csv", GOOD)
+    assert_start_failure(
+        invoke("validate", sheet, "--sheet", "Second"),
+        "s.csv is a CSV file: it has no sheets to choose from",
+    )
+
+
+def test_catalog_option_checks_the_catalog_column(tmp_path: Path) -> None:
+    rows = [
+        {"Identifier": "O1001", "Catalog": "AWS", "LifeCycle.Stage": "Prospect"},
+        {"Identifier": "O1002", "Catalog": "Sandbox", "LifeCycle.Stage": "Prospect"},
+    ]
+    sheet = write_csv(tmp_path / "s.csv", rows)
+    assert invoke("validate", sheet).exit_code == 0
+    assert invoke("validate", sheet, "--catalog", "Sandbox").exit_code == 1
+    result = invoke("validate", sheet, "--catalog", "AWS")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("2 rows: 1 valid, 1 invalid\n")
+    errors = list(
+        load_workbook(results_path(sheet))["Errors"].iter_rows(min_row=2, values_only=True)
+    )
+    assert [(e[0], e[2], e[3]) for e in errors] == [(3, "Catalog", "Sandbox")]
+    assert errors[0][4] == (
+        "this row comes from the Sandbox catalog but the run is for AWS: "
+        "run with that catalog, or use a sheet exported from it"
+    )
+
+
+def test_catalog_option_takes_only_known_catalogs(tmp_path: Path) -> None:
+    sheet = write_csv(tmp_path / "s.csv", GOOD)
+    result = invoke("validate", sheet, "--catalog", "Production")
+    assert result.exit_code == 2
+    assert "Invalid value for '--catalog'" in result.stderr
+    assert not results_path(sheet).exists()
+
+
+# ---------------------------------------------------------------- text safety
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_formula_like_text_comes_back_as_text(tmp_path: Path, suffix: str) -> None:
+    rows = [{"Identifier": "O1001", "LifeCycle.NextSteps": "=1+1", "Project.Title": "@SUM(A1)"}]
+    sheet = tmp_path / f"s{suffix}"
+    if suffix == ".csv":
+        write_csv(sheet, rows)
+    else:
+        write_xlsx(sheet, {"Opportunities": rows})
+    result = invoke("validate", sheet)
+    assert result.exit_code == 0, result.output
+    ws = load_workbook(results_path(sheet))["Results"]
+    header = [c.value for c in ws[1]]
+    cell = ws.cell(row=2, column=header.index("LifeCycle.NextSteps") + 1)
+    assert cell.data_type == "s"
+    assert cell.value == "=1+1"
+    title = ws.cell(row=2, column=header.index("Project.Title") + 1)
+    assert (title.data_type, title.value) == ("s", "@SUM(A1)")
+
+
+# ---------------------------------------------------------------- every command
+
+
+def _commands() -> list[str]:
+    return sorted(main.commands)
+
+
+@pytest.mark.parametrize("name", _commands())
+def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
+    command: click.Command = main.commands[name]
+    assert (command.help or "").strip(), f"{name} has no help text"
+    assert (command.short_help or command.get_short_help_str()).strip()
+    result = invoke(name, "--help")
+    assert result.exit_code == 0, result.output
+    usage = result.stdout.splitlines()[0]
+    assert usage.startswith("Usage: ") and f" {name} " in usage
+    assert f"bulk-update {name}" in README.read_text(encoding="utf-8")
+
+
+def test_group_help_lists_every_command() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for name in _commands():
+        assert f"  {name}" in result.stdout

@@ -210,6 +210,34 @@ def validate(
 # -- apply ----------------------------------------------------------------------
 
 
+def _production_confirmation(
+    catalog: str, dry_run: bool, yes: bool, label: str, question: str
+) -> Callable[[dict[Outcome, int]], bool] | None:
+    """On the AWS catalog, a question asked once the plan is known; None elsewhere.
+
+    With no terminal to ask on and no --yes, the run does not start (exit 2).
+    """
+    if catalog != "AWS" or dry_run or yes:
+        return None
+    if not _stdin_is_terminal():
+        _fail(
+            "refusing to write to production (catalog AWS) without a terminal to confirm: "
+            "check with --dry-run first, then pass --yes"
+        )
+
+    def confirm(counts: dict[Outcome, int]) -> bool:
+        n = counts.get(Outcome.WOULD_UPDATE, 0)
+        plan = ", ".join(
+            f"{label if k is Outcome.WOULD_UPDATE else k.value}: {v}" for k, v in counts.items()
+        )
+        click.echo(f"Plan: {plan}", err=True)
+        if n == 0:
+            return True
+        return click.confirm(question.format(n=n), default=False, err=True)
+
+    return confirm
+
+
 def _stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
@@ -328,24 +356,9 @@ def apply(
 
     if file is None and resume is None:
         raise click.UsageError("give the sheet to apply (FILE), or --resume RUN")
-    confirm = None
-    if catalog == "AWS" and not dry_run and not yes:
-        if not _stdin_is_terminal():
-            _fail(
-                "refusing to write to production (catalog AWS) without a terminal to confirm: "
-                "check with --dry-run first, then pass --yes"
-            )
-
-        def confirm(counts: dict[Outcome, int]) -> bool:
-            n = counts.get(Outcome.WOULD_UPDATE, 0)
-            summary = ", ".join(
-                f"{k.value if k is not Outcome.WOULD_UPDATE else 'to change'}: {v}"
-                for k, v in counts.items()
-            )
-            click.echo(f"Plan: {summary}", err=True)
-            if n == 0:
-                return True
-            return click.confirm(f"Apply {n} changes to production?", default=False, err=True)
+    confirm = _production_confirmation(
+        catalog, dry_run, yes, "to change", "Apply {n} changes to production?"
+    )
 
     pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, write_rate, workers)
     settings = ApplySettings(
@@ -766,24 +779,9 @@ def rollback(
     """
     from bulk_update.rollback import rollback_run
 
-    confirm = None
-    if catalog == "AWS" and not dry_run and not yes:
-        if not _stdin_is_terminal():
-            _fail(
-                "refusing to write to production (catalog AWS) without a terminal to confirm: "
-                "check with --dry-run first, then pass --yes"
-            )
-
-        def confirm(counts: dict[Outcome, int]) -> bool:
-            n = counts.get(Outcome.WOULD_UPDATE, 0)
-            summary = ", ".join(
-                f"{k.value if k is not Outcome.WOULD_UPDATE else 'to put back'}: {v}"
-                for k, v in counts.items()
-            )
-            click.echo(f"Plan: {summary}", err=True)
-            if n == 0:
-                return True
-            return click.confirm(f"Put back {n} records in production?", default=False, err=True)
+    confirm = _production_confirmation(
+        catalog, dry_run, yes, "to put back", "Put back {n} records in production?"
+    )
 
     pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, write_rate, workers)
     executors: list[Any] = []

@@ -97,30 +97,34 @@ def validate_file(
     """``bulk-update validate``: every row ``valid`` or ``invalid``, no AWS call."""
     started = datetime.now(UTC)
     loaded = load(path, sheet=sheet, run_catalog=catalog, today=today)
+
+    def valid(i: int, row: int, ident: str, cells: list[str]) -> RowResult:
+        notes = loaded.report.normalised[i] if loaded.report.normalised else []
+        return RowResult(row, ident, Outcome.VALID, "; ".join(notes), [], cells)
+
+    results = _row_results(loaded, valid)
+    summary = RunSummary("validate", catalog, str(path), started, datetime.now(UTC))
+    target = out or _default_out(path, "results")
+    write_results(target, results, loaded.report.problems, loaded.sheet.headers, summary)
+    return JobReport(results, loaded.report.problems, summary, target)
+
+
+def _row_results(
+    loaded: Loaded, checked: Callable[[int, int, str, list[str]], RowResult]
+) -> list[RowResult]:
+    """One result per sheet row, in order: ``invalid`` when the checks refused it,
+    else what ``checked(index, row number, identifier, cells)`` says."""
     by_row = _problems_by_row(loaded.report.problems)
     cells = _cells(loaded.sheet)
     ids = _identifier_cells(loaded)
     results = []
     for i, row in enumerate(loaded.sheet.row_numbers):
-        edit = loaded.report.edits[i]
-        if edit is None:
-            results.append(
-                RowResult(
-                    row,
-                    ids[i],
-                    Outcome.INVALID,
-                    _invalid_message(by_row.get(row, [])),
-                    [],
-                    cells[i],
-                )
-            )
+        if loaded.report.edits[i] is None:
+            message = _invalid_message(by_row.get(row, []))
+            results.append(RowResult(row, ids[i], Outcome.INVALID, message, [], cells[i]))
         else:
-            notes = loaded.report.normalised[i] if loaded.report.normalised else []
-            results.append(RowResult(row, ids[i], Outcome.VALID, "; ".join(notes), [], cells[i]))
-    summary = RunSummary("validate", catalog, str(path), started, datetime.now(UTC))
-    target = out or _default_out(path, "results")
-    write_results(target, results, loaded.report.problems, loaded.sheet.headers, summary)
-    return JobReport(results, loaded.report.problems, summary, target)
+            results.append(checked(i, row, ids[i], cells[i]))
+    return results
 
 
 def _problems_by_row(problems: list[Problem]) -> dict[int, list[Problem]]:
@@ -268,27 +272,14 @@ def apply_file(
             edits = [e for e in edits if e.row in decided]
     outcomes.update(executor.run(edits, decided))
 
-    by_row = _problems_by_row(loaded.report.problems)
     problems = list(loaded.report.problems) + baseline_notes
-    cells = _cells(loaded.sheet)
-    ids = _identifier_cells(loaded)
-    results: list[RowResult] = []
-    for i, row in enumerate(loaded.sheet.row_numbers):
-        if loaded.report.edits[i] is None:
-            results.append(
-                RowResult(
-                    row,
-                    ids[i],
-                    Outcome.INVALID,
-                    _invalid_message(by_row.get(row, [])),
-                    [],
-                    cells[i],
-                )
-            )
-            continue
+
+    def carried_out(i: int, row: int, ident: str, cells: list[str]) -> RowResult:
         done = outcomes[row]
         problems.extend(done.problems)
-        results.append(RowResult(row, ids[i], done.outcome, done.message, done.changes, cells[i]))
+        return RowResult(row, ident, done.outcome, done.message, done.changes, cells)
+
+    results = _row_results(loaded, carried_out)
     stats = pc.stats
     summary = RunSummary(
         "apply --dry-run" if settings.dry_run else "apply",

@@ -457,7 +457,8 @@ def template(out: Path | None, task: str | None, list_tasks: bool) -> None:
         raise click.BadParameter(
             f"unknown task {task!r}; choose from {', '.join(tpl.TASKS)}", param_hint="--task"
         )
-    target = out or Path(f"{task or 'opportunity-update'}.xlsx")
+    name = task if task and task != "full" else "opportunity-update"
+    target = out or Path(f"{name}.xlsx")
     tpl.write_template(target, task=task)
     click.echo(f"Template written: {target}", err=True)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from xlsxwriter.exceptions import FileCreateError
+
 from bulk_update import catalog as cat
 from bulk_update import checks, columns, readers
 from bulk_update import client as pcc
@@ -105,8 +107,30 @@ def validate_file(
     results = _row_results(loaded, valid)
     summary = RunSummary("validate", catalog, str(path), started, datetime.now(UTC))
     target = out or _default_out(path, "results")
-    write_results(target, results, loaded.report.problems, loaded.sheet.headers, summary)
+    target = save(
+        target,
+        lambda t: write_results(t, results, loaded.report.problems, loaded.sheet.headers, summary),
+    )
     return JobReport(results, loaded.report.problems, summary, target)
+
+
+def save(target: Path, write: Callable[[Path], Path]) -> Path:
+    """Write an output file, making its folder; if the file cannot be written
+    (open in Excel, say), write it beside under a timestamped name instead."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return write(target)
+    except (OSError, FileCreateError) as exc:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        other = target.with_name(f"{target.stem}-{stamp}{target.suffix}")
+        try:
+            return write(other)
+        except (OSError, FileCreateError):
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise BulkUpdateError(
+                f"cannot write {target}: {reason}; close it if it is open in Excel, "
+                "or choose another place with --out"
+            ) from None
 
 
 def _row_results(
@@ -299,7 +323,9 @@ def apply_file(
     target = settings.out or (
         folder.path / "results.xlsx" if folder else _default_out(path, "dry-run")
     )
-    write_results(target, results, problems, loaded.sheet.headers, summary)
+    target = save(
+        target, lambda t: write_results(t, results, problems, loaded.sheet.headers, summary)
+    )
     retry_path = None
     retry = [
         r
@@ -309,7 +335,10 @@ def apply_file(
     if retry and not settings.dry_run:
         is_csv = path.suffix.lower() == ".csv"
         retry_path = target.with_name(f"{path.stem}.retry{'.csv' if is_csv else '.xlsx'}")
-        write_retry(retry_path, loaded.sheet.headers, [r.cells for r in retry], csv=is_csv)
+        retry_path = save(
+            retry_path,
+            lambda t: write_retry(t, loaded.sheet.headers, [r.cells for r in retry], csv=is_csv),
+        )
     return JobReport(
         results, problems, summary, target, retry_path, folder.path if folder else None
     )

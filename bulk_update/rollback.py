@@ -49,7 +49,7 @@ from typing import Any
 from bulk_update import client as pcc
 from bulk_update.errors import RunFolderError
 from bulk_update.execute import Executor, Options, RowOutcome
-from bulk_update.jobs import JobReport
+from bulk_update.jobs import JobReport, save
 from bulk_update.journal import JOURNAL_FILE, RUN_FILE, RunFolder, atomic_write_text, file_sha256
 from bulk_update.mapping import CLEAR, RowEdit, Value
 from bulk_update.mapping import Path as FieldPath
@@ -88,8 +88,13 @@ def targets(folder: RunFolder) -> tuple[list[Target], list[int]]:
             in_flight.append(row)
         elif rs.state == Outcome.UPDATED.value and rs.identifier:
             found.append(
-                Target(row, rs.identifier, rs.new_last_modified,
-                       folder.load_before(rs.identifier), list(rs.changes))
+                Target(
+                    row,
+                    rs.identifier,
+                    rs.new_last_modified,
+                    folder.load_before(rs.identifier),
+                    list(rs.changes),
+                )
             )
     return found, in_flight
 
@@ -191,8 +196,12 @@ class RollbackExecutor(Executor):
         before = project(target.before)
         current = project(live)
         if _same(before, current):
-            return Decision(edit, Outcome.UNCHANGED,
-                            "the record already holds its values from before the run", live=live)
+            return Decision(
+                edit,
+                Outcome.UNCHANGED,
+                "the record already holds its values from before the run",
+                live=live,
+            )
         if target.version is None or not same_version(live_version, target.version):
             return self._conflict(edit, target, live, before, current)
         edit.edits = restore_edits(before, current)
@@ -213,21 +222,33 @@ class RollbackExecutor(Executor):
         changes = diff(current, before)
         now = iso(live.get("LastModifiedDate"))
         if target.version is None:
-            message = ("the run did not record the version its write produced, so the tool "
-                       "cannot tell whether someone changed the record since; nothing written")
+            message = (
+                "the run did not record the version its write produced, so the tool "
+                "cannot tell whether someone changed the record since; nothing written"
+            )
             return Decision(edit, Outcome.CONFLICT, message, changes, live=live)
         moved = changed_since(before, current, target.run_changes)
         when = f"(the run left version {iso(target.version)}, now {now})"
         if moved:
-            message = (f"changed in Partner Central after the run {when}: {', '.join(moved)}; "
-                       "nothing written")
+            message = (
+                f"changed in Partner Central after the run {when}: {', '.join(moved)}; "
+                "nothing written"
+            )
         else:
-            message = (f"saved again in Partner Central after the run {when}, though its "
-                       "fields still hold what the run wrote; nothing written: check it and "
-                       "undo by hand if needed")
+            message = (
+                f"saved again in Partner Central after the run {when}, though its "
+                "fields still hold what the run wrote; nothing written: check it and "
+                "undo by hand if needed"
+            )
         problems = [
-            Problem(edit.row, edit.identifier, column, None, "changed-since-run",
-                    "changed in Partner Central after the run: not rolled back")
+            Problem(
+                edit.row,
+                edit.identifier,
+                column,
+                None,
+                "changed-since-run",
+                "changed in Partner Central after the run: not rolled back",
+            )
             for column in moved
         ]
         return Decision(edit, Outcome.CONFLICT, message, changes, problems, live=live)
@@ -262,7 +283,9 @@ def create_folder(source: RunFolder, started: datetime, settings: dict[str, Any]
         atomic_write_text(path / RUN_FILE, json.dumps(info, sort_keys=True) + "\n")
         (path / JOURNAL_FILE).touch()
     except OSError as e:
-        raise RunFolderError(f"cannot create a rollback folder in {source.path}: {e.strerror}") from e
+        raise RunFolderError(
+            f"cannot create a rollback folder in {source.path}: {e.strerror}"
+        ) from e
     return RunFolder.open(path)
 
 
@@ -298,26 +321,38 @@ def rollback_run(
     for t in found:
         if t.before is None:
             outcomes[t.row] = RowOutcome(
-                t.row, t.identifier, Outcome.FAILED,
-                f"the run folder holds no before-image of {t.identifier}: cannot roll it back")
+                t.row,
+                t.identifier,
+                Outcome.FAILED,
+                f"the run folder holds no before-image of {t.identifier}: cannot roll it back",
+            )
         else:
             edits.append(RowEdit(t.row, t.identifier, last_modified=t.version))
     state = source.replay()
     for row in in_flight:
         identifier = state.rows[row].identifier or ""
         outcomes[row] = RowOutcome(
-            row, identifier, Outcome.SKIPPED,
+            row,
+            identifier,
+            Outcome.SKIPPED,
             "the run was interrupted while writing this row: finish it first with "
             f"`bulk-update apply --resume {source.path} --catalog {pc.catalog}`, "
-            "then roll back again")
+            "then roll back again",
+        )
 
     folder = None
     if not dry_run and (edits or outcomes):
         folder = create_folder(source, started, {"max_writes": max_writes, "workers": workers})
         for o in outcomes.values():
             folder.outcome(o.row, o.identifier, o.outcome.value, o.message)
-    options = Options(dry_run=dry_run, on_conflict="overwrite", max_writes=max_writes,
-                      workers=workers, conflict_retries=0, today=today)
+    options = Options(
+        dry_run=dry_run,
+        on_conflict="overwrite",
+        max_writes=max_writes,
+        workers=workers,
+        conflict_retries=0,
+        today=today,
+    )
     executor = RollbackExecutor(pc, options, plan, folder, on_row)
     if on_executor:
         on_executor(executor)
@@ -336,8 +371,13 @@ def rollback_run(
             for e in edits:
                 p = planned[e.row]
                 if p.outcome is Outcome.WOULD_UPDATE:
-                    p = RowOutcome(e.row, e.identifier, Outcome.SKIPPED,
-                                   "not confirmed: nothing was written", p.changes)
+                    p = RowOutcome(
+                        e.row,
+                        e.identifier,
+                        Outcome.SKIPPED,
+                        "not confirmed: nothing was written",
+                        p.changes,
+                    )
                 outcomes[e.row] = executor._final(p)
             edits = []
         else:
@@ -360,8 +400,14 @@ def rollback_run(
         problems.extend(o.problems)
     stats = pc.stats
     summary = RunSummary(
-        "rollback --dry-run" if dry_run else "rollback", pc.catalog, str(source.path), started,
-        datetime.now(UTC), calls=stats.calls, throttled=stats.throttled, retries=stats.retries,
+        "rollback --dry-run" if dry_run else "rollback",
+        pc.catalog,
+        str(source.path),
+        started,
+        datetime.now(UTC),
+        calls=stats.calls,
+        throttled=stats.throttled,
+        retries=stats.retries,
         writes=stats.writes,
     )
     summary.extra["rolled back run"] = str(source.path)
@@ -381,7 +427,9 @@ def rollback_run(
     else:
         target = source.path / f"rollback-{_stamp(started)}.dry-run.xlsx"
     summary.results_file = str(target)
-    write_results(target, results, problems, list(RESULT_HEADERS), summary)
+    target = save(
+        target, lambda t: write_results(t, results, problems, list(RESULT_HEADERS), summary)
+    )
     if folder is not None:
         folder.finish(summary_dict(results, summary))
         folder.close()

@@ -313,3 +313,23 @@ def test_group_help_lists_every_command() -> None:
     assert result.exit_code == 0
     for name in _commands():
         assert f"  {name}" in result.stdout
+
+
+def test_out_into_a_new_folder_makes_the_folder(tmp_path: Path) -> None:
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("Identifier,LifeCycle.NextSteps\nO1,Call\n", encoding="utf-8")
+    target = tmp_path / "new" / "deeper" / "r.xlsx"
+    result = CliRunner().invoke(main, ["validate", str(sheet), "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.exists()
+
+
+def test_out_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("Identifier,LifeCycle.NextSteps\nO1,Call\n", encoding="utf-8")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, ["validate", str(sheet), "--out", str(blocker / "r.xlsx")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: cannot write ")
+    assert "Traceback" not in result.output

@@ -130,6 +130,34 @@ def write_xlsx(path: Path, rows: list[dict[str, str]]) -> None:
     wb.save(path)
 
 
+LOST_ZEROS = [
+    # (column, number as Excel stored it, what the person typed)
+    ("Customer.Account.AwsAccountId", 12345678901, "012345678901"),
+    ("Customer.Contacts[1].Phone", 14155550100, "+14155550100"),
+    ("Customer.Account.Duns", 1234567, "001234567"),
+    ("Customer.Account.Address.PostalCode", 2139, "02139"),
+]
+
+
+def write_lost_zeros_xlsx(path: Path, records: list[dict]) -> None:
+    """The mistake a csv cannot show: digits typed into General cells became numbers.
+
+    Excel drops the leading zeros and the phone's '+'; the tool reads the digits
+    it holds and says what happened (invalid where the pattern now fails, a
+    warning where it still fits).
+    """
+    ids = sorted(r["Id"] for r in records if r.get("Catalog", "Sandbox") == "Sandbox")
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Opportunities"
+    ws.append(["Identifier", *(c for c, _, _ in LOST_ZEROS)])
+    for i, (column, number, _typed) in enumerate(LOST_ZEROS):
+        ws.append([ids[10 + i], *(number if c == column else None for c, _, _ in LOST_ZEROS)])
+    wb.properties.creator = "bulk-update samples"
+    wb.save(path)
+
+
 def write_mistakes_results() -> Path:
     """Run the tool's own ``validate`` on the mistakes sheet, as a user would, from the repo root.
 
@@ -158,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         write_xlsx(HERE / "quarterly-cleanup.xlsx", rows)
         write_csv(HERE / "quarterly-cleanup.csv", rows)
         write_csv(MISTAKES, mistake_rows(records))
+        write_lost_zeros_xlsx(HERE / "lost-leading-zeros.xlsx", records)
         print(f"{len(rows)} clean-up rows written")
     print(f"results workbook written: {write_mistakes_results().relative_to(ROOT)}")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -375,3 +376,43 @@ class Executor:
 def _iso(value: Any) -> str | None:
     dt = as_utc(value)
     return None if dt is None else dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def confirmed_run(
+    executor: Executor,
+    planner: Executor | None,
+    edits: list[RowEdit],
+    confirm: Callable[[dict[Outcome, int]], bool] | None,
+) -> dict[int, RowOutcome]:
+    """Run ``edits``; with ``confirm``, plan them first (no write) and ask once.
+
+    The planner is a dry-run executor of the same kind. Confirmed, the rows it
+    decided to write go to ``executor`` with their decisions (no second read)
+    and the others keep the planned outcome; refused, every writing row ends
+    ``skipped`` and nothing is written.
+    """
+    if confirm is None or planner is None or not edits:
+        return executor.run(edits)
+    planned = planner.run(edits)
+    counts = Counter(o.outcome for o in planned.values())
+    outcomes: dict[int, RowOutcome] = {}
+    if not confirm(dict(counts)):
+        executor.halt("not confirmed: nothing was written")
+        for e in edits:
+            p = planned[e.row]
+            if p.outcome is Outcome.WOULD_UPDATE:
+                p = RowOutcome(
+                    e.row,
+                    e.identifier,
+                    Outcome.SKIPPED,
+                    "not confirmed: nothing was written",
+                    p.changes,
+                )
+            outcomes[e.row] = executor._final(p)
+        return outcomes
+    decided = planner.decisions
+    for e in edits:
+        if planned[e.row].outcome is not Outcome.WOULD_UPDATE:
+            outcomes[e.row] = executor._final(planned[e.row])
+    outcomes.update(executor.run([e for e in edits if e.row in decided], decided))
+    return outcomes

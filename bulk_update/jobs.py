@@ -7,7 +7,6 @@ cannot start.  Row problems travel as records inside the report.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -19,7 +18,7 @@ from bulk_update import catalog as cat
 from bulk_update import checks, columns, readers
 from bulk_update import client as pcc
 from bulk_update.errors import BulkUpdateError
-from bulk_update.execute import Executor, Options, RowOutcome
+from bulk_update.execute import Executor, Options, RowOutcome, confirmed_run
 from bulk_update.journal import RunFolder
 from bulk_update.ledger import Ledger
 from bulk_update.mapping import RowEdit
@@ -258,8 +257,8 @@ def apply_file(
         else:
             edits.append(edit)
 
-    decided = None
-    if confirm is not None and not settings.dry_run and edits:
+    planner = None
+    if confirm is not None and not settings.dry_run:
         planner = Executor(
             pc,
             Options(
@@ -272,29 +271,7 @@ def apply_file(
         )
         if on_executor:
             on_executor(planner)
-        planned = planner.run(edits)
-        counts = Counter(o.outcome for o in planned.values())
-        if not confirm(dict(counts)):
-            executor.halt("not confirmed: nothing was written")
-            for e in edits:
-                p = planned[e.row]
-                if p.outcome is Outcome.WOULD_UPDATE:
-                    p = RowOutcome(
-                        e.row,
-                        e.identifier,
-                        Outcome.SKIPPED,
-                        "not confirmed: nothing was written",
-                        p.changes,
-                    )
-                outcomes[e.row] = p
-            edits = []
-        else:
-            decided = planner.decisions
-            for e in edits:
-                if planned[e.row].outcome is not Outcome.WOULD_UPDATE:
-                    outcomes[e.row] = executor._final(planned[e.row])
-            edits = [e for e in edits if e.row in decided]
-    outcomes.update(executor.run(edits, decided))
+    outcomes.update(confirmed_run(executor, planner, edits, confirm))
 
     problems = list(loaded.report.problems) + baseline_notes
 

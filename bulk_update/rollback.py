@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -48,7 +47,7 @@ from typing import Any
 
 from bulk_update import client as pcc
 from bulk_update.errors import RunFolderError
-from bulk_update.execute import Executor, Options, RowOutcome
+from bulk_update.execute import Executor, Options, RowOutcome, confirmed_run
 from bulk_update.jobs import JobReport, save
 from bulk_update.journal import JOURNAL_FILE, RUN_FILE, RunFolder, atomic_write_text, file_sha256
 from bulk_update.mapping import CLEAR, RowEdit, Value
@@ -357,36 +356,15 @@ def rollback_run(
     if on_executor:
         on_executor(executor)
 
-    decided = None
     seen: dict[int, str] = {}
-    if confirm is not None and not dry_run and edits:
+    planner = None
+    if confirm is not None and not dry_run:
         planner = RollbackExecutor(pc, Options(dry_run=True, workers=workers, today=today), plan)
         if on_executor:
             on_executor(planner)
-        planned = planner.run(edits)
+    outcomes.update(confirmed_run(executor, planner, edits, confirm))
+    if planner is not None:
         seen.update(planner.versions)
-        counts = Counter(o.outcome for o in planned.values())
-        if not confirm(dict(counts)):
-            executor.halt("not confirmed: nothing was written")
-            for e in edits:
-                p = planned[e.row]
-                if p.outcome is Outcome.WOULD_UPDATE:
-                    p = RowOutcome(
-                        e.row,
-                        e.identifier,
-                        Outcome.SKIPPED,
-                        "not confirmed: nothing was written",
-                        p.changes,
-                    )
-                outcomes[e.row] = executor._final(p)
-            edits = []
-        else:
-            decided = planner.decisions
-            for e in edits:
-                if planned[e.row].outcome is not Outcome.WOULD_UPDATE:
-                    outcomes[e.row] = executor._final(planned[e.row])
-            edits = [e for e in edits if e.row in decided]
-    outcomes.update(executor.run(edits, decided))
     seen.update(executor.versions)
 
     results: list[RowResult] = []

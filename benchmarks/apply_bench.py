@@ -40,6 +40,7 @@ from bulk_update.limiter import TokenBucket  # noqa: E402
 from bulk_update.problems import Outcome  # noqa: E402
 
 SAMPLES = ROOT / "samples" / "opportunities.json"
+WORKERS = 8
 
 
 def records(n: int) -> list[dict[str, Any]]:
@@ -103,7 +104,9 @@ def run_tool(
         write_limiter=TokenBucket(write_rate, burst=1.0, margin=margin),
     )
     t0 = time.perf_counter()
-    report = apply_file(path, pc, ApplySettings(catalog="Sandbox", run_dir=path.parent / "runs"))
+    report = apply_file(
+        path, pc, ApplySettings(catalog="Sandbox", run_dir=path.parent / "runs", workers=WORKERS)
+    )
     return time.perf_counter() - t0, report
 
 
@@ -183,7 +186,12 @@ def main() -> None:
         default=None,
         help="seconds the tool adds to each write interval (default: the CLI's)",
     )
+    ap.add_argument(
+        "--workers", type=int, default=8, help="rows in progress at once (the CLI's default: 8)"
+    )
     args = ap.parse_args()
+    global WORKERS
+    WORKERS = args.workers
     floor = args.changing / args.write_rate
     quotas = {
         "write_rate": args.write_rate,

@@ -220,6 +220,18 @@ def main() -> None:
                 f"{'':34} outcomes {counts}; writes per id max "
                 f"{max(counters['writes_per_id'].values())}; retries {report.summary.retries}"
             )
+            # A write answered InternalServerException has used its quota slot too:
+            # the quota admits only write-rate of them a second, whatever they answer.
+            admitted = counters["calls"].get("UpdateOpportunity", 0) - counters["throttled"].get(
+                "UpdateOpportunity", 0
+            )
+            if admitted > args.changing:
+                quota_floor = admitted / args.write_rate
+                print(
+                    f"{'':34} {admitted} writes admitted by the quota ({admitted - args.changing} "
+                    f"answered with a fault): their floor {quota_floor:.2f} s, "
+                    f"T/that floor {seconds / quota_floor:.3f}"
+                )
         if not args.skip_naive:
             server = Server(recs, **quotas)
             seconds, failed, _ = run_naive(server.url, recs, args.changing)

@@ -34,10 +34,11 @@ class TokenBucket:
         self.tokens = self.burst
         self.stamp = clock()
 
-    def take(self) -> bool:
-        now = self.clock()
+    def take(self, at: float | None = None) -> bool:
+        """Take a token for a call that arrived ``at`` (default: now)."""
+        now = self.clock() if at is None else at
         elapsed = max(0.0, now - self.stamp)
-        self.stamp = now
+        self.stamp = max(self.stamp, now)
         self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
         if self.tokens >= 1.0:
             self.tokens -= 1.0
@@ -96,11 +97,14 @@ class Quotas:
                 "read": RollingCount(settings.daily_reads, self.clock),
             }
 
-    def admit(self, operation: str) -> str | None:
-        """None when the call may go on, else why it is throttled."""
+    def admit(self, operation: str, at: float | None = None) -> str | None:
+        """None when the call may go on, else why it is throttled.
+
+        ``at`` is when the call arrived (default: now).
+        """
         kind = kind_of(operation)
         with self._lock:
-            if not self.buckets[kind].take():
+            if not self.buckets[kind].take(at):
                 return f"Rate exceeded for {kind} operations"
             if not self.daily[kind].take():
                 return f"Daily quota exceeded for {kind} operations"

@@ -88,6 +88,9 @@ class Handler(BaseHTTPRequestHandler):
         The stdlib builds an ``email.message.Message`` for every request, which
         costs more than the whole emulated call; a plain dict is enough here.
         """
+        # When the request came in: quotas count arrivals, as a front door does,
+        # not the moment a busy server thread got round to the request.
+        self.arrived = self.server.emulator.quotas.clock()
         line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         self.requestline = line
         parts = line.split()
@@ -135,7 +138,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/_emulator/"):
             self._control("POST", body)
             return
-        outcome = self.server.emulator.handle(self.headers.get("X-Amz-Target", ""), body)
+        outcome = self.server.emulator.handle(
+            self.headers.get("X-Amz-Target", ""), body, arrived=self.arrived
+        )
         if outcome.drop:
             self._drop()
         else:

@@ -150,7 +150,7 @@ class Emulator:
         self.stop()
 
     # -- one call ----------------------------------------------------------
-    def handle(self, target: str, body: bytes) -> Outcome:
+    def handle(self, target: str, body: bytes, arrived: float | None = None) -> Outcome:
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
         self._count("calls", operation)
         latency = self.faults.settings.latency
@@ -160,7 +160,7 @@ class Emulator:
             self._count("faults", operation)
             return _DROP
         try:
-            params, result = self._call(operation, body)
+            params, result = self._call(operation, body, arrived)
         except ApiError as error:
             return Outcome(error.status, error.body())
         if operation == "UpdateOpportunity":
@@ -176,13 +176,15 @@ class Emulator:
             self._after_read(result["Catalog"], result["Id"])
         return answer
 
-    def _call(self, operation: str, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _call(
+        self, operation: str, body: bytes, arrived: float | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         if self.deny_access:
             raise access_denied(f"Access denied to {operation}")
         handler = self._handlers.get(operation)
         if handler is None:
             raise unknown_operation(operation)
-        reason = self.quotas.admit(operation)
+        reason = self.quotas.admit(operation, at=arrived)
         if reason is not None:
             self._count("throttled", operation)
             raise throttled(reason)

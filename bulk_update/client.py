@@ -18,7 +18,8 @@ writes).  Then, by what came back:
   again here; :class:`WriteUncertain` tells the engine to settle the row by
   reading the record.
 - Everything else becomes a small named exception: :class:`NotFound`,
-  :class:`Conflict`, :class:`Validation`, :class:`AccessDeniedError`.
+  :class:`Conflict`, :class:`Validation`, :class:`AccessDeniedError`
+  (defined in :mod:`bulk_update.callerrors`, and importable from here).
 
 Exception messages and log lines name operations, identifiers, field names and
 error codes, never the values of a payload or of a record.
@@ -42,6 +43,23 @@ import botocore.exceptions as bce
 from botocore.config import Config
 
 from . import errors
+from .callerrors import (
+    CREDENTIAL_ERRORS,
+    MAYBE_SENT,
+    NOT_SENT,
+    THROTTLE_CODES,
+    CallFailed,
+    WriteUncertain,
+    classify,
+    code_and_status,
+    describe,
+    param_validation,
+)
+from .callerrors import AccessDeniedError as AccessDeniedError
+from .callerrors import CallError as CallError
+from .callerrors import Conflict as Conflict
+from .callerrors import NotFound as NotFound
+from .callerrors import Validation as Validation
 from .catalog import REGION
 from .limiter import TokenBucket
 
@@ -50,124 +68,9 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 100
 IDS_PER_LIST = 20
 
-_THROTTLE_CODES = frozenset(
-    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
-)
-_DENIED_CODES = frozenset(
-    {
-        "AccessDeniedException",
-        "AccessDenied",
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "ExpiredTokenException",
-        "ExpiredToken",
-        "InvalidClientTokenId",
-    }
-)
-# Raised before or while connecting: the request never reached the service.
-_NOT_SENT = (bce.ConnectionError,)  # EndpointConnectionError, ConnectTimeoutError, SSL, proxy
-# Raised after the request went out: the service may have acted on it.
-_MAYBE_SENT = (bce.HTTPClientError,)  # ReadTimeoutError, ConnectionClosedError, ...
-_CREDENTIAL_ERRORS = (
-    bce.NoCredentialsError,
-    bce.PartialCredentialsError,
-    bce.CredentialRetrievalError,
-    bce.TokenRetrievalError,
-    bce.SSOError,
-)
 NO_CREDENTIALS = (
     "no AWS credentials found: run `aws sso login` / set AWS_PROFILE, or pass --profile"
 )
-
-
-# -- errors ----------------------------------------------------------------------------
-
-
-class CallError(Exception):
-    """A Partner Central call that did not succeed."""
-
-    def __init__(self, message: str, *, operation: str, identifier: str | None = None) -> None:
-        super().__init__(message)
-        self.operation = operation
-        self.identifier = identifier
-
-
-class NotFound(CallError):
-    """No opportunity with this identifier in this catalog."""
-
-
-class Conflict(CallError):
-    """The record changed since the LastModifiedDate the write carried."""
-
-
-class Validation(CallError):
-    """The service refused the request's values; ``field_errors`` says where."""
-
-    def __init__(
-        self,
-        reason: str,
-        field_errors: list[tuple[str, str, str]],
-        *,
-        operation: str,
-        identifier: str | None = None,
-    ) -> None:
-        names = ", ".join(dict.fromkeys(f for f, _, _ in field_errors)) or "no field named"
-        super().__init__(
-            f"{operation} refused the request ({reason}): {names}",
-            operation=operation,
-            identifier=identifier,
-        )
-        self.reason = reason
-        self.field_errors = field_errors
-        """(FieldName, Code, Message) for each problem; the messages may quote values."""
-
-
-class AccessDeniedError(CallError, errors.AccessDenied):
-    """The credentials may not make this call; the run stops."""
-
-
-class CallFailed(CallError):
-    """A call still failed after its retries (server errors, network, long throttling)."""
-
-    def __init__(
-        self,
-        kind: str,
-        last_exception: BaseException,
-        *,
-        operation: str,
-        identifier: str | None = None,
-        attempts: int = 0,
-    ) -> None:
-        what = _describe(last_exception)
-        super().__init__(
-            f"{operation} failed after {attempts} attempt(s): {kind} ({what})",
-            operation=operation,
-            identifier=identifier,
-        )
-        self.kind = kind
-        self.last_exception = last_exception
-        self.attempts = attempts
-
-
-class WriteUncertain(CallError):
-    """A write went out but its answer never came: it may have landed; read before deciding."""
-
-    def __init__(
-        self, last_exception: BaseException, *, operation: str, identifier: str | None
-    ) -> None:
-        super().__init__(
-            f"{operation} got no answer ({_describe(last_exception)}); the write may have landed",
-            operation=operation,
-            identifier=identifier,
-        )
-        self.last_exception = last_exception
-
-
-def _describe(exc: BaseException) -> str:
-    """An error code or exception class name: never a message that could quote values."""
-    if isinstance(exc, bce.ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
-    return type(exc).__name__
 
 
 # -- counting --------------------------------------------------------------------------
@@ -267,7 +170,7 @@ def make_boto_client(
     )
     try:
         credentials = session.get_credentials()
-    except _CREDENTIAL_ERRORS:
+    except CREDENTIAL_ERRORS:
         credentials = None
     if credentials is not None:
         return session.client(
@@ -421,8 +324,8 @@ class PartnerCentral:
             try:
                 response = self._send(method, params, limiter, slot)
             except bce.ClientError as e:
-                code, status = _code_and_status(e)
-                if code in _THROTTLE_CODES or status == 429:
+                code, status = code_and_status(e)
+                if code in THROTTLE_CODES or status == 429:
                     throttles += 1
                     self.stats.add(throttled=1)
                     limiter.slow_down(self.throttle_factor)
@@ -447,13 +350,13 @@ class PartnerCentral:
                     failures += 1
                     self._retry_or_fail("server error", e, operation, identifier, failures, sent)
                     continue
-                raise _classify(e, code, operation, identifier) from e
-            except _NOT_SENT as e:
+                raise classify(e, code, operation, identifier) from e
+            except NOT_SENT as e:
                 self.stats.add(faults=1)
                 failures += 1
                 self._retry_or_fail("network", e, operation, identifier, failures, sent)
                 continue
-            except _MAYBE_SENT as e:
+            except MAYBE_SENT as e:
                 self.stats.add(faults=1)
                 if is_write:
                     self.stats.add(uncertain=1)
@@ -462,10 +365,10 @@ class PartnerCentral:
                 failures += 1
                 self._retry_or_fail("network", e, operation, identifier, failures, sent)
                 continue
-            except _CREDENTIAL_ERRORS:
+            except CREDENTIAL_ERRORS:
                 raise errors.NoCredentials(NO_CREDENTIALS) from None
             except bce.ParamValidationError as e:
-                raise _param_validation(e, operation, identifier) from None
+                raise param_validation(e, operation, identifier) from None
             limiter.on_success()
             response.pop("ResponseMetadata", None)
             return dict(response)
@@ -509,7 +412,7 @@ class PartnerCentral:
             operation,
             identifier or "",
             kind,
-            _describe(exc),
+            describe(exc),
             wait,
         )
         self._sleep(wait)
@@ -517,71 +420,3 @@ class PartnerCentral:
 
 def _snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
-
-
-def _code_and_status(e: bce.ClientError) -> tuple[str, int]:
-    code = str(e.response.get("Error", {}).get("Code") or "")
-    status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    return code, status
-
-
-def _classify(e: bce.ClientError, code: str, operation: str, identifier: str | None) -> CallError:
-    """The named exception for an error answer that retrying will not fix."""
-    where = f" {identifier}" if identifier else ""
-    if code == "ResourceNotFoundException":
-        return NotFound(
-            f"{operation}: no opportunity{where} in this catalog",
-            operation=operation,
-            identifier=identifier,
-        )
-    if code == "ConflictException":
-        return Conflict(
-            f"{operation}: opportunity{where} changed since it was read",
-            operation=operation,
-            identifier=identifier,
-        )
-    if code == "ValidationException":
-        reason = str(e.response.get("Reason") or e.response.get("Error", {}).get("Reason") or "")
-        items: list[Any] = list(e.response.get("ErrorList") or [])  # type: ignore[call-overload]
-        field_errors = [
-            (str(i.get("FieldName", "")), str(i.get("Code", "")), str(i.get("Message", "")))
-            for i in items
-            if isinstance(i, dict)
-        ]
-        return Validation(
-            reason or "VALIDATION_FAILED", field_errors, operation=operation, identifier=identifier
-        )
-    if code in _DENIED_CODES:
-        return AccessDeniedError(
-            f"access denied to {operation} ({code}): check the credentials' Partner Central permissions",
-            operation=operation,
-            identifier=identifier,
-        )
-    return CallFailed(
-        code or "client error", e, operation=operation, identifier=identifier, attempts=1
-    )
-
-
-_PARAM_LINE = re.compile(r"parameter(?: in)? ([\w.\[\]]+)(?:: \"?(\w+)\"?)?")
-
-
-def _param_validation(
-    e: bce.ParamValidationError, operation: str, identifier: str | None
-) -> Validation:
-    """botocore's own check of the request shape, without the values it quotes."""
-    report = str(e.kwargs.get("report", ""))
-    field_errors: list[tuple[str, str, str]] = []
-    for line in report.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        m = _PARAM_LINE.search(line)
-        name = ""
-        if m:
-            name = m.group(1) if not m.group(2) else f"{m.group(1)}.{m.group(2)}"
-            name = name.removeprefix("input.").removeprefix("input")
-        problem = line.split(",", 1)[0].split(":", 1)[0]
-        field_errors.append((name, "PARAM_VALIDATION", problem))
-    return Validation(
-        "PARAM_VALIDATION_FAILED", field_errors, operation=operation, identifier=identifier
-    )

@@ -258,3 +258,55 @@ def test_ctrl_c_finishes_writes_in_flight_and_writes_the_results(
     done = _resume(runs, emu.url)
     assert done.returncode == 0, done.stderr
     assert set(writes(emu).values()) == {1} and len(writes(emu)) == 20
+
+
+def test_sensitive_values_stay_out_of_the_output(emu: Any, tmp_path: Path) -> None:
+    ident = pending(emu, 1)[0]
+    secret_company = "Zyxwv Secret Holdings"
+    secret_email = "NOT-LOWER@Example.com"
+    sheet = write_sheet(
+        tmp_path / "s.csv",
+        [
+            {"Identifier": ident, "Customer.Account.CompanyName": secret_company},
+            {"Identifier": pending(emu, 2)[1], "Customer.Contacts[1].Email": secret_email},
+        ],
+    )
+    for extra in ([], ["--json"]):
+        result = invoke(
+            "apply",
+            str(sheet),
+            "--catalog",
+            "Sandbox",
+            "--endpoint-url",
+            emu.url,
+            "--run-dir",
+            str(tmp_path / "runs"),
+            *extra,
+        )
+        assert result.exit_code == 1, result.output
+        assert secret_company not in result.output and secret_email not in result.output
+    # the workbook the user asked for does hold them
+    (folder, *_) = sorted((tmp_path / "runs").iterdir())
+    cells = [
+        c
+        for row in load_workbook(folder / "results.xlsx")["Results"].iter_rows(values_only=True)
+        for c in row
+    ]
+    assert secret_company in " ".join(str(c) for c in cells)
+
+
+def test_no_credentials_for_aws_is_exit_2_before_any_call(tmp_path: Path, monkeypatch: Any) -> None:
+    for name in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv(
+        "AWS_EC2_METADATA_DISABLED", "true"
+    )  # never ask the instance metadata service
+    sheet = write_sheet(
+        tmp_path / "s.csv", [{"Identifier": "O1000001", "LifeCycle.NextSteps": "x"}]
+    )
+    result = invoke("apply", str(sheet), "--catalog", "Sandbox", "--dry-run")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: no AWS credentials found")
+    assert "Traceback" not in result.output

@@ -105,7 +105,7 @@ def test_production_without_a_terminal_is_refused(emu: Any, tmp_path: Path) -> N
 def test_production_asks_before_writing(
     emu: Any, tmp_path: Path, monkeypatch: Any, answer: str, written: int
 ) -> None:
-    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("bulk_update.cli.app._stdin_is_terminal", lambda: True)
     sheet = write_sheet(
         tmp_path / "s.csv", [{"Identifier": "O1000067", "LifeCycle.NextSteps": "Prod"}]
     )

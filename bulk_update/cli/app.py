@@ -1,0 +1,293 @@
+"""The ``bulk-update`` click group and the plumbing its commands share.
+
+Nothing here decides anything about rows: the commands (one module per
+family under :mod:`bulk_update.cli`) call :mod:`bulk_update.jobs` (and
+friends), print what came back, and map the library's exceptions to
+one-line messages and exit codes:
+0 every row ended well, 1 some row did not, 2 the run could not start.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bulk_update import catalog as cat
+from bulk_update.errors import BulkUpdateError
+from bulk_update.problems import Outcome
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_ROWS, EXIT_START = 0, 1, 2
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(EXIT_START)
+
+
+def handles_errors(fn: F) -> F:
+    """Turn the library's start-up errors into one line and exit status 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BulkUpdateError as exc:
+            _fail(str(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="bulk-update")
+def main() -> None:
+    """Change many AWS Partner Central opportunities at once, from a spreadsheet.
+
+    \b
+    The quarterly routine:
+      bulk-update export pipeline.xlsx --catalog AWS      # what is live now
+      (edit the sheet in Excel: empty cell = keep, #CLEAR = empty the field)
+      bulk-update validate pipeline.xlsx                  # offline checks
+      bulk-update apply pipeline.xlsx --catalog AWS --dry-run
+      bulk-update apply pipeline.xlsx --catalog AWS       # asks before writing
+    Every run writes a results workbook: one outcome per row, the problems,
+    and a summary. Try it with no AWS account: bulk-update demo
+    """
+
+
+# -- shared options -------------------------------------------------------------
+
+
+def catalog_option(required: bool) -> Callable[[F], F]:
+    return click.option(
+        "--catalog",
+        type=click.Choice(cat.CATALOGS),
+        required=required,
+        help="AWS (production) or Sandbox (testing). No default: you choose."
+        if required
+        else "Check the sheet's Catalog column against this catalog.",
+    )
+
+
+def api_options(fn: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--profile", help="AWS profile from your config (default: the standard chain)."
+            ),
+            click.option(
+                "--endpoint-url",
+                envvar="AWS_ENDPOINT_URL_PARTNERCENTRAL_SELLING",
+                help="Another endpoint, e.g. the local emulator's URL.",
+            ),
+            click.option(
+                "--region",
+                default=cat.REGION,
+                show_default=True,
+                help="The API lives in us-east-1.",
+            ),
+            click.option(
+                "--read-rate",
+                type=click.FloatRange(min=0.01),
+                default=10.0,
+                show_default=True,
+                help="Reads per second (GetOpportunity, ListOpportunities); raise only if your quota was raised.",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def write_rate_option(fn: F) -> F:
+    return click.option(
+        "--write-rate",
+        type=click.FloatRange(min=0.01),
+        default=1.0,
+        show_default=True,
+        help="Writes per second (UpdateOpportunity); the quota is 1 per second unless raised.",
+    )(fn)
+
+
+def json_option(fn: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout."
+    )(fn)
+
+
+def _partner_central(
+    catalog: str,
+    profile: str | None,
+    endpoint_url: str | None,
+    region: str,
+    read_rate: float,
+    write_rate: float,
+    workers: int = 8,
+) -> Any:
+    from bulk_update import client as pcc
+    from bulk_update.limiter import TokenBucket
+
+    boto = pcc.make_boto_client(
+        profile=profile, endpoint_url=endpoint_url, region=region, max_pool=max(16, workers * 2)
+    )
+    return pcc.PartnerCentral(
+        boto,
+        catalog,
+        read_limiter=TokenBucket(read_rate, burst=max(1.0, read_rate)),
+        write_limiter=TokenBucket(
+            write_rate, burst=1.0, margin=pcc.default_write_margin(write_rate)
+        ),
+    )
+
+
+def _report(report: Any, as_json: bool) -> None:
+    from bulk_update.results import summary_dict
+
+    if as_json:
+        data = summary_dict(report.results, report.summary)
+        data["results_file"] = str(report.results_path)
+        if report.retry_path:
+            data["retry_file"] = str(report.retry_path)
+        if report.run_dir:
+            data["run_dir"] = str(report.run_dir)
+        data["exit_code"] = report.exit_code
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    counts = report.counts
+    parts = [f"{n} {o.value}" for o, n in counts.items() if n]
+    click.echo(f"{len(report.results)} rows: " + (", ".join(parts) or "none"), err=True)
+    if report.summary.extra.get("stopped"):
+        click.echo(f"Stopped early: {report.summary.extra['stopped']}", err=True)
+    click.echo(f"Results: {report.results_path}", err=True)
+    if report.retry_path:
+        click.echo(f"Rows to fix and run again: {report.retry_path}", err=True)
+    if report.run_dir and any(r.outcome is Outcome.SKIPPED for r in report.results):
+        click.echo(
+            f"Resume with: bulk-update apply --resume {report.run_dir} "
+            f"--catalog {report.summary.catalog}",
+            err=True,
+        )
+
+
+# -- confirmation, Ctrl-C and progress ------------------------------------------
+
+
+def _production_confirmation(
+    catalog: str, dry_run: bool, yes: bool, label: str, question: str
+) -> Callable[[dict[Outcome, int]], bool] | None:
+    """On the AWS catalog, a question asked once the plan is known; None elsewhere.
+
+    With no terminal to ask on and no --yes, the run does not start (exit 2).
+    """
+    if catalog != "AWS" or dry_run or yes:
+        return None
+    if not _stdin_is_terminal():
+        _fail(
+            "refusing to write to production (catalog AWS) without a terminal to confirm: "
+            "check with --dry-run first, then pass --yes"
+        )
+
+    def confirm(counts: dict[Outcome, int]) -> bool:
+        n = counts.get(Outcome.WOULD_UPDATE, 0)
+        plan = ", ".join(
+            f"{label if k is Outcome.WOULD_UPDATE else k.value}: {v}" for k, v in counts.items()
+        )
+        click.echo(f"Plan: {plan}", err=True)
+        if n == 0:
+            return True
+        return click.confirm(question.format(n=n), default=False, err=True)
+
+    return confirm
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+@contextmanager
+def _interruptible(holder: list[Any]) -> Iterator[None]:
+    """First Ctrl-C: stop taking rows, finish writes in flight. Second: stop now."""
+    presses = {"n": 0}
+
+    def handler(signum: int, frame: Any) -> None:
+        presses["n"] += 1
+        if presses["n"] == 1:
+            click.echo(
+                "\nStopping: finishing the writes in flight (Ctrl-C again to stop at once)...",
+                err=True,
+            )
+            for ex in holder:
+                ex.halt("interrupted (Ctrl-C)")
+        else:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+class _Progress:
+    """A tqdm bar on a terminal (silent in logs): rows done, reads, writes, throttles.
+
+    Its ETA follows the rows' pace, which the write quota sets.
+    """
+
+    def __init__(self, stats: Any = None) -> None:
+        from tqdm import tqdm
+
+        self.stats = stats
+        self.bar = tqdm(unit="row", desc="rows", disable=None, file=sys.stderr, dynamic_ncols=True)
+
+    def attach(self, executor: Any) -> None:
+        executor.on_start = self.start
+
+    def start(self, total: int, dry_run: bool) -> None:
+        self.bar.reset(total=total)
+        self.bar.set_description("planning" if dry_run else "rows")
+
+    def row(self, outcome: Any) -> None:
+        self.bar.update(1)
+        if self.stats is not None:
+            s = self.stats
+            self.bar.set_postfix_str(
+                f"reads={s.reads} writes={s.writes} throttled={s.throttled}", refresh=False
+            )
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _watch(executors: list[Any], progress: _Progress) -> Callable[[Any], None]:
+    """Keep each executor for Ctrl-C, and let the progress bar follow it."""
+
+    def watch(executor: Any) -> None:
+        executors.append(executor)
+        progress.attach(executor)
+
+    return watch
+
+
+@contextmanager
+def _progress(stats: Any = None) -> Iterator[_Progress]:
+    progress = _Progress(stats)
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
+def _samples() -> Path:
+    here = Path(__file__).resolve().parent.parent.parent / "samples"
+    return here if here.is_dir() else Path("samples")

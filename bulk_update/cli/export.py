@@ -1,0 +1,171 @@
+"""The ``export`` command: live opportunities to a sheet to edit and apply."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bulk_update.cli.app import (
+    _partner_central,
+    _progress,
+    api_options,
+    catalog_option,
+    handles_errors,
+    json_option,
+    main,
+)
+
+
+def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """A date (YYYY-MM-DD) or an ISO 8601 time (UTC when it names no zone)."""
+    from datetime import UTC, date, datetime
+
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    if param.name and param.name.startswith("target_close"):
+        raise click.BadParameter(f"{value!r} is not a date as YYYY-MM-DD")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD) or an ISO time (2026-05-01T20:37:46Z)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@catalog_option(required=True)
+@click.option(
+    "--stage", "stages", multiple=True, help="Only this stage (repeat for several: any of them)."
+)
+@click.option(
+    "--review-status",
+    "review_statuses",
+    multiple=True,
+    help="Only this review status (repeat for several: any of them).",
+)
+@click.option(
+    "--modified-after", callback=_moment, help="Modified at or after this date/time (UTC)."
+)
+@click.option(
+    "--modified-before", callback=_moment, help="Modified at or before this date/time (UTC)."
+)
+@click.option(
+    "--target-close-after", callback=_moment, help="Target close date on or after YYYY-MM-DD."
+)
+@click.option(
+    "--target-close-before", callback=_moment, help="Target close date on or before YYYY-MM-DD."
+)
+@click.option(
+    "--ids",
+    help="Only these opportunities: a file (ids one per line, or a sheet with an "
+    "Identifier column) or a list such as O1234,O5678.",
+)
+@click.option(
+    "--company",
+    "companies",
+    multiple=True,
+    help="Only customers whose company name contains this text (repeat for several).",
+)
+@click.option(
+    "--columns",
+    default="default",
+    show_default=True,
+    help="default (the quarterly clean-up's columns), all, or a comma-separated list.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["xlsx", "csv"]),
+    help="Default: from OUT's suffix. A csv gets its baseline in OUT.baseline.csv.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Reads in progress at once (all paced by --read-rate).",
+)
+@api_options
+@json_option
+@handles_errors
+def export(
+    out: Path,
+    catalog: str,
+    stages: tuple[str, ...],
+    review_statuses: tuple[str, ...],
+    modified_after: Any,
+    modified_before: Any,
+    target_close_after: Any,
+    target_close_before: Any,
+    ids: str | None,
+    companies: tuple[str, ...],
+    columns: str,
+    fmt: str | None,
+    workers: int,
+    profile: str | None,
+    endpoint_url: str | None,
+    region: str,
+    read_rate: float,
+    as_json: bool,
+) -> None:
+    """Write live opportunities to a sheet to edit and apply (xlsx or csv).
+
+    \b
+    One row per opportunity: Identifier and LastModifiedDate first, then the
+    columns; read-only columns are grey and locked. The hidden _baseline
+    sheet (csv: OUT.baseline.csv) keeps what was exported, so `apply` sends
+    only the cells you changed and keeps what sellers changed meanwhile.
+    Exit status 1 when some opportunity could not be read (listed on stderr).
+    """
+    from bulk_update.export import ExportFilters, export_opportunities, read_ids
+
+    filters = ExportFilters(
+        stages=stages,
+        review_statuses=review_statuses,
+        modified_after=modified_after,
+        modified_before=modified_before,
+        target_close_after=target_close_after,
+        target_close_before=target_close_before,
+        ids=tuple(read_ids(ids)) if ids else (),
+        companies=companies,
+    )
+    chosen: Any = columns.strip()
+    if chosen not in ("default", "all"):
+        chosen = [c for c in chosen.split(",") if c.strip()]
+    pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, 1.0, workers)
+    with _progress(pc.stats) as progress:
+        report = export_opportunities(
+            pc,
+            out,
+            filters=filters,
+            columns=chosen,
+            fmt=fmt,  # type: ignore[arg-type]
+            workers=workers,
+            on_record=progress.row,
+        )
+    for failure in report.failures:
+        click.echo(f"{failure.identifier}: {failure.outcome.value}: {failure.message}", err=True)
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo(
+            f"{report.rows} opportunities exported from catalog {report.catalog}"
+            + (f", {len(report.failures)} could not be read" if report.failures else ""),
+            err=True,
+        )
+        for path in report.files:
+            click.echo(f"Written: {path}", err=True)
+    sys.exit(report.exit_code)

@@ -118,6 +118,25 @@ def write_rate_option(fn: F) -> F:
     )(fn)
 
 
+def workers_option(help: str) -> Callable[[F], F]:
+    return click.option(
+        "--workers", type=click.IntRange(1, 64), default=8, show_default=True, help=help
+    )
+
+
+def write_guard_options(dry_run_help: str, max_writes_help: str) -> Callable[[F], F]:
+    """--dry-run, --yes and --max-writes: the options of every command that writes."""
+
+    def decorate(fn: F) -> F:
+        fn = click.option("--max-writes", type=click.IntRange(min=0), help=max_writes_help)(fn)
+        fn = click.option(
+            "--yes", is_flag=True, help="Do not ask before writing to the AWS (production) catalog."
+        )(fn)
+        return click.option("--dry-run", is_flag=True, help=dry_run_help)(fn)
+
+    return decorate
+
+
 def json_option(fn: F) -> F:
     return click.option(
         "--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout."

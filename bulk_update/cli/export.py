@@ -17,6 +17,7 @@ from bulk_update.cli.app import (
     handles_errors,
     json_option,
     main,
+    workers_option,
 )
 
 
@@ -89,13 +90,7 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> An
     type=click.Choice(["xlsx", "csv"]),
     help="Default: from OUT's suffix. A csv gets its baseline in OUT.baseline.csv.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Reads in progress at once (all paced by --read-rate).",
-)
+@workers_option("Reads in progress at once (all paced by --read-rate).")
 @api_options
 @json_option
 @handles_errors

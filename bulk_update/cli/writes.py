@@ -24,6 +24,8 @@ from bulk_update.cli.app import (
     handles_errors,
     json_option,
     main,
+    workers_option,
+    write_guard_options,
     write_rate_option,
 )
 
@@ -31,13 +33,9 @@ from bulk_update.cli.app import (
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path), required=False)
 @catalog_option(required=True)
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Read and plan, write nothing: rows that would change end `would-update`.",
-)
-@click.option(
-    "--yes", is_flag=True, help="Do not ask before writing to the AWS (production) catalog."
+@write_guard_options(
+    "Read and plan, write nothing: rows that would change end `would-update`.",
+    "Stop after N writes (the rest end `skipped`).",
 )
 @click.option(
     "--on-conflict",
@@ -45,9 +43,6 @@ from bulk_update.cli.app import (
     default="skip",
     show_default=True,
     help="A row whose LastModifiedDate is older than the live record: leave it (conflict) or apply it anyway.",
-)
-@click.option(
-    "--max-writes", type=click.IntRange(min=0), help="Stop after N writes (the rest end `skipped`)."
 )
 @click.option(
     "--resume",
@@ -71,13 +66,7 @@ from bulk_update.cli.app import (
     help="The account's write quota per rolling 24 hours: the tool counts its own writes and "
     "stops before going over it (rows `skipped`, resumable).",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Rows in progress at once (reads overlap the paced writes).",
-)
+@workers_option("Rows in progress at once (reads overlap the paced writes).")
 @api_options
 @write_rate_option
 @json_option
@@ -151,31 +140,16 @@ def apply(
 @main.command()
 @click.argument("run", type=click.Path(path_type=Path, file_okay=False))
 @catalog_option(required=True)
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Read and plan, write nothing: rows to put back end `would-update`.",
-)
-@click.option(
-    "--yes", is_flag=True, help="Do not ask before writing to the AWS (production) catalog."
-)
-@click.option(
-    "--max-writes",
-    type=click.IntRange(min=0),
-    help="Stop after N writes (the rest end `skipped`; run again to finish).",
+@write_guard_options(
+    "Read and plan, write nothing: rows to put back end `would-update`.",
+    "Stop after N writes (the rest end `skipped`; run again to finish).",
 )
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
     help="Results workbook (default: in the rollback's folder).",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Rows in progress at once (reads overlap the paced writes).",
-)
+@workers_option("Rows in progress at once (reads overlap the paced writes).")
 @api_options
 @write_rate_option
 @json_option

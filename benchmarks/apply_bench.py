@@ -212,8 +212,8 @@ def main() -> None:
     recs = records(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         runs = (
-            ("bulk-update (verify on)", 0.0, True),
             ("bulk-update --no-verify", 0.0, False),
+            ("bulk-update (verify on)", 0.0, True),
             ("bulk-update, 5% server errors", 0.05, True),
         )
         for n, (label, faults, verify) in enumerate(runs):

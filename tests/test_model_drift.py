@@ -314,3 +314,34 @@ def test_a_rule_the_row_itself_breaks_stays_an_error(emu: Any, tmp_path: Path) -
     assert [p.severity for p in report.problems if p.code == "use-cases-without-funding"] == [
         Severity.ERROR
     ]
+
+
+def test_the_cli_says_what_to_run_when_rows_need_a_newer_botocore(emu: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bulk_update.cli import main
+
+    ident = pick(emu, "Pending Submission")
+    grow(emu, ident, nested="n")
+    sheet = write_sheet(tmp_path / "s.csv", [{"Identifier": ident, "Project.Title": "T3"}])
+    result = CliRunner().invoke(
+        main,
+        [
+            "apply",
+            str(sheet),
+            "--catalog",
+            "Sandbox",
+            "--endpoint-url",
+            emu.url,
+            "--run-dir",
+            str(tmp_path / "runs"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "1 upgrade-needed" in result.output
+    assert (
+        f"1 row(s) not written: Partner Central holds fields this {drift.versions()} cannot "
+        "see (named in Results). Upgrade with `pip install --upgrade boto3 botocore`, then "
+        "run the retry file."
+    ) in result.output
+    assert "Traceback" not in result.output

@@ -141,7 +141,22 @@ def apply(
             on_executor=_watch(executors, progress),
         )
     _report(report, as_json)
+    _drift_hint(report, as_json)
     sys.exit(report.exit_code)
+
+
+def _drift_hint(report: Any, as_json: bool, then: str = "run the retry file") -> None:
+    """One line on stderr when rows were refused for model drift: what to run."""
+    from bulk_update import drift
+    from bulk_update.problems import Outcome
+
+    n = sum(1 for r in report.results if r.outcome is Outcome.UPGRADE_NEEDED)
+    if n and not as_json:
+        click.echo(
+            f"{n} row(s) not written: Partner Central holds fields this {drift.versions()} "
+            f"cannot see (named in Results). Upgrade with `{drift.PIP_UPGRADE}`, then {then}.",
+            err=True,
+        )
 
 
 @main.command()
@@ -214,6 +229,7 @@ def rollback(
             verify=not no_verify,
         )
     _report(report, as_json)
+    _drift_hint(report, as_json, "roll back again")
     if not as_json:
         for label in ("rollback folder", "to finish"):
             if label in report.summary.extra:

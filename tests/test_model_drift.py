@@ -345,3 +345,53 @@ def test_the_cli_says_what_to_run_when_rows_need_a_newer_botocore(emu: Any, tmp_
         "run the retry file."
     ) in result.output
     assert "Traceback" not in result.output
+
+
+def _post(url: str, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """A raw AWS JSON 1.0 call: the installed botocore cannot send newer members itself."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        url + "/",
+        data=json.dumps(body).encode(),
+        headers={
+            "X-Amz-Target": f"AWSPartnerCentralSelling.{operation}",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize("newer", [True, False])
+def test_the_emulator_accepts_newer_members_and_values_only_when_it_plays_that_model(
+    fresh_emulator: Any, newer: bool
+) -> None:
+    emu = fresh_emulator(**({"newer": NEWER} if newer else {}), **FAST)
+    ident = pick(emu, "Pending Submission")
+    got = _post(emu.url, "GetOpportunity", {"Catalog": "Sandbox", "Identifier": ident})[1]
+    body: dict[str, Any] = {
+        "Catalog": "Sandbox",
+        "Identifier": ident,
+        "LastModifiedDate": got["LastModifiedDate"],
+        "Customer": got["Customer"],
+        "Project": {**got["Project"], "FutureNotes": "kept", "CompetitorName": "Future Cloud Co"},
+        "LifeCycle": {"Stage": got["LifeCycle"]["Stage"]},
+        "FutureTopLevel": {"Anything": 1},
+    }
+    body["Project"].pop("OtherCompetitorNames", None)
+    status, answer = _post(emu.url, "UpdateOpportunity", body)
+    if newer:
+        assert status == 200, answer
+        stored = emu.record("Sandbox", ident)
+        assert stored["Project"]["FutureNotes"] == "kept"
+        assert stored["FutureTopLevel"] == {"Anything": 1}
+        assert stored["Project"]["CompetitorName"] == "Future Cloud Co"
+    else:
+        assert status == 400
+        fields = {e["FieldName"] for e in answer["ErrorList"]}
+        assert {"Project.FutureNotes", "FutureTopLevel", "Project.CompetitorName"} <= fields

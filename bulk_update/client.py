@@ -28,6 +28,7 @@ error codes, never the values of a payload or of a record.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import random
 import re
@@ -61,6 +62,7 @@ from .callerrors import Conflict as Conflict
 from .callerrors import NotFound as NotFound
 from .callerrors import Validation as Validation
 from .catalog import REGION
+from .drift import LiveRecord, unknown_members
 from .limiter import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -243,17 +245,37 @@ class PartnerCentral:
         self.throttle_factor = throttle_factor
         """How much a ThrottlingException cuts the rate (recovered on successes)."""
         self._slot = threading.local()
+        service = boto_client.meta.service_model.service_id.hyphenize()
         boto_client.meta.events.register(
-            f"before-send.{boto_client.meta.service_model.service_id.hyphenize()}",
+            f"before-send.{service}",
             self._wait_for_slot,
             unique_id=f"bulk-update-pacing-{id(self)}",
+        )
+        boto_client.meta.events.register(
+            f"after-call.{service}.GetOpportunity",
+            self._see_raw_answer,
+            unique_id=f"bulk-update-drift-{id(self)}",
         )
 
     # -- operations --------------------------------------------------------------
 
-    def get(self, identifier: str) -> dict[str, Any]:
-        """The whole record (GetOpportunity), without ResponseMetadata."""
-        return self._call("GetOpportunity", identifier, Catalog=self.catalog, Identifier=identifier)
+    def get(self, identifier: str) -> LiveRecord:
+        """The whole record (GetOpportunity), without ResponseMetadata.
+
+        Its ``unknown`` lists the member paths the answer held that the
+        installed model does not know (botocore's parser dropped them): see
+        :mod:`bulk_update.drift`.
+        """
+        self._slot.unknown = ()
+        try:
+            record = self._call(
+                "GetOpportunity", identifier, Catalog=self.catalog, Identifier=identifier
+            )
+            live = LiveRecord(record)
+            live.unknown = tuple(self._slot.unknown)
+        finally:
+            self._slot.unknown = ()
+        return live
 
     def pages(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """ListOpportunities pages for these filters, following NextToken."""
@@ -391,6 +413,17 @@ class PartnerCentral:
             limiter, slot = pending
             limiter.wait_until(slot)
             limiter.on_wire()
+
+    def _see_raw_answer(self, http_response: Any, model: Any, **_: Any) -> None:
+        """botocore's after-call hook: the member paths of the raw JSON the model lacks."""
+        found: list[str] = []
+        if 200 <= getattr(http_response, "status_code", 0) < 300:
+            try:
+                raw = json.loads(http_response.content or b"{}")
+            except ValueError:
+                raw = None
+            found = unknown_members(raw, model.output_shape)
+        self._slot.unknown = tuple(found)
 
     def _retry_or_fail(
         self,

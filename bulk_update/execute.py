@@ -7,6 +7,13 @@ the reads of the next rows overlap the paced writes, so a run takes about
 ``writes / write-rate`` seconds.  Every write is journalled before it is sent
 and after it is answered, so an interrupted run can be resumed without
 sending any row twice.
+
+After each successful write the record is read back (``Options.verify``, on
+by default) and compared with what was sent: a field Partner Central did not
+keep becomes a ``not-kept`` warning on the row, which stays ``updated``.  The
+read-back runs on a small pool of its own, paced by the read limiter, so the
+worker goes on to its next row and the read overlaps the next write: the run
+takes no longer.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -23,18 +31,22 @@ from bulk_update import client as pcc
 from bulk_update.journal import RunFolder
 from bulk_update.ledger import Ledger
 from bulk_update.mapping import RowEdit
-from bulk_update.merge import holds, project
+from bulk_update.merge import diff, holds, project
 from bulk_update.plan import (
     Decision,
     OnConflict,
     as_utc,
+    column_for,
     decide,
     digest,
     moved_fields,
     same_version,
     user_edits,
 )
-from bulk_update.problems import Change, Outcome, Problem
+from bulk_update.problems import Change, Outcome, Problem, Severity
+
+VERIFIERS = 2
+"""Threads that read records back after their writes (reads are paced anyway)."""
 
 
 @dataclass
@@ -60,6 +72,8 @@ class Options:
     today: date | None = None
     ledger: Ledger | None = None
     """The account's rolling 24-hour write count (daily quota), when kept."""
+    verify: bool = True
+    """Read each written record back and warn about fields it did not keep."""
 
 
 class Executor:
@@ -88,6 +102,8 @@ class Executor:
         self._intents: set[int] = set()
         self.decisions: dict[int, Decision] = {}
         """In a dry run, each row's decision (kept so a confirmed run need not read again)."""
+        self._written: dict[int, Decision] = {}
+        """Rows written and not yet read back, with what was sent."""
 
     # -- the pool -------------------------------------------------------------
 
@@ -106,6 +122,16 @@ class Executor:
         if self.on_start is not None:
             self.on_start(len(rows), self.options.dry_run)
 
+        verifier = None
+        if self.options.verify and not self.options.dry_run and rows:
+            verifier = ThreadPoolExecutor(VERIFIERS, thread_name_prefix="verify")
+
+        def finish(outcome: RowOutcome) -> None:
+            with self._lock:
+                results[outcome.row] = outcome
+            if self.on_row:
+                self.on_row(outcome)
+
         def worker() -> None:
             while not self.stop.is_set():
                 try:
@@ -114,9 +140,12 @@ class Executor:
                     return
                 outcome = self._row(edit, decided.get(edit.row))
                 with self._lock:
-                    results[edit.row] = outcome
-                if self.on_row:
-                    self.on_row(outcome)
+                    sent = self._written.pop(edit.row, None)
+                if verifier is None or sent is None or outcome.outcome is not Outcome.UPDATED:
+                    finish(outcome)
+                    continue
+                future = verifier.submit(self.verified, outcome, sent)
+                future.add_done_callback(_then(finish, outcome))
 
         threads = [
             threading.Thread(target=worker, name=f"row-worker-{i}", daemon=True)
@@ -126,6 +155,8 @@ class Executor:
             t.start()
         for t in threads:
             t.join()
+        if verifier is not None:
+            verifier.shutdown(wait=True)
         for e in rows:
             if e.row not in results:
                 results[e.row] = RowOutcome(
@@ -154,8 +185,11 @@ class Executor:
                     edit.row,
                     edit.identifier,
                     Outcome.WOULD_UPDATE,
-                    f"would change {len(decision.changes)} field(s)",
+                    _with_warnings(
+                        f"would change {len(decision.changes)} field(s)", decision.problems
+                    ),
                     decision.changes,
+                    list(decision.problems),
                 )
             return self._final(self._write(decision))
         except pcc.NotFound:
@@ -289,14 +323,17 @@ class Executor:
                     Outcome.INVALID,
                     "Partner Central refused the update: " + str(exc),
                     d.changes,
-                    self._field_problems(d, exc),
+                    self._field_problems(d, exc) + list(d.problems),
                 )
+            with self._lock:
+                self._written[edit.row] = d
             return RowOutcome(
                 edit.row,
                 edit.identifier,
                 Outcome.UPDATED,
-                f"updated {len(d.changes)} field(s)",
+                _with_warnings(f"updated {len(d.changes)} field(s)", d.problems),
                 d.changes,
+                list(d.problems),
                 new_version=_iso(answer.get("LastModifiedDate")),
             )
         return RowOutcome(
@@ -355,9 +392,68 @@ class Executor:
             d.changes,
         )
 
-    def _field_problems(self, d: Decision, exc: pcc.Validation) -> list[Problem]:
-        from bulk_update.plan import column_for
+    def verified(self, outcome: RowOutcome, sent: Decision) -> RowOutcome:
+        """Read the record back after its write; warn about each field it did not keep.
 
+        Compared: what was sent (the whole update-shaped record) with the
+        read-back's update-shaped projection (the fields AWS owns left out).
+        A record saved again since the write cannot be compared: a warning too.
+        """
+        edit = sent.edit
+        assert sent.payload is not None
+        try:
+            back = self.pc.get(edit.identifier)
+        except (pcc.CallError, pcc.NotFound) as exc:
+            return _warned(
+                outcome,
+                [
+                    Problem(
+                        edit.row,
+                        edit.identifier,
+                        None,
+                        None,
+                        "not-verified",
+                        f"the record could not be read back to check the write: {exc}",
+                        Severity.WARNING,
+                    )
+                ],
+            )
+        if not same_version(back.get("LastModifiedDate"), outcome.new_version):
+            return _warned(
+                outcome,
+                [
+                    Problem(
+                        edit.row,
+                        edit.identifier,
+                        None,
+                        None,
+                        "not-verified",
+                        "saved again in Partner Central right after this write, so the "
+                        "read-back cannot be compared with what was sent",
+                        Severity.WARNING,
+                    )
+                ],
+            )
+        wrote = {k: v for k, v in sent.payload.items() if k not in _FRAME}
+        lost = diff(wrote, project(back))
+        return _warned(
+            outcome,
+            [
+                Problem(
+                    edit.row,
+                    edit.identifier,
+                    column_for(edit, c.column),
+                    None,
+                    "not-kept",
+                    f"{c.column}: Partner Central answered the write as done, but reading the "
+                    "record back shows another value than the one sent; check it there",
+                    Severity.WARNING,
+                )
+                for c in lost
+            ],
+        )
+
+    def _field_problems(self, d: Decision, exc: pcc.Validation) -> list[Problem]:
         out = []
         for name, code, message in exc.field_errors:
             out.append(
@@ -371,6 +467,46 @@ class Executor:
                 )
             )
         return out
+
+
+_FRAME = ("Identifier", "LastModifiedDate", "Catalog")
+
+
+def _with_warnings(message: str, problems: Iterable[Problem]) -> str:
+    """A row's message with its warnings appended, one clause each."""
+    notes = [f"{p.column}: {p.message}" if p.column else p.message for p in problems]
+    return "; ".join([message, *(f"warning: {n}" for n in notes)])
+
+
+def _warned(outcome: RowOutcome, warnings: list[Problem]) -> RowOutcome:
+    if not warnings:
+        return outcome
+    if all(w.code == "not-kept" for w in warnings):
+        names = ", ".join(str(w.column) for w in warnings)
+        note = f"warning: Partner Central did not keep {names} as sent (read back after the write)"
+    else:
+        note = "; ".join(f"warning: {w.message}" for w in warnings)
+    return replace(
+        outcome,
+        message=f"{outcome.message}; {note}",
+        problems=[*outcome.problems, *warnings],
+    )
+
+
+def _then(
+    finish: Callable[[RowOutcome], None], fallback: RowOutcome
+) -> Callable[[Future[RowOutcome]], None]:
+    """A done-callback: finish the row with the verified outcome, or the unverified
+    one if the check itself broke (a broken check must not lose the row's end)."""
+
+    def done(future: Future[RowOutcome]) -> None:
+        try:
+            outcome = future.result()
+        except Exception:
+            outcome = fallback
+        finish(outcome)
+
+    return done
 
 
 def _iso(value: Any) -> str | None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bulk_update import catalog as _catalog
 from bulk_update import client as pcc
+from bulk_update import drift
 from bulk_update.catalog import Catalog
 from bulk_update.errors import BulkUpdateError
 from bulk_update.exportbook import BASELINE_SHEET as BASELINE_SHEET
@@ -332,6 +333,8 @@ class _Read:
     identifier: str
     row: dict[str, str] | None = None
     failure: ReadFailure | None = None
+    unknown: tuple[str, ...] = ()
+    """Member paths of the answer the installed model does not know (model drift)."""
 
 
 def read_rows(
@@ -371,7 +374,7 @@ def read_rows(
             row = record_to_row(record, cat)
             row.setdefault(_catalog.IDENTIFIER, identifier)
             row[_catalog.CATALOG_COLUMN] = pc.catalog
-            done = _Read(identifier, row=row)
+            done = _Read(identifier, row=row, unknown=drift.unknown_of(record))
             result = ReadResult(identifier, Read.READ)
         if on_record is not None:
             on_record(result)
@@ -440,10 +443,13 @@ def export_opportunities(
     listed: list[str] = []
     failures: list[ReadFailure] = []
     held: list[dict[str, str]] = []
+    unseen: dict[str, int] = {}
     sink = open_sink(names, ()) if names is not None else None
     try:
         for got in read_rows(pc, filters, workers=workers, on_record=on_record, cat=cat):
             listed.append(got.identifier)
+            for path in got.unknown:
+                unseen[path] = unseen.get(path, 0) + 1
             if got.failure is not None:
                 failures.append(got.failure)
             elif got.row is not None:
@@ -457,6 +463,8 @@ def export_opportunities(
             for row in held:
                 sink.add(row)
         notes: list[str] = []
+        if unseen:
+            notes.append(drift_warning(unseen))
         listed_set = set(listed)
         missing = [i for i in filters.ids if i not in listed_set]
         if missing and not filters.narrows_beyond_ids:
@@ -498,6 +506,18 @@ def export_opportunities(
         calls=stats.calls,
         throttled=stats.throttled,
         retries=stats.retries,
+    )
+
+
+def drift_warning(unseen: dict[str, int]) -> str:
+    """The one warning of a run whose records held members this botocore cannot see."""
+    shown = ", ".join(
+        f"{path} ({n} record{'s' if n != 1 else ''})" for path, n in sorted(unseen.items())
+    )
+    return (
+        f"Partner Central returned members that the installed {drift.versions()} cannot "
+        f"represent, so they are not in this export: {shown}. `apply` refuses to write those "
+        f"records (upgrade-needed) until you upgrade: `{drift.PIP_UPGRADE}`"
     )
 
 

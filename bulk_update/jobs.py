@@ -171,6 +171,8 @@ class ApplySettings:
     today: date | None = None
     resume: Path | None = None
     ledger: Ledger | None = None
+    verify: bool = True
+    """Read each written record back and warn about fields it did not keep."""
 
 
 Confirm = Callable[[dict[Outcome, int]], bool]
@@ -224,6 +226,7 @@ def apply_file(
         ledger=settings.ledger,
         workers=settings.workers,
         today=settings.today,
+        verify=settings.verify,
     )
     baselines, baseline_notes = _baselines(loaded)
     executor = Executor(pc, options, folder, on_row=on_row, baselines=baselines)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from bulk_update import locks, rules
+from bulk_update import drift, locks, rules
 from bulk_update.mapping import CLEAR, Path, RowEdit, Value
 from bulk_update.merge import (
     Payload,
@@ -28,7 +28,7 @@ from bulk_update.merge import (
     project,
     values_at,
 )
-from bulk_update.problems import Change, Outcome, Problem
+from bulk_update.problems import Change, Outcome, Problem, Severity
 
 OnConflict = Literal["skip", "overwrite"]
 
@@ -194,7 +194,11 @@ def decide(
     changes = diff(current, merged)
     if not changes:
         return Decision(edit, Outcome.UNCHANGED, "the record already holds these values", live=live)
-    changed_keys = {key_of(p) for p in changed_paths(current, merged)}
+    unknown = drift.unknown_of(live)
+    if unknown:
+        return refuse_drift(edit, live, unknown, changes)
+    touched = changed_paths(current, merged)
+    changed_keys = {key_of(p) for p in touched}
     status = (live.get("LifeCycle") or {}).get("ReviewStatus")
     verdict = locks.check(status, changed_keys)
     if not verdict.allowed:
@@ -205,18 +209,14 @@ def decide(
         return Decision(
             edit, Outcome.LOCKED, verdict.message, changes, problems, live=live, payload=None
         )
-    problems = []
-    for key, code, message in rules.business_problems(merged, today=today, changed=changed_keys):
-        problems.append(
-            Problem(edit.row, edit.identifier, column_for(edit, key), None, code, message)
-        )
+    problems, warnings = rule_problems(edit, current, merged, touched, today)
     if problems:
         return Decision(
             edit,
             Outcome.INVALID,
             "; ".join(f"{p.column}: {p.message}" for p in problems),
             changes,
-            problems,
+            problems + warnings,
             live=live,
         )
     body = {
@@ -224,7 +224,77 @@ def decide(
         "Identifier": edit.identifier,
         "LastModifiedDate": as_utc(live_version),
     }
-    return Decision(edit, None, "", changes, live=live, payload=body)
+    return Decision(edit, None, "", changes, warnings, live=live, payload=body)
+
+
+def refuse_drift(
+    edit: RowEdit, live: Mapping[str, Any], unknown: tuple[str, ...], changes: list[Change]
+) -> Decision:
+    """The row would write a record holding members the installed model cannot see."""
+    problems = [
+        Problem(
+            edit.row,
+            edit.identifier,
+            path,
+            None,
+            "unknown-member",
+            f"Partner Central holds {path}, which the installed {drift.versions()} does not "
+            f"know; a write would erase it: run `{drift.PIP_UPGRADE}`",
+        )
+        for path in unknown
+    ]
+    return Decision(
+        edit, Outcome.UPGRADE_NEEDED, drift.upgrade_message(unknown), changes, problems, live=live
+    )
+
+
+ALREADY = (
+    "Partner Central already holds it so and this row does not change it: "
+    "written anyway, the service decides"
+)
+
+
+def rule_problems(
+    edit: RowEdit,
+    current: Payload,
+    merged: Payload,
+    touched: set[Path],
+    today: date,
+) -> tuple[list[Problem], list[Problem]]:
+    """The cross-field rules the merged record breaks: (errors, warnings).
+
+    A rule the live record already breaks, about a field the row does not
+    change, is the service's business (records like AWS's own sample payloads
+    hold ``AwsFundingUsed: No`` beside UseCases): a warning, and the write
+    goes.  Every other break is an error, as before.
+    """
+    changed_keys = {key_of(p) for p in touched}
+    changed_columns = {column_of(p) for p in touched}
+    before = {
+        (key, code)
+        for key, code, _ in rules.business_problems(current, today=today, changed=changed_keys)
+    }
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    for key, code, message in rules.business_problems(merged, today=today, changed=changed_keys):
+        untouched = key not in changed_columns and key not in changed_keys
+        if (key, code) in before and untouched:
+            warnings.append(
+                Problem(
+                    edit.row,
+                    edit.identifier,
+                    column_for(edit, key),
+                    None,
+                    code,
+                    f"{message} ({ALREADY})",
+                    Severity.WARNING,
+                )
+            )
+        else:
+            errors.append(
+                Problem(edit.row, edit.identifier, column_for(edit, key), None, code, message)
+            )
+    return errors, warnings
 
 
 def moved_fields(

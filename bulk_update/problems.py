@@ -24,6 +24,8 @@ class Outcome(StrEnum):
     NOT_FOUND = "not-found"
     FAILED = "failed"
     SKIPPED = "skipped"
+    UPGRADE_NEEDED = "upgrade-needed"
+    """The record holds members the installed botocore cannot see: not written."""
 
     @property
     def ok(self) -> bool:

@@ -55,6 +55,7 @@ OUTCOME_COLOURS: dict[Outcome, str] = {
     Outcome.NOT_FOUND: "#FFEB9C",
     Outcome.FAILED: "#C00000",
     Outcome.SKIPPED: "#EDEDED",
+    Outcome.UPGRADE_NEEDED: "#FFD966",
 }
 _WHITE_TEXT = {Outcome.FAILED}
 

@@ -14,6 +14,10 @@ the live record and:
   the run.  The message names the fields that differ from what the run left
   (known from the before-image and the changes the journal recorded).
 
+A live record holding members the installed botocore does not know (model
+drift, see :mod:`bulk_update.drift`) is never put back: sending the
+before-image would erase them; the row ends ``upgrade-needed``.
+
 The usual checks of ``apply`` hold: review-status locks, business rules (a
 before-image whose target close date is now in the past is ``invalid``), and a
 ``ConflictException`` at write time is a ``conflict`` (no retry: someone wrote).
@@ -46,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from bulk_update import client as pcc
+from bulk_update import drift
 from bulk_update.errors import RunFolderError
 from bulk_update.execute import Executor, Options, RowOutcome, confirmed_run
 from bulk_update.jobs import JobReport, save
@@ -53,7 +58,7 @@ from bulk_update.journal import JOURNAL_FILE, RUN_FILE, RunFolder, atomic_write_
 from bulk_update.mapping import CLEAR, RowEdit, Value
 from bulk_update.mapping import Path as FieldPath
 from bulk_update.merge import Leaf, Payload, column_of, diff, leaves, project
-from bulk_update.plan import Decision, decide, iso, same_version
+from bulk_update.plan import Decision, decide, iso, refuse_drift, same_version
 from bulk_update.problems import Outcome, Problem
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results
 
@@ -201,6 +206,9 @@ class RollbackExecutor(Executor):
                 "the record already holds its values from before the run",
                 live=live,
             )
+        unknown = drift.unknown_of(live)
+        if unknown:
+            return refuse_drift(edit, live, unknown, diff(current, before))
         if target.version is None or not same_version(live_version, target.version):
             return self._conflict(edit, target, live, before, current)
         edit.edits = restore_edits(before, current)
@@ -300,6 +308,7 @@ def rollback_run(
     out: Path | None = None,
     today: date | None = None,
     on_executor: Callable[[Executor], None] | None = None,
+    verify: bool = True,
 ) -> JobReport:
     """``bulk-update rollback``: undo what the run in ``run_dir`` updated, where safe.
 
@@ -351,6 +360,7 @@ def rollback_run(
         workers=workers,
         conflict_retries=0,
         today=today,
+        verify=verify,
     )
     executor = RollbackExecutor(pc, options, plan, folder, on_row)
     if on_executor:

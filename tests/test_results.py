@@ -232,7 +232,8 @@ def test_chart_references_count_cells(tmp_path: Path) -> None:
     path = write_results(tmp_path / "r.xlsx", _results(), [], HEADERS, _summary())
     with zipfile.ZipFile(path) as zf:
         chart = zf.read("xl/charts/chart1.xml").decode()
-    assert "Summary!$B$2:$B$11" in chart and "Summary!$A$2:$A$11" in chart
+    last = len(Outcome) + 1  # one count row per outcome below the header
+    assert f"Summary!$B$2:$B${last}" in chart and f"Summary!$A$2:$A${last}" in chart
 
 
 def test_counts_lists_every_outcome() -> None:

@@ -66,6 +66,11 @@ from bulk_update.cli.app import (
     help="The account's write quota per rolling 24 hours: the tool counts its own writes and "
     "stops before going over it (rows `skipped`, resumable).",
 )
+@click.option(
+    "--no-verify",
+    is_flag=True,
+    help="Do not read each written record back to check that Partner Central kept what was sent.",
+)
 @workers_option("Rows in progress at once (reads overlap the paced writes).")
 @api_options
 @write_rate_option
@@ -83,6 +88,7 @@ def apply(
     sheet: str | None,
     out: Path | None,
     daily_writes: int,
+    no_verify: bool,
     workers: int,
     profile: str | None,
     endpoint_url: str | None,
@@ -122,6 +128,7 @@ def apply(
         workers=workers,
         resume=resume,
         ledger=Ledger(account_key(profile, endpoint_url, catalog), limit=daily_writes),
+        verify=not no_verify,
     )
     executors: list[Any] = []
     with _interruptible(executors), _progress(pc.stats) as progress:
@@ -134,7 +141,22 @@ def apply(
             on_executor=_watch(executors, progress),
         )
     _report(report, as_json)
+    _drift_hint(report, as_json)
     sys.exit(report.exit_code)
+
+
+def _drift_hint(report: Any, as_json: bool, then: str = "run the retry file") -> None:
+    """One line on stderr when rows were refused for model drift: what to run."""
+    from bulk_update import drift
+    from bulk_update.problems import Outcome
+
+    n = sum(1 for r in report.results if r.outcome is Outcome.UPGRADE_NEEDED)
+    if n and not as_json:
+        click.echo(
+            f"{n} row(s) not written: Partner Central holds fields this {drift.versions()} "
+            f"cannot see (named in Results). Upgrade with `{drift.PIP_UPGRADE}`, then {then}.",
+            err=True,
+        )
 
 
 @main.command()
@@ -149,6 +171,11 @@ def apply(
     type=click.Path(path_type=Path),
     help="Results workbook (default: in the rollback's folder).",
 )
+@click.option(
+    "--no-verify",
+    is_flag=True,
+    help="Do not read each written record back to check that Partner Central kept what was sent.",
+)
 @workers_option("Rows in progress at once (reads overlap the paced writes).")
 @api_options
 @write_rate_option
@@ -161,6 +188,7 @@ def rollback(
     yes: bool,
     max_writes: int | None,
     out: Path | None,
+    no_verify: bool,
     workers: int,
     profile: str | None,
     endpoint_url: str | None,
@@ -198,8 +226,10 @@ def rollback(
             workers=workers,
             out=out,
             on_executor=_watch(executors, progress),
+            verify=not no_verify,
         )
     _report(report, as_json)
+    _drift_hint(report, as_json, "roll back again")
     if not as_json:
         for label in ("rollback folder", "to finish"):
             if label in report.summary.extra:

@@ -12,5 +12,6 @@ knows nothing of engagements, solutions or bulk jobs.
 """
 
 from .service import Emulator, serve
+from .validation import Newer
 
-__all__ = ["Emulator", "serve"]
+__all__ = ["Emulator", "Newer", "serve"]

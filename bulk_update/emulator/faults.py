@@ -15,6 +15,9 @@ every run.
   landed, the client cannot know).
 - ``seller_edit_rate``: after a GetOpportunity, the chance that a seller edits
   that record at once, so the client's next write conflicts.
+- ``forget_on_write``: dotted paths (``Project.AdditionalComments``) that a
+  successful UpdateOpportunity does not keep: the write is answered as done,
+  and the stored record lacks them (a server that drops a sent field).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class FaultSettings:
     drop_after_write_rate: float = 0.0
     seller_edit_rate: float = 0.0
     fault_seed: int = 0
+    forget_on_write: tuple[str, ...] = ()
 
 
 class Faults:

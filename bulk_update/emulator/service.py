@@ -8,6 +8,11 @@ the injected latency, maybe drop it, refuse it when access is denied, throttle
 it when over quota, maybe fail it with InternalServerException, check it
 against the model, carry it out; then, for a successful update, maybe drop the
 answer, and for a successful read of one record, maybe let a seller edit it.
+
+``newer`` makes it play a newer model than the installed botocore's: requests
+may carry the members and enum values it adds (see ``validation.Newer``), and
+records holding them (seeded or put) are served as they are, so an
+UpdateOpportunity that omits such a member nulls it, as the real service does.
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from .faults import Faults, FaultSettings
 from .operations import Operations
 from .quotas import Clock, Quotas, QuotaSettings
 from .server import EmulatorServer
-from .store import CATALOGS, Store, normalize, read_seed
-from .validation import input_shape, validate
+from .store import CATALOGS, Store, normalize, read_seed, set_path
+from .validation import INSTALLED, Newer, input_shape, validate
 from .wire import (
     REQUEST_VALIDATION_FAILED,
     TARGET_PREFIX,
@@ -81,8 +86,11 @@ class Emulator:
         fault_seed: int = 0,
         clock: Clock = time.monotonic,
         wall_clock_ms: Callable[[], int] = now_ms,
+        newer: Newer = INSTALLED,
     ) -> None:
         self.port = port
+        self.newer = newer
+        """What the model it plays adds to the installed one (nothing by default)."""
         self.deny_access = False
         self.wall_clock_ms = wall_clock_ms
         self.store = Store(data_file)
@@ -165,6 +173,8 @@ class Emulator:
             return Outcome(error.status, error.body())
         if operation == "UpdateOpportunity":
             self._count_write(params["Catalog"], params["Identifier"])
+            if self.faults.settings.forget_on_write:
+                self._forget(params["Catalog"], params["Identifier"])
             if self.faults.drop_after_write():
                 self._count("faults", operation)
                 return _DROP
@@ -195,10 +205,21 @@ class Emulator:
             params = json.loads(body or b"{}")
         except ValueError as error:
             raise ApiError(400, "SerializationException", f"Body is not JSON: {error}") from None
-        errors = validate(input_shape(operation), params)
+        errors = validate(input_shape(operation), params, newer=self.newer)
         if errors:
             raise validation_error(REQUEST_VALIDATION_FAILED, errors)
         return params, handler(params)
+
+    def _forget(self, catalog: str, identifier: str) -> None:
+        """The ``forget_on_write`` fault: the stored record loses those paths, same version."""
+        with self.store.lock:
+            stored = self.store.get(catalog, identifier)
+            if stored is None:
+                return
+            record = json.loads(json.dumps(stored))
+            for path in self.faults.settings.forget_on_write:
+                set_path(record, path, None)
+            self.store.put(record)
 
     def _after_read(self, catalog: str, identifier: str) -> None:
         with self._counts_lock:
@@ -323,4 +344,4 @@ def serve(
         emulator.stop()
 
 
-__all__ = ["Emulator", "FieldError", "Outcome", "serve"]
+__all__ = ["Emulator", "FieldError", "Newer", "Outcome", "serve"]

@@ -76,7 +76,10 @@ def _value(v: Any) -> float:
     s = s.rstrip("%").lstrip("$").replace(",", "")
     if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", s, re.IGNORECASE):
         raise ExcelError("#VALUE!")
-    return float(s) / (100 if percent else 1)
+    number = float(s) / (100 if percent else 1)
+    if abs(number) > 9.99999999999999e307:
+        raise ExcelError("#VALUE!")
+    return float(f"{number:.15g}")  # Excel keeps 15 significant digits
 
 
 def _compare(a: Any, b: Any) -> int:

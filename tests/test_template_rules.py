@@ -283,9 +283,14 @@ def _sheet_catches(ws: Worksheet, headers: list[str], row: dict[str, Any], targe
     cells = {f"{letters[h]}2": _sheet_value(v) for h, v in row.items()}
     letter = letters[target]
     dv = _validation_for(ws, letter)
-    if dv is not None and dv.type == "custom" and row.get(target) not in (None, ""):
-        if not Formula(str(dv.formula1)).holds(cells):
-            return True
+    typed = row.get(target) not in (None, "")
+    if (
+        dv is not None
+        and dv.type == "custom"
+        and typed
+        and not Formula(str(dv.formula1)).holds(cells)
+    ):
+        return True
     return any(Formula(f).holds(cells, today=TODAY) for f in _formats(ws).get(letter, []))
 
 

@@ -171,6 +171,22 @@ def column_checks(ws: Worksheet) -> dict[str, tuple[object, ...]]:
     return found
 
 
+def rule_formats(ws: Worksheet) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Column letter -> its conditional formats (formula, fill colour), from row 2 on."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for cf in ws.conditional_formatting:
+        for cell_range in cf.sqref.ranges:
+            letter = re.match(r"[A-Z]+", cell_range.coord)
+            assert letter is not None and cell_range.min_row == 2
+            for rule in cf.rules:
+                fill = rule.dxf.fill.bgColor.rgb if rule.dxf and rule.dxf.fill else ""
+                for formula in rule.formula:
+                    found.setdefault(letter.group(0), []).append(
+                        (formula.lstrip("="), str(fill)[-6:])
+                    )
+    return {k: tuple(sorted(v)) for k, v in found.items()}
+
+
 def validation_rows(ws: Worksheet) -> set[int]:
     """The last rows the validations reach (one value when they all agree)."""
     return {r.max_row for dv in ws.data_validations.dataValidation for r in dv.sqref.ranges}
@@ -187,6 +203,7 @@ def read_template(path: Path) -> dict[str, object]:
         "sheets": book.sheetnames,
         "lists hidden": lists.sheet_state,
         "validations": column_checks(ws),
+        "rule formats": rule_formats(ws),
         "comments": {c.coordinate: c.comment.text for c in ws[1] if c.comment is not None},
         "list values": [[c.value for c in col] for col in lists.iter_cols()],
         "warnings": [str(w.message) for w in caught],
@@ -206,10 +223,11 @@ def round_trip(soffice: str, template: Path, out: Path) -> tuple[bool, list[str]
     before, after = read_template(template), read_template(saved)
     notes = [f"LibreOffice said: {said}"] if said else []
     ok = True
-    for key in ("sheets", "lists hidden", "validations", "comments", "list values", "date format"):
+    keys = ("sheets", "lists hidden", "validations", "rule formats", "comments", "list values")
+    for key in (*keys, "date format"):
         if before[key] != after[key]:
             ok = False
-            if key == "validations":
+            if key in ("validations", "rule formats"):
                 b, a = before[key], after[key]
                 assert isinstance(b, dict) and isinstance(a, dict)
                 for letter in sorted(set(b) | set(a)):

@@ -569,8 +569,8 @@ class CellCheck:
 
 
 def x_digits(text: str) -> str:
-    """Excel: ``text`` is digits only (and not empty)."""
-    return f'IFERROR(TEXT(VALUE({text}),REPT("0",LEN({text})))={text},FALSE)'
+    """Excel: ``text`` is digits only (and not empty). 0 for false: LibreOffice saves FALSE so."""
+    return f'IFERROR(TEXT(VALUE({text}),REPT("0",LEN({text})))={text},0)'
 
 
 def _digit_class(node: Any) -> tuple[str, str] | None:

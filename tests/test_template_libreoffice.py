@@ -57,4 +57,9 @@ def test_validations_survive_a_libreoffice_save(lo: ModuleType, tmp_path: Path) 
     kept, notes = lo.round_trip(SOFFICE, template, tmp_path / "resaved")
     assert kept, "\n".join(notes)
     after = lo.read_template(tmp_path / "resaved" / "template.xlsx")
-    assert len(after["validations"]) == len(lo.read_template(template)["validations"])
+    before = lo.read_template(template)
+    assert len(after["validations"]) == len(before["validations"])
+    # issue 15: the pattern formulas and the rule colours come back unchanged
+    assert after["rule formats"] == before["rule formats"] != {}
+    customs = {k: v for k, v in before["validations"].items() if v[0] == "custom"}
+    assert len(customs) > 1 and all(after["validations"][k] == v for k, v in customs.items())

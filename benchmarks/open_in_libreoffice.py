@@ -15,7 +15,8 @@ a results workbook with every outcome, and ``samples/typical-mistakes.results.xl
    What LibreOffice changes on the way is printed as notes (for example, it
    writes the validation ranges down to row 1001 only).
 3. ``--png``: page 1 of each PDF as PNG (pdftoppm) beside the PDFs.
-4. ``--screenshot PNG``: the full template with a few rows filled in, printed
+4. ``--screenshot PNG``: the full template with a few rows filled in (one of them
+   Closed Lost without a reason, which the template colours), printed
    with grid lines and row and column headings, page 1 rendered and cropped to
    what is printed: the README's picture (docs/template-screenshot.png).
 
@@ -51,13 +52,18 @@ MISTAKES_RESULTS = ROOT / "samples" / "typical-mistakes.results.xlsx"
 
 # What the screenshot shows: a few rows as a person fills them, and the first
 # columns (three sections, three colours) at a size that reads on a web page.
-SCREENSHOT_AREA = "A1:I6"
+SCREENSHOT_AREA = "A1:I7"
 SCREENSHOT_ROWS: list[dict[str, str | date]] = [
     {
         "Identifier": "O1000001",
         "LifeCycle.Stage": "Closed Lost",
         "LifeCycle.ClosedLostReason": "No Opportunity",
         "LifeCycle.NextSteps": "Closed in Q4 review",
+    },
+    {  # closed lost without a reason: the template colours the reason cell (issue 15)
+        "Identifier": "O1000002",
+        "LifeCycle.Stage": "Closed Lost",
+        "LifeCycle.NextSteps": "Customer chose to wait",
     },
     {
         "Identifier": "O1000004",

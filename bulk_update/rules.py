@@ -730,27 +730,26 @@ FORMULA_LIMIT = 255
 
 def _approximate(
     tree: Any, lo: int, hi: int | None
-) -> tuple[list[str], list[str], int, int | None]:
-    """Conditions every match meets: (formulas, what they say, min length, max length)."""
-    parts: list[str] = []
-    said: list[str] = []
+) -> tuple[list[tuple[list[str], str]], int, int | None]:
+    """Conditions every match meets: ([(formulas, what they say)], min length, max length)."""
+    groups: list[tuple[list[str], str]] = []
     width_lo, width_hi = tree.getwidth()
     lo = max(lo, width_lo)
     limits = [h for h in (hi, _lookahead_max(tree), width_hi) if h and h < _sre.MAXREPEAT]
     hi = min(limits) if limits else None
     prefix = _prefix(tree)
     if prefix:
-        parts.append(f"EXACT(LEFT({{cell}},{len(prefix)}),{_quoted(prefix)})")
-        said.append(f"it starts with {prefix}")
+        groups.append(
+            ([f"EXACT(LEFT({{cell}},{len(prefix)}),{_quoted(prefix)})"], f"it starts with {prefix}")
+        )
     marks = sorted(c for c in _must_hold(tree) - set(prefix) if not c.isalnum())
-    for char in marks:
-        parts.append(f"ISNUMBER(FIND({_quoted(char)},{{cell}}))")
     if marks:
-        said.append("it holds " + " and ".join(marks))
+        finds = [f"ISNUMBER(FIND({_quoted(char)},{{cell}}))" for char in marks]
+        groups.append((finds, "it holds " + " and ".join(marks)))
     chars = _chars(tree)
     extra = sorted((chars or set()) - _DIGITS)
     if chars is not None and chars & _DIGITS and len(extra) <= _MAX_EXTRA_CHARS:
-        bare = "{cell}"
+        parts, bare = [], "{cell}"
         for char in extra:
             bare = f'SUBSTITUTE({bare},{_quoted(char)},"")'
             most = _count(tree, char)
@@ -759,8 +758,8 @@ def _approximate(
                     f'LEN({{cell}})-LEN(SUBSTITUTE({{cell}},{_quoted(char)},""))<={int(most)}'
                 )
         parts.append(f'OR({bare}="",{x_digits(bare)})' if extra else x_digits(bare))
-        said.append("it has only digits" + (f" and {' '.join(extra)}" if extra else ""))
-    return parts, said, lo, hi
+        groups.append((parts, "it has only digits" + (f" and {' '.join(extra)}" if extra else "")))
+    return groups, lo, hi
 
 
 def _length(lo: int, hi: int | None) -> tuple[list[str], str]:
@@ -793,8 +792,8 @@ def cell_check(f: _catalog.Field, *, clearable: bool) -> CellCheck | None:
     if not f.pattern:
         if lo <= 1:
             return None
-        parts, said = _length(lo, hi)
-        return CellCheck(_formula(parts, clearable), False, f"Excel checks that {said}")
+        length, length_said = _length(lo, hi)
+        return CellCheck(_formula(length, clearable), False, f"Excel checks that {length_said}")
     tree = _sre.parse(f.pattern)
     exact = _exact(tree)
     if exact is not None:
@@ -802,15 +801,17 @@ def cell_check(f: _catalog.Field, *, clearable: bool) -> CellCheck | None:
         formula = _formula([exact, *extra], clearable)
         if _fits(formula):
             return CellCheck(formula, True, f"Excel checks the model's pattern {f.pattern} exactly")
-    parts, said, lo, hi = _approximate(tree, lo, hi)
+    groups, lo, hi = _approximate(tree, lo, hi)
     length, length_said = _length(lo, hi)
-    while parts and not _fits(_formula([*parts, *length], clearable)):
-        parts, said = parts[:-1], said[:-1]  # the character check is the longest: it goes first
-    if not parts and not length:
+    parts = lambda: [p for g in groups for p in g[0]]  # noqa: E731
+    while groups and not _fits(_formula([*parts(), *length], clearable)):
+        groups = groups[:-1]  # the character check is the longest: it goes first
+    said = [g[1] for g in groups]
+    if not groups and not length:
         return None
     statement = "Excel checks only that " + ", ".join([*said, length_said] if length else said)
     return CellCheck(
-        _formula([*parts, *length], clearable),
+        _formula([*parts(), *length], clearable),
         False,
         f"{statement}; validate checks the rest of {f.pattern}",
     )

@@ -346,3 +346,39 @@ def test_a_filled_good_row_is_not_coloured() -> None:
         and not Formula(str(dv.formula1)).holds(cells)
     ]
     assert refused == []
+
+
+def test_closed_lost_left_without_a_reason_is_coloured_and_named_by_the_dry_run(
+    emulator: Any, tmp_path: Path
+) -> None:
+    """An empty reason keeps the live one, so validate cannot know; the sheet asks, the plan names it."""
+    import json
+
+    from apply_helpers import make_pc
+
+    seed = Path(__file__).resolve().parent.parent / "samples" / "opportunities.json"
+    ident = next(
+        r["Id"]
+        for r in json.loads(seed.read_text(encoding="utf-8"))
+        if r.get("Catalog", "Sandbox") == "Sandbox"
+        and r["LifeCycle"].get("ReviewStatus") == "Pending Submission"
+        and not r["LifeCycle"].get("ClosedLostReason")
+        and r["LifeCycle"].get("Stage") != "Closed Lost"
+    )
+    book = openpyxl.load_workbook(tpl.shipped_path("close-stale"))
+    ws = book[tpl.DATA_SHEET]
+    headers = [str(c.value) for c in ws[1]]
+    row = {"Identifier": ident, "LifeCycle.Stage": "Closed Lost"}
+    assert _sheet_catches(ws, headers, row, "LifeCycle.ClosedLostReason")
+    for header, value in row.items():
+        ws.cell(row=2, column=headers.index(header) + 1, value=value).number_format = "@"
+    path = tmp_path / "close-stale.xlsx"
+    book.save(path)
+    checked = jobs.validate_file(path, out=tmp_path / "validate.xlsx", today=TODAY)
+    assert not [p for p in checked.problems if p.is_error]  # the live record decides
+    settings = jobs.ApplySettings(
+        catalog="Sandbox", dry_run=True, out=tmp_path / "dry-run.xlsx", today=TODAY
+    )
+    planned = jobs.apply_file(path, make_pc(emulator.url), settings)
+    named = {(p.column, p.code) for p in planned.problems}
+    assert ("LifeCycle.ClosedLostReason", "closed-lost-reason-required") in named, named

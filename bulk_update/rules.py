@@ -1,6 +1,13 @@
-"""Cross-field business rules of Partner Central, on a nested payload.
+"""Cross-field business rules of Partner Central, on a nested payload, and in Excel.
 
-One function, :func:`business_problems`, used twice:
+:data:`RULES` is the table of documented rules: each one a small check, the
+columns it involves, a one-line statement, and where Excel can say it, the
+conditions that colour a template's cells (:func:`row_flags`). :func:`cell_check`
+turns a field's model pattern and length into a data-validation formula. The
+templates and the export take both from here, so the sheet and the tool check
+the same things.
+
+:func:`business_problems` runs the table, and is used twice:
 
 - by ``checks`` on the partial payload of one sheet row (``partial=True``): a field
   the row does not name is *unknown* (the live record decides it), so a rule that

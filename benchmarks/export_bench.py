@@ -95,8 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     parser.add_argument("--columns", choices=["default", "all"], default="default")
-    parser.add_argument("--in-process", action="store_true",
-                        help="run the emulator in this process (it then competes for the GIL)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the emulator in this process (it then competes for the GIL)",
+    )
     args = parser.parse_args(argv)
     burst = args.burst if args.burst is not None else args.rate
     settings = {
@@ -105,9 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         "read_burst": burst,
         "daily_reads": 10_000_000,
     }
-    with tempfile.TemporaryDirectory() as tmp, emulator(settings, args.in_process) as (
-        url,
-        counters,
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        emulator(settings, args.in_process) as (
+            url,
+            counters,
+        ),
     ):
         boto = pcc.make_boto_client(
             profile=None, endpoint_url=url, max_pool=max(16, args.workers * 2)
@@ -131,14 +137,20 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - started
     throttled = sum(counters.get("throttled", {}).values())
     floor = args.records / args.rate
-    print(f"records {report.rows} of {args.records}, failures {len(report.failures)}, "
-          f"calls {report.calls} (throttled by the emulator: {throttled}, "
-          f"tool retries: {report.retries})")
+    print(
+        f"records {report.rows} of {args.records}, failures {len(report.failures)}, "
+        f"calls {report.calls} (throttled by the emulator: {throttled}, "
+        f"tool retries: {report.retries})"
+    )
     where = "in this process" if args.in_process else "in its own process"
-    print(f"rate {args.rate:g}/s, burst {burst:g}, workers {args.workers}, "
-          f"format {args.format}, columns {args.columns}, emulator {where}")
-    print(f"T = {seconds:.2f} s   floor = {args.records:,} / {args.rate:g} = {floor:.2f} s   "
-          f"ratio = {seconds / floor:.3f} (target <= 1.15)")
+    print(
+        f"rate {args.rate:g}/s, burst {burst:g}, workers {args.workers}, "
+        f"format {args.format}, columns {args.columns}, emulator {where}"
+    )
+    print(
+        f"T = {seconds:.2f} s   floor = {args.records:,} / {args.rate:g} = {floor:.2f} s   "
+        f"ratio = {seconds / floor:.3f} (target <= 1.15)"
+    )
     return 0 if report.rows == args.records else 1
 
 

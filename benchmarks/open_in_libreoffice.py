@@ -15,7 +15,8 @@ a results workbook with every outcome, and ``samples/typical-mistakes.results.xl
    What LibreOffice changes on the way is printed as notes (for example, it
    writes the validation ranges down to row 1001 only).
 3. ``--png``: page 1 of each PDF as PNG (pdftoppm) beside the PDFs.
-4. ``--screenshot PNG``: the full template with a few rows filled in, printed
+4. ``--screenshot PNG``: the full template with a few rows filled in (one of them
+   Closed Lost without a reason, which the template colours), printed
    with grid lines and row and column headings, page 1 rendered and cropped to
    what is printed: the README's picture (docs/template-screenshot.png).
 
@@ -51,13 +52,18 @@ MISTAKES_RESULTS = ROOT / "samples" / "typical-mistakes.results.xlsx"
 
 # What the screenshot shows: a few rows as a person fills them, and the first
 # columns (three sections, three colours) at a size that reads on a web page.
-SCREENSHOT_AREA = "A1:I6"
+SCREENSHOT_AREA = "A1:I7"
 SCREENSHOT_ROWS: list[dict[str, str | date]] = [
     {
         "Identifier": "O1000001",
         "LifeCycle.Stage": "Closed Lost",
         "LifeCycle.ClosedLostReason": "No Opportunity",
         "LifeCycle.NextSteps": "Closed in Q4 review",
+    },
+    {  # closed lost without a reason: the template colours the reason cell (issue 15)
+        "Identifier": "O1000002",
+        "LifeCycle.Stage": "Closed Lost",
+        "LifeCycle.NextSteps": "Customer chose to wait",
     },
     {
         "Identifier": "O1000004",
@@ -171,6 +177,22 @@ def column_checks(ws: Worksheet) -> dict[str, tuple[object, ...]]:
     return found
 
 
+def rule_formats(ws: Worksheet) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Column letter -> its conditional formats (formula, fill colour), from row 2 on."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for cf in ws.conditional_formatting:
+        for cell_range in cf.sqref.ranges:
+            letter = re.match(r"[A-Z]+", cell_range.coord)
+            assert letter is not None and cell_range.min_row == 2
+            for rule in cf.rules:
+                fill = rule.dxf.fill.bgColor.rgb if rule.dxf and rule.dxf.fill else ""
+                for formula in rule.formula:
+                    found.setdefault(letter.group(0), []).append(
+                        (formula.lstrip("="), str(fill)[-6:])
+                    )
+    return {k: tuple(sorted(v)) for k, v in found.items()}
+
+
 def validation_rows(ws: Worksheet) -> set[int]:
     """The last rows the validations reach (one value when they all agree)."""
     return {r.max_row for dv in ws.data_validations.dataValidation for r in dv.sqref.ranges}
@@ -187,6 +209,7 @@ def read_template(path: Path) -> dict[str, object]:
         "sheets": book.sheetnames,
         "lists hidden": lists.sheet_state,
         "validations": column_checks(ws),
+        "rule formats": rule_formats(ws),
         "comments": {c.coordinate: c.comment.text for c in ws[1] if c.comment is not None},
         "list values": [[c.value for c in col] for col in lists.iter_cols()],
         "warnings": [str(w.message) for w in caught],
@@ -206,10 +229,11 @@ def round_trip(soffice: str, template: Path, out: Path) -> tuple[bool, list[str]
     before, after = read_template(template), read_template(saved)
     notes = [f"LibreOffice said: {said}"] if said else []
     ok = True
-    for key in ("sheets", "lists hidden", "validations", "comments", "list values", "date format"):
+    keys = ("sheets", "lists hidden", "validations", "rule formats", "comments", "list values")
+    for key in (*keys, "date format"):
         if before[key] != after[key]:
             ok = False
-            if key == "validations":
+            if key in ("validations", "rule formats"):
                 b, a = before[key], after[key]
                 assert isinstance(b, dict) and isinstance(a, dict)
                 for letter in sorted(set(b) | set(a)):

@@ -21,7 +21,9 @@ cells on a protected sheet, whatever the permission says: to sort, use Review >
 Unprotect Sheet first; the tool matches rows by ``Identifier``, never by
 position.)  Each column has a hint, and columns with a list of allowed values a
 dropdown (warning style, so a value in another spelling can still be typed: the
-tool writes it in its canonical spelling).
+tool writes it in its canonical spelling). As in the templates, a field with a
+pattern gets its formula (warning style here) and the cross-field rules colour
+the cells they flag (``rules.RULES``).
 
 A ``.csv`` export is UTF-8 with a byte-order mark; its baseline goes to
 ``<name>.baseline.csv`` beside it (same shape as ``_baseline``) and its
@@ -180,6 +182,10 @@ def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
                 )
             else:
                 options.update(show_error=False)
+        elif (check := _cell_check(f, col)) is not None:
+            # The template's formula from the model's pattern and length; warning
+            # style, as everywhere in the export.
+            options.update(check, error_type="warning")
         elif f.kind == "text" and f.max_length:
             options.update(
                 validate="length",
@@ -190,6 +196,12 @@ def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
                 error_message=f"Partner Central takes at most {f.max_length} characters here.",
             )
     ws.data_validation(1, col, _MAX_ROW, col, options)
+
+
+def _cell_check(f: Field, col: int) -> dict[str, Any] | None:
+    from bulk_update.template import cell_validation  # the template's formula and wording
+
+    return cell_validation(f, not f.required, f"{_letter(col)}2")
 
 
 def _width(name: str, values: Iterable[str]) -> float:
@@ -271,6 +283,9 @@ class XlsxSink(Sink):
             _validate(self.ws, col, c, self.lists)
             self.ws.write_string(0, col, c.name, head_ro if c.read_only else head_edit)
             self.base.write_string(0, col, c.name, self.text)
+        from bulk_update.template import add_rule_formats  # the template's colours
+
+        add_rule_formats(book, self.ws, [c.name for c in columns], last_row=_MAX_ROW)
         self.ws.freeze_panes(1, 1)
         self.ws.protect(
             "",

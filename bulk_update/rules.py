@@ -1,6 +1,13 @@
-"""Cross-field business rules of Partner Central, on a nested payload.
+"""Cross-field business rules of Partner Central, on a nested payload, and in Excel.
 
-One function, :func:`business_problems`, used twice:
+:data:`RULES` is the table of documented rules: each one a small check, the
+columns it involves, a one-line statement, and where Excel can say it, the
+conditions that colour a template's cells (:func:`row_flags`). :func:`cell_check`
+turns a field's model pattern and length into a data-validation formula. The
+templates and the export take both from here, so the sheet and the tool check
+the same things.
+
+:func:`business_problems` runs the table, and is used twice:
 
 - by ``checks`` on the partial payload of one sheet row (``partial=True``): a field
   the row does not name is *unknown* (the live record decides it), so a rule that
@@ -15,14 +22,16 @@ Messages never quote a sensitive value.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+import re._parser as _sre  # the regex parser: model patterns become Excel formulas
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from bulk_update import catalog as _catalog
-from bulk_update.mapping import CLEAR
+from bulk_update.mapping import CLEAR, CLEAR_TEXT
 
 Found = tuple[str, str, str]
 
@@ -164,6 +173,328 @@ def stand_in(key: str, value: str, today: date) -> str:
     return _ANY
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What a rule reads: the payload's values, and what it may assume about absent ones."""
+
+    payload: dict[str, Any]
+    today: date
+    changed: set[str] | None
+    partial: bool
+
+    def get(self, key: str) -> Any:
+        return _at(self.payload, tuple(key.split(".")), self.partial)
+
+
+def _known(*values: Any) -> bool:
+    return all(v is not _UNKNOWN for v in values)
+
+
+# -- Excel: the same rules as conditions on one row's cells ------------------------
+#
+# A rule's ``flags`` gets the sheet's columns (header -> cell of the current row,
+# such as ``$C2``) and returns, for each cell the rule is about, an Excel condition
+# that is TRUE when the rule, as the tool reads this row, wants that cell changed.
+# Excel's ``=`` ignores case, as the tool's matching of allowed values does.
+
+Refs = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One conditional format: colour ``header`` when ``condition`` holds."""
+
+    header: str
+    condition: str
+    needs: Literal["fill", "clear"]
+    """``fill``: the rule now needs a value here; ``clear``: this value must go (or the other change)."""
+    code: str
+
+
+def x_blank(ref: str) -> str:
+    """The cell is left empty (the tool keeps the live value: unknown to the sheet)."""
+    return f'{ref}=""'
+
+
+def x_empty(ref: str) -> str:
+    """The cell is empty or #CLEAR (the field ends empty, as far as the sheet says)."""
+    return f'OR({ref}="",{ref}="{CLEAR_TEXT}")'
+
+
+def x_filled(ref: str) -> str:
+    """The cell sets a value."""
+    return f'AND({ref}<>"",{ref}<>"{CLEAR_TEXT}")'
+
+
+def x_is(ref: str, value: str) -> str:
+    return f'{ref}="{value}"'
+
+
+def _goes_with(
+    code: str, target: str, other: str, value: str, needs: Literal["fill", "clear"]
+) -> Callable[[Refs], list[Flag]]:
+    """A field that goes only with (``clear``) or is needed by (``fill``) ``other = value``."""
+
+    def flags(refs: Refs) -> list[Flag]:
+        if target not in refs or other not in refs:
+            return []
+        t, o = refs[target], refs[other]
+        if needs == "fill":
+            condition = f"AND({x_is(o, value)},{x_empty(t)})"
+        else:
+            condition = f'AND({x_filled(t)},NOT({x_blank(o)}),{o}<>"{value}")'
+        return [Flag(target, condition, needs, code)]
+
+    return flags
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One documented rule: how the tool checks it and how a template shows it."""
+
+    code: str
+    columns: tuple[str, ...]
+    """The catalog keys it involves; the first is the one its problems name."""
+    statement: str
+    """The rule in one line of plain words (the template's Guide shows it)."""
+    check: Callable[[_Context], Iterator[Found]]
+    flags: Callable[[Refs], list[Flag]] | None = None
+    """The cells of one row that Excel colours, or None where Excel cannot say it."""
+    in_cell: bool = False
+    """Checked by the cell's own validation (:func:`cell_check`), not by a colour."""
+
+
+def _closed_lost_reason(c: _Context) -> Iterator[Found]:
+    stage, reason = c.get(STAGE), c.get(CLOSED_LOST_REASON)
+    if not _known(stage, reason):
+        return
+    if reason is not None and stage != CLOSED_LOST:
+        yield (
+            CLOSED_LOST_REASON,
+            "closed-lost-reason-without-closed-lost",
+            "a ClosedLostReason goes only with Stage 'Closed Lost': clear the reason or set the "
+            "stage to Closed Lost",
+        )
+    if reason is None and stage == CLOSED_LOST:
+        yield (
+            CLOSED_LOST_REASON,
+            "closed-lost-reason-required",
+            "Stage 'Closed Lost' needs a ClosedLostReason: fill it in",
+        )
+
+
+def _other_industry(c: _Context) -> Iterator[Found]:
+    industry, other_industry = c.get(INDUSTRY), c.get(OTHER_INDUSTRY)
+    if not _known(industry, other_industry):
+        return
+    if other_industry is not None and industry != OTHER:
+        yield (
+            OTHER_INDUSTRY,
+            "other-industry-without-other",
+            "OtherIndustry goes only with Industry 'Other': clear it or set Industry to Other",
+        )
+    if other_industry is None and industry == OTHER:
+        yield (
+            OTHER_INDUSTRY,
+            "other-industry-required",
+            "Industry 'Other' needs OtherIndustry: say which industry",
+        )
+
+
+def _national_security(c: _Context) -> Iterator[Found]:
+    security, industry = c.get(NATIONAL_SECURITY), c.get(INDUSTRY)
+    if _known(security, industry) and security == YES and industry != GOVERNMENT:
+        yield (
+            NATIONAL_SECURITY,
+            "national-security-not-government",
+            "NationalSecurity 'Yes' applies only when Industry is Government: set it to No "
+            "or set Industry to Government",
+        )
+
+
+def _national_security_flags(refs: Refs) -> list[Flag]:
+    if NATIONAL_SECURITY not in refs or INDUSTRY not in refs:
+        return []
+    s, i = refs[NATIONAL_SECURITY], refs[INDUSTRY]
+    condition = f'AND({x_is(s, YES)},NOT({x_blank(i)}),{i}<>"{GOVERNMENT}")'
+    return [Flag(NATIONAL_SECURITY, condition, "clear", "national-security-not-government")]
+
+
+def _website(c: _Context) -> Iterator[Found]:
+    security, website = c.get(NATIONAL_SECURITY), c.get(WEBSITE)
+    account = _at(c.payload, ("Customer", "Account"), c.partial)
+    if (
+        _known(security, website, account)
+        and website is None
+        and security != YES
+        and (c.partial or _has_content(account))
+    ):
+        yield (
+            WEBSITE,
+            "website-required",
+            "WebsiteUrl is required unless NationalSecurity is Yes: fill in the customer's website",
+        )
+
+
+def _website_flags(refs: Refs) -> list[Flag]:
+    if WEBSITE not in refs or NATIONAL_SECURITY not in refs:
+        return []
+    w, s = refs[WEBSITE], refs[NATIONAL_SECURITY]
+    condition = f'AND({x_empty(w)},NOT({x_blank(s)}),{s}<>"{YES}")'
+    return [Flag(WEBSITE, condition, "fill", "website-required")]
+
+
+def _target_close(c: _Context) -> Iterator[Found]:
+    close = c.get(TARGET_CLOSE)
+    if (
+        not _known(close)
+        or close is None
+        or (c.changed is not None and TARGET_CLOSE not in c.changed)
+    ):
+        return
+    try:
+        past = date.fromisoformat(str(close)) < c.today
+    except ValueError:
+        past = False  # the date check reports it
+    if past:
+        yield (
+            TARGET_CLOSE,
+            "target-close-date-past",
+            f"TargetCloseDate {close} is in the past: use today ({c.today.isoformat()}) "
+            f"or a later date",
+        )
+
+
+def _target_close_flags(refs: Refs) -> list[Flag]:
+    if TARGET_CLOSE not in refs:
+        return []
+    d = refs[TARGET_CLOSE]  # a date cell is a number; a typed text date is not compared
+    condition = f"AND(ISNUMBER({d}),{d}<TODAY())"
+    return [Flag(TARGET_CLOSE, condition, "clear", "target-close-date-past")]
+
+
+def _use_cases(c: _Context) -> Iterator[Found]:
+    funding, use_cases = c.get(FUNDING), c.get(USE_CASES)
+    if _known(funding, use_cases) and funding == NO and use_cases is not None:
+        yield (
+            USE_CASES,
+            "use-cases-without-funding",
+            "Marketing.UseCases must be empty when AwsFundingUsed is No: clear it (#CLEAR) "
+            "or set AwsFundingUsed to Yes",
+        )
+
+
+def _use_cases_flags(refs: Refs) -> list[Flag]:
+    if USE_CASES not in refs or FUNDING not in refs:
+        return []
+    condition = f"AND({x_is(refs[FUNDING], NO)},{x_filled(refs[USE_CASES])})"
+    return [Flag(USE_CASES, condition, "clear", "use-cases-without-funding")]
+
+
+def _other_competitors(c: _Context) -> Iterator[Found]:
+    competitor, others = c.get(COMPETITOR), c.get(OTHER_COMPETITORS)
+    if _known(competitor, others) and others is not None and competitor != OTHER_COMPETITOR:
+        yield (
+            OTHER_COMPETITORS,
+            "other-competitors-without-other",
+            "OtherCompetitorNames goes only with CompetitorName '*Other': clear it or set "
+            "CompetitorName to *Other",
+        )
+
+
+def _business_problem(c: _Context) -> Iterator[Found]:
+    problem = c.get(BUSINESS_PROBLEM)
+    bp = _catalog.load().get(BUSINESS_PROBLEM)
+    if _known(problem) and problem is not None and bp is not None:
+        lo, hi = bp.min_length or 0, bp.max_length or 0
+        if hi and not lo <= len(str(problem)) <= hi:
+            yield (
+                BUSINESS_PROBLEM,
+                "length",
+                f"must be {lo:,} to {hi:,} characters (this has {len(str(problem)):,})",
+            )
+
+
+def _members(c: _Context) -> Iterator[Found]:
+    return _required_members(c.payload, c.partial)
+
+
+def _member_flags(refs: Refs) -> list[Flag]:
+    """A required member of a structure (or list item) that has other content."""
+    out: list[Flag] = []
+    for s in _structs():
+        dotted = ".".join(s.path)
+        items = [dotted]
+        if s.is_list:
+            found = {re.match(rf"{re.escape(dotted)}\[(\d+)\]\.", h) for h in refs}
+            items = sorted({f"{dotted}[{m.group(1)}]" for m in found if m}, key=len)
+        for item in items:
+            cells = {m: refs.get(f"{item}.{'.'.join(m)}") for m in s.members}
+            for member in s.required:
+                target = cells[member]
+                others = [r for m, r in cells.items() if m != member and r is not None]
+                if target is None or not others:
+                    continue
+                anything = others[0] if len(others) == 1 else None
+                content = (
+                    x_filled(anything)
+                    if anything
+                    else "OR(" + ",".join(x_filled(r) for r in others) + ")"
+                )
+                out.append(
+                    Flag(
+                        f"{item}.{'.'.join(member)}",
+                        f"AND({x_empty(target)},{content})",
+                        "fill",
+                        "required",
+                    )
+                )
+    return out
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("closed-lost-reason", (CLOSED_LOST_REASON, STAGE),
+         "LifeCycle.ClosedLostReason is needed when Stage is Closed Lost, and goes only with it.",
+         _closed_lost_reason,
+         lambda refs: [*_goes_with("closed-lost-reason-required", CLOSED_LOST_REASON, STAGE, CLOSED_LOST, "fill")(refs),
+                       *_goes_with("closed-lost-reason-without-closed-lost", CLOSED_LOST_REASON, STAGE, CLOSED_LOST, "clear")(refs)]),
+    Rule("other-industry", (OTHER_INDUSTRY, INDUSTRY),
+         "Customer.Account.OtherIndustry is needed when Industry is Other, and goes only with it.",
+         _other_industry,
+         lambda refs: [*_goes_with("other-industry-required", OTHER_INDUSTRY, INDUSTRY, OTHER, "fill")(refs),
+                       *_goes_with("other-industry-without-other", OTHER_INDUSTRY, INDUSTRY, OTHER, "clear")(refs)]),
+    Rule("national-security-not-government", (NATIONAL_SECURITY, INDUSTRY),
+         "NationalSecurity Yes applies only when Industry is Government.",
+         _national_security, _national_security_flags),
+    Rule("website-required", (WEBSITE, NATIONAL_SECURITY),
+         "Customer.Account.WebsiteUrl is required unless NationalSecurity is Yes.",
+         _website, _website_flags),
+    Rule("target-close-date-past", (TARGET_CLOSE,),
+         "LifeCycle.TargetCloseDate you set must not be in the past.",
+         _target_close, _target_close_flags),
+    Rule("use-cases-without-funding", (USE_CASES, FUNDING),
+         "Marketing.UseCases must be empty when Marketing.AwsFundingUsed is No.",
+         _use_cases, _use_cases_flags),
+    Rule("other-competitors-without-other", (OTHER_COMPETITORS, COMPETITOR),
+         "Project.OtherCompetitorNames goes only with Project.CompetitorName *Other.",
+         _other_competitors,
+         _goes_with("other-competitors-without-other", OTHER_COMPETITORS, COMPETITOR, OTHER_COMPETITOR, "clear")),
+    Rule("length", (BUSINESS_PROBLEM,),
+         "Project.CustomerBusinessProblem is 20 to 2,000 characters (the cell refuses other lengths).",
+         _business_problem, in_cell=True),
+    Rule("required", (),
+         "A contact, spend item or other group you fill in needs its required fields "
+         "(CompanyName; CurrencyCode, Frequency and TargetCompany of a spend item; ...).",
+         _members, _member_flags),
+)  # fmt: skip
+"""Every cross-field rule, in the order their problems are reported."""
+
+
+def row_flags(refs: Refs) -> list[Flag]:
+    """Every conditional format a sheet with these columns gets (header -> current-row cell)."""
+    return [flag for rule in RULES if rule.flags is not None for flag in rule.flags(refs)]
+
+
 def business_problems(
     payload: dict[str, Any],
     *,
@@ -171,136 +502,14 @@ def business_problems(
     changed: set[str] | None = None,
     partial: bool = False,
 ) -> list[Found]:
-    """Every documented cross-field rule the payload breaks.
+    """Every documented cross-field rule the payload breaks (:data:`RULES`, in order).
 
     ``changed`` (dotted keys) limits the past-date rule to a TargetCloseDate the
     edit sets: an old date left untouched on a closed deal does not block. None
     checks every date.
     """
-    found: list[Found] = []
-    get = lambda key: _at(payload, tuple(key.split(".")), partial)  # noqa: E731
-    known = lambda *values: all(v is not _UNKNOWN for v in values)  # noqa: E731
-
-    stage, reason = get(STAGE), get(CLOSED_LOST_REASON)
-    if known(stage, reason):
-        if reason is not None and stage != CLOSED_LOST:
-            found.append(
-                (
-                    CLOSED_LOST_REASON,
-                    "closed-lost-reason-without-closed-lost",
-                    "a ClosedLostReason goes only with Stage 'Closed Lost': clear the reason or set the "
-                    "stage to Closed Lost",
-                )
-            )
-        if reason is None and stage == CLOSED_LOST:
-            found.append(
-                (
-                    CLOSED_LOST_REASON,
-                    "closed-lost-reason-required",
-                    "Stage 'Closed Lost' needs a ClosedLostReason: fill it in",
-                )
-            )
-
-    industry, other_industry = get(INDUSTRY), get(OTHER_INDUSTRY)
-    if known(industry, other_industry):
-        if other_industry is not None and industry != OTHER:
-            found.append(
-                (
-                    OTHER_INDUSTRY,
-                    "other-industry-without-other",
-                    "OtherIndustry goes only with Industry 'Other': clear it or set Industry to Other",
-                )
-            )
-        if other_industry is None and industry == OTHER:
-            found.append(
-                (
-                    OTHER_INDUSTRY,
-                    "other-industry-required",
-                    "Industry 'Other' needs OtherIndustry: say which industry",
-                )
-            )
-
-    security = get(NATIONAL_SECURITY)
-    if known(security, industry) and security == YES and industry != GOVERNMENT:
-        found.append(
-            (
-                NATIONAL_SECURITY,
-                "national-security-not-government",
-                "NationalSecurity 'Yes' applies only when Industry is Government: set it to No "
-                "or set Industry to Government",
-            )
-        )
-
-    website = get(WEBSITE)
-    account = _at(payload, ("Customer", "Account"), partial)
-    if (
-        known(security, website, account)
-        and website is None
-        and security != YES
-        and (partial or _has_content(account))
-    ):
-        found.append(
-            (
-                WEBSITE,
-                "website-required",
-                "WebsiteUrl is required unless NationalSecurity is Yes: fill in the "
-                "customer's website",
-            )
-        )
-
-    close = get(TARGET_CLOSE)
-    if known(close) and close is not None and (changed is None or TARGET_CLOSE in changed):
-        try:
-            past = date.fromisoformat(str(close)) < today
-        except ValueError:
-            past = False  # the date check reports it
-        if past:
-            found.append(
-                (
-                    TARGET_CLOSE,
-                    "target-close-date-past",
-                    f"TargetCloseDate {close} is in the past: use today ({today.isoformat()}) "
-                    f"or a later date",
-                )
-            )
-
-    funding, use_cases = get(FUNDING), get(USE_CASES)
-    if known(funding, use_cases) and funding == NO and use_cases is not None:
-        found.append(
-            (
-                USE_CASES,
-                "use-cases-without-funding",
-                "Marketing.UseCases must be empty when AwsFundingUsed is No: clear it (#CLEAR) "
-                "or set AwsFundingUsed to Yes",
-            )
-        )
-
-    competitor, others = get(COMPETITOR), get(OTHER_COMPETITORS)
-    if known(competitor, others) and others is not None and competitor != OTHER_COMPETITOR:
-        found.append(
-            (
-                OTHER_COMPETITORS,
-                "other-competitors-without-other",
-                "OtherCompetitorNames goes only with CompetitorName '*Other': clear it or set "
-                "CompetitorName to *Other",
-            )
-        )
-
-    problem = get(BUSINESS_PROBLEM)
-    bp = _catalog.load().get(BUSINESS_PROBLEM)
-    if known(problem) and problem is not None and bp is not None:
-        lo, hi = bp.min_length or 0, bp.max_length or 0
-        if hi and not lo <= len(str(problem)) <= hi:
-            found.append(
-                (
-                    BUSINESS_PROBLEM,
-                    "length",
-                    f"must be {lo:,} to {hi:,} characters (this has {len(str(problem)):,})",
-                )
-            )
-
-    found.extend(_required_members(payload, partial))
-    return found
+    context = _Context(payload, today, changed, partial)
+    return [found for rule in RULES for found in rule.check(context)]
 
 
 def _required_members(payload: dict[str, Any], partial: bool) -> Iterator[Found]:
@@ -333,3 +542,283 @@ def _required_members(payload: dict[str, Any], partial: bool) -> Iterator[Found]
                         "required",
                         f"{where} needs {name}: fill it in, or clear every field of {where}",
                     )
+
+
+# -- Excel: one cell's pattern and length, from the model ---------------------------
+#
+# Excel has no regular expressions, and a data-validation formula is at most 255
+# characters with no array constants. So a model pattern is translated where its
+# shape allows: literal characters and runs of digits give an exact formula; any
+# other pattern gives the conditions every accepted value meets (its length, its
+# fixed start, characters it must hold, the only characters it may hold), so the
+# sheet never refuses a value the API takes, and ``validate`` checks the rest.
+
+_DIGITS = frozenset("0123456789")
+_DIGIT_RUN = 15
+"""Digits checked per TEXT/VALUE round (Excel numbers hold 15 digits exactly)."""
+_MAX_EXTRA_CHARS = 3
+"""A pattern whose characters are digits and at most this many others gets a character check."""
+
+
+@dataclass(frozen=True)
+class CellCheck:
+    """A data-validation formula for one cell (TRUE: Excel accepts the value)."""
+
+    formula: str
+    """Without the leading ``=``; ``{cell}`` stands for the cell (``A2``)."""
+    exact: bool
+    """True when the formula accepts exactly what the model's pattern accepts."""
+    statement: str
+    """What Excel checks, in one line (the Guide shows it for approximations)."""
+
+    def at(self, cell: str) -> str:
+        return self.formula.replace("{cell}", cell)
+
+
+def x_digits(text: str) -> str:
+    """Excel: ``text`` is digits only (and not empty). 0 for false: LibreOffice saves FALSE so."""
+    return f'IFERROR(TEXT(VALUE({text}),REPT("0",LEN({text})))={text},0)'
+
+
+def _digit_class(node: Any) -> tuple[str, str] | None:
+    """(lowest, highest) digit of a character class of digits, else None."""
+    op, av = node
+    if op != _sre.IN or len(av) != 1:
+        return None
+    kind, value = av[0]
+    if kind == _sre.CATEGORY and value == _sre.CATEGORY_DIGIT:
+        return "0", "9"
+    if kind == _sre.RANGE and chr(value[0]) in _DIGITS and chr(value[1]) in _DIGITS:
+        return chr(value[0]), chr(value[1])
+    return None
+
+
+def _segments(tree: Any) -> list[tuple[str, str, str, int, int]] | None:
+    """A flat pattern as (kind, literal or low, high, min, max); None when it is not flat."""
+    out: list[tuple[str, str, str, int, int]] = []
+    for op, av in tree:
+        if op == _sre.LITERAL:
+            out.append(("lit", chr(av), "", 1, 1))
+            continue
+        node, lo, hi = (op, av), 1, 1
+        if op == _sre.MAX_REPEAT and len(av[2]) == 1:
+            lo, hi, node = av[0], av[1], list(av[2])[0]
+        digits = _digit_class(node)
+        if digits is None or hi == _sre.MAXREPEAT or (digits != ("0", "9") and hi != 1):
+            return None
+        out.append(("dig", digits[0], digits[1], lo, hi))
+    variable = [n for n, s in enumerate(out) if s[3] != s[4]]
+    if variable and variable != [len(out) - 1]:
+        return None  # a variable run must come last, so every other part has a place
+    return out
+
+
+def _exact(tree: Any) -> str | None:
+    segments = _segments(tree)
+    if segments is None:
+        return None
+    lo = sum(s[3] for s in segments)
+    hi = sum(s[4] for s in segments)
+    parts = [f"LEN({{cell}})={lo}" if lo == hi else f"LEN({{cell}})>={lo},LEN({{cell}})<={hi}"]
+    pos = 1
+    run_start, run_min, run_max = 0, 0, 0  # the current run of digit segments
+
+    def end_run() -> None:
+        for start in range(0, run_max, _DIGIT_RUN):
+            text = f"MID({{cell}},{run_start + start},{min(_DIGIT_RUN, run_max - start)})"
+            parts.append(x_digits(text) if start < run_min else f'OR({text}="",{x_digits(text)})')
+
+    for kind, low, high, n_min, n_max in segments:
+        if kind == "lit":
+            if run_max:
+                end_run()
+                run_max = 0
+            parts.append(f'EXACT(MID({{cell}},{pos},1),"{low}")')
+        else:
+            if not run_max:
+                run_start, run_min = pos, 0
+            run_min, run_max = run_min + n_min, run_max + n_max
+            first = f"MID({{cell}},{pos},1)"
+            if low != "0":
+                parts.append(f'{first}>="{low}"')
+            if high != "9":
+                parts.append(f'{first}<="{high}"')
+        pos += n_min
+    if run_max:
+        end_run()
+    return "AND(" + ",".join(parts) + ")"
+
+
+def _chars(tree: Any) -> set[str] | None:
+    """Every character a match can hold, or None when a class is too wide to list."""
+    out: set[str] = set()
+    for op, av in tree:
+        if op == _sre.LITERAL:
+            out.add(chr(av))
+        elif op == _sre.IN:
+            d = _digit_class((op, av))
+            if d is None:
+                return None
+            out |= {chr(c) for c in range(ord(d[0]), ord(d[1]) + 1)}
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.SUBPATTERN, _sre.BRANCH):
+            subs = av[1] if op == _sre.BRANCH else [av[-1]]
+            for sub in subs:
+                found = _chars(sub)
+                if found is None:
+                    return None
+                out |= found
+        elif op not in (_sre.AT, _sre.ASSERT):
+            return None
+    return out
+
+
+def _count(tree: Any, char: str) -> float:
+    """The most times ``char`` can occur in a match (inf: unbounded)."""
+    total = 0.0
+    for op, av in tree:
+        if op == _sre.LITERAL:
+            total += chr(av) == char
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+            inner = _count(av[2], char)
+            total += inner * (float("inf") if av[1] == _sre.MAXREPEAT else av[1]) if inner else 0
+        elif op == _sre.SUBPATTERN:
+            total += _count(av[-1], char)
+        elif op == _sre.BRANCH:
+            total += max(_count(b, char) for b in av[1])
+        elif op == _sre.IN:
+            total += float("inf") if _chars([(op, av)]) is None else 0
+    return total
+
+
+def _must_hold(tree: Any) -> set[str]:
+    """Literal characters every match holds."""
+    out: set[str] = set()
+    for op, av in tree:
+        if op == _sre.LITERAL:
+            out.add(chr(av))
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and av[0] >= 1:
+            out |= _must_hold(av[2])
+        elif op == _sre.SUBPATTERN:
+            out |= _must_hold(av[-1])
+        elif op == _sre.BRANCH:
+            out |= set.intersection(*(_must_hold(b) for b in av[1]))
+    return out
+
+
+def _prefix(tree: Any) -> str:
+    text = ""
+    for op, av in tree:
+        if op == _sre.ASSERT and not text:
+            continue
+        if op != _sre.LITERAL:
+            break
+        text += chr(av)
+    return text
+
+
+def _lookahead_max(tree: Any) -> int | None:
+    """``(?=.{0,80}$)`` at the start: at most 80 characters."""
+    for op, av in tree:
+        if op != _sre.ASSERT:
+            break
+        body = list(av[1])
+        if len(body) == 2 and body[0][0] == _sre.MAX_REPEAT and body[1][0] == _sre.AT:
+            return int(body[0][1][1])
+    return None
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+FORMULA_LIMIT = 255
+"""Excel refuses a data-validation formula longer than this."""
+
+
+def _approximate(
+    tree: Any, lo: int, hi: int | None
+) -> tuple[list[tuple[list[str], str]], int, int | None]:
+    """Conditions every match meets: ([(formulas, what they say)], min length, max length)."""
+    groups: list[tuple[list[str], str]] = []
+    width_lo, width_hi = tree.getwidth()
+    lo = max(lo, width_lo)
+    limits = [h for h in (hi, _lookahead_max(tree), width_hi) if h and h < _sre.MAXREPEAT]
+    hi = min(limits) if limits else None
+    prefix = _prefix(tree)
+    if prefix:
+        groups.append(
+            ([f"EXACT(LEFT({{cell}},{len(prefix)}),{_quoted(prefix)})"], f"it starts with {prefix}")
+        )
+    marks = sorted(c for c in _must_hold(tree) - set(prefix) if not c.isalnum())
+    if marks:
+        finds = [f"ISNUMBER(FIND({_quoted(char)},{{cell}}))" for char in marks]
+        groups.append((finds, "it holds " + " and ".join(marks)))
+    chars = _chars(tree)
+    extra = sorted((chars or set()) - _DIGITS)
+    if chars is not None and chars & _DIGITS and len(extra) <= _MAX_EXTRA_CHARS:
+        parts, bare = [], "{cell}"
+        for char in extra:
+            bare = f'SUBSTITUTE({bare},{_quoted(char)},"")'
+            most = _count(tree, char)
+            if most != float("inf"):
+                parts.append(
+                    f'LEN({{cell}})-LEN(SUBSTITUTE({{cell}},{_quoted(char)},""))<={int(most)}'
+                )
+        parts.append(f'OR({bare}="",{x_digits(bare)})' if extra else x_digits(bare))
+        groups.append((parts, "it has only digits" + (f" and {' '.join(extra)}" if extra else "")))
+    return groups, lo, hi
+
+
+def _length(lo: int, hi: int | None) -> tuple[list[str], str]:
+    parts = ([f"LEN({{cell}})>={lo}"] if lo > 1 else []) + ([f"LEN({{cell}})<={hi}"] if hi else [])
+    if lo > 1 and hi:
+        return parts, f"it has {lo:,} to {hi:,} characters"
+    return parts, (
+        f"it has at most {hi:,} characters" if hi else f"it has at least {lo:,} characters"
+    )
+
+
+def _formula(parts: list[str], clearable: bool) -> str:
+    body = parts[0] if len(parts) == 1 else "AND(" + ",".join(parts) + ")"
+    return f'OR({{cell}}="{CLEAR_TEXT}",{body})' if clearable else body
+
+
+def _fits(formula: str) -> bool:
+    return len(CellCheck(formula, False, "").at("ZZZ2")) + 1 <= FORMULA_LIMIT
+
+
+def cell_check(f: _catalog.Field, *, clearable: bool) -> CellCheck | None:
+    """The formula Excel checks a text cell of this field with: its pattern, its length.
+
+    None for a field without a pattern whose only limit is a maximum length (the
+    template's plain length check does that) and for fields with a dropdown.
+    """
+    if f.kind not in ("text", "timestamp") or f.allowed:
+        return None
+    lo, hi = f.min_length or 0, f.max_length
+    if not f.pattern:
+        if lo <= 1:
+            return None
+        length, length_said = _length(lo, hi)
+        return CellCheck(_formula(length, clearable), False, f"Excel checks that {length_said}")
+    tree = _sre.parse(f.pattern)
+    exact = _exact(tree)
+    if exact is not None:
+        extra, _ = _length(lo, hi)
+        formula = _formula([exact, *extra], clearable)
+        if _fits(formula):
+            return CellCheck(formula, True, f"Excel checks the model's pattern {f.pattern} exactly")
+    groups, lo, hi = _approximate(tree, lo, hi)
+    length, length_said = _length(lo, hi)
+    parts = lambda: [p for g in groups for p in g[0]]  # noqa: E731
+    while groups and not _fits(_formula([*parts(), *length], clearable)):
+        groups = groups[:-1]  # the character check is the longest: it goes first
+    said = [g[1] for g in groups]
+    if not groups and not length:
+        return None
+    statement = "Excel checks only that " + ", ".join([*said, length_said] if length else said)
+    return CellCheck(
+        _formula([*parts(), *length], clearable),
+        False,
+        f"{statement}; validate checks the rest of {f.pattern}",
+    )

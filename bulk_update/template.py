@@ -35,7 +35,9 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import catalog as cat
+from bulk_update import rules as rulebook
 from bulk_update.catalog import Catalog, Field
+from bulk_update.messages import pattern_message
 from bulk_update.results import LINE_HEIGHT, wrapped_lines
 
 DATA_SHEET = "Opportunities"
@@ -365,6 +367,9 @@ def _validation(column: TemplateColumn, col: int, source: str | None) -> dict[st
             "error_message": f"Type a date such as {DATE_EXAMPLE}"
             + (f", or {CLEAR} to empty the field." if column.clearable else "."),
         }
+    check = cell_validation(f, column.clearable, f"{xl_col_to_name(col)}2")
+    if check is not None:
+        return check | {"error_type": "stop"}
     if f.max_length and f.max_length >= len(CLEAR):
         return {
             "validate": "length",
@@ -375,6 +380,53 @@ def _validation(column: TemplateColumn, col: int, source: str | None) -> dict[st
             "error_message": f"At most {f.max_length} characters.",
         }
     return None
+
+
+def cell_validation(f: Field, clearable: bool, cell: str) -> dict[str, Any] | None:
+    """A custom validation from the field's pattern and length (rules.cell_check), if any.
+
+    The error box says what ``validate`` says of the same mistake.
+    """
+    check = rulebook.cell_check(f, clearable=clearable)
+    if check is None:
+        return None
+    if f.pattern:
+        title, said = "Not the form the API accepts", pattern_message(f, None)
+    else:
+        title = "Wrong length"
+        said = f"this value must be {f.min_length:,} to {f.max_length:,} characters"
+    message = said[0].upper() + said[1:] + (f". {CLEAR} empties the field." if clearable else ".")
+    return {
+        "validate": "custom",
+        "value": "=" + check.at(cell),
+        "error_title": title,
+        "error_message": message[:255],
+    }
+
+
+NEEDS_FILL = {"bg_color": "#FFEB9C", "font_color": "#7F6000"}
+"""A cell a rule now needs (yellow, as the AWS console marks required cells)."""
+NEEDS_CLEAR = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
+"""A value a rule refuses with the row's other cells (red)."""
+
+
+def add_rule_formats(
+    book: xlsxwriter.Workbook, ws: Worksheet, headers: list[str], last_row: int = LAST_ROW
+) -> list[rulebook.Flag]:
+    """Colour the cells the cross-field rules (rules.RULES) flag; return the flags written."""
+    refs = {h: f"${xl_col_to_name(n)}2" for n, h in enumerate(headers)}
+    flags = rulebook.row_flags(refs)
+    formats = {"fill": book.add_format(NEEDS_FILL), "clear": book.add_format(NEEDS_CLEAR)}
+    for flag in flags:
+        col = headers.index(flag.header)
+        ws.conditional_format(
+            1,
+            col,
+            last_row,
+            col,
+            {"type": "formula", "criteria": "=" + flag.condition, "format": formats[flag.needs]},
+        )
+    return flags
 
 
 def _write_data_sheet(
@@ -404,6 +456,7 @@ def _write_data_sheet(
                 "input_message": meaning(column.field, column.header)[:250],
             }
             ws.data_validation(1, col, LAST_ROW, col, spec)
+    add_rule_formats(book, ws, [c.header for c in columns])
     ws.set_row(0, 45)
     ws.freeze_panes(1, 1)
     ws.set_landscape()
@@ -478,6 +531,39 @@ def _fit_row(ws: Worksheet, row: int, text: str, width: int) -> None:
         ws.set_row(row, LINE_HEIGHT * lines)
 
 
+def rule_lines(columns: list[TemplateColumn]) -> list[tuple[str, str]]:
+    """The Guide's lines on the rules: what the colours mean, and what Excel cannot check."""
+    refs = {c.header: c.header for c in columns}
+    keys = {c.field.key for c in columns if c.field is not None}
+    lines: list[tuple[str, str]] = [
+        ("#", "Rules between columns"),
+        (
+            "Colours",
+            "A yellow cell is one a rule now needs, given the row's other cells (fill it in "
+            "unless the record already has it); a red cell holds a value the row's other "
+            "cells do not allow (clear it, or change the other cell).",
+        ),
+    ]
+    for rule in rulebook.RULES:
+        shown = rule.flags is not None and bool(rule.flags(refs))
+        if shown or rule.in_cell and rule.columns[0] in keys:
+            lines.append((rule.code, rule.statement))
+        elif any(k in keys for k in rule.columns):
+            lines.append(
+                (rule.code, f"{rule.statement} Excel cannot show it here: validate checks it.")
+            )
+    approximations: dict[str, str] = {}
+    for column in columns:
+        f = column.field
+        check = rulebook.cell_check(f, clearable=column.clearable) if f is not None else None
+        if f is not None and check is not None and f.pattern and not check.exact:
+            approximations[f.key.replace("[]", "[n]")] = check.statement + "."
+    if approximations:
+        lines.append(("#", "What Excel cannot check fully"))
+        lines.extend(approximations.items())
+    return lines
+
+
 def _write_guide(
     book: xlsxwriter.Workbook, ws: Worksheet, task: str, columns: list[TemplateColumn]
 ) -> None:
@@ -505,6 +591,17 @@ def _write_guide(
                 ws.write_string(row, 0, left, label)
             ws.write_string(row, 1, right)
             _fit_row(ws, row, right, GUIDE_WIDTH - 5)
+    row += 2
+    for left, right in rule_lines(columns):
+        row += 1
+        if left == "#":
+            row += 1
+            ws.write_string(row, 0, right, heading)
+            ws.write_string(row, 1, "", heading)
+            continue
+        ws.write_string(row, 0, left, label)
+        ws.write_string(row, 1, right)
+        _fit_row(ws, row, right, GUIDE_WIDTH - 5)
     row += 2
     for col, name in enumerate(("Column", "Meaning and values", "Example")):
         ws.write_string(row, col, name, heading)

@@ -30,7 +30,11 @@ def write_sheet(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def make_pc(
-    url: str, *, catalog: str = "Sandbox", read_rate: float = 1000.0, write_rate: float = 1000.0,
+    url: str,
+    *,
+    catalog: str = "Sandbox",
+    read_rate: float = 1000.0,
+    write_rate: float = 1000.0,
     **kwargs: Any,
 ) -> pcc.PartnerCentral:
     boto = pcc.make_boto_client(profile=None, endpoint_url=url)
@@ -64,8 +68,14 @@ def without(record: dict[str, Any], *dotted: str) -> dict[str, Any]:
     return out
 
 
-def pick(emu: Any, status: str, *, stage: str | None = None, skip: tuple[str, ...] = (),
-         catalog: str = "Sandbox") -> str:
+def pick(
+    emu: Any,
+    status: str,
+    *,
+    stage: str | None = None,
+    skip: tuple[str, ...] = (),
+    catalog: str = "Sandbox",
+) -> str:
     """The first record (by id) in this review status (and stage)."""
     for ident, rec in sorted(emu.records(catalog).items()):
         life = rec["LifeCycle"]

@@ -51,8 +51,9 @@ def applied(emu: Any, tmp_path: Path, ids: list[str]) -> tuple[Path, dict[str, A
         for n, i in enumerate(ids)
     ]
     sheet = write_sheet(tmp_path / "sheet.csv", rows)
-    report = apply_file(sheet, make_pc(emu.url),
-                        ApplySettings(catalog="Sandbox", run_dir=tmp_path / "runs"))
+    report = apply_file(
+        sheet, make_pc(emu.url), ApplySettings(catalog="Sandbox", run_dir=tmp_path / "runs")
+    )
     assert {r.identifier: r.outcome for r in report.results} == dict.fromkeys(
         ids, Outcome.UPDATED
     ), [r.message for r in report.results]
@@ -94,8 +95,11 @@ def test_rollback_refuses_where_a_seller_changed_the_record_after_the_run(
     after_seller = emu.record("Sandbox", moved)
     emu.reset_counters()
     report = rollback_run(make_pc(emu.url), run_dir)
-    assert outcomes(report) == {ids[0]: Outcome.UPDATED, moved: Outcome.CONFLICT,
-                                ids[2]: Outcome.UPDATED}
+    assert outcomes(report) == {
+        ids[0]: Outcome.UPDATED,
+        moved: Outcome.CONFLICT,
+        ids[2]: Outcome.UPDATED,
+    }
     row = next(r for r in report.results if r.identifier == moved)
     assert "changed in Partner Central after the run" in row.message
     assert "Project.Title" in row.message and "Address.City" not in row.message
@@ -181,10 +185,22 @@ def test_another_catalogs_run_is_refused(emu: Any, tmp_path: Path) -> None:
 def test_rollback_command(emu: Any, tmp_path: Path) -> None:
     ids = three(emu)[:2]
     run_dir, before = applied(emu, tmp_path, ids)
-    result = CliRunner().invoke(main, [
-        "rollback", str(run_dir), "--catalog", "Sandbox", "--endpoint-url", emu.url,
-        "--read-rate", "1000", "--write-rate", "1000", "--json",
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "rollback",
+            str(run_dir),
+            "--catalog",
+            "Sandbox",
+            "--endpoint-url",
+            emu.url,
+            "--read-rate",
+            "1000",
+            "--write-rate",
+            "1000",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["command"] == "rollback" and data["counts"]["updated"] == 2
@@ -196,8 +212,16 @@ def test_rollback_command_on_production_needs_yes_without_a_terminal(
     emu: Any, tmp_path: Path
 ) -> None:
     run_dir, _ = applied(emu, tmp_path, three(emu)[:1])
-    result = CliRunner().invoke(main, [
-        "rollback", str(run_dir), "--catalog", "AWS", "--endpoint-url", emu.url,
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "rollback",
+            str(run_dir),
+            "--catalog",
+            "AWS",
+            "--endpoint-url",
+            emu.url,
+        ],
+    )
     assert result.exit_code == 2
     assert "refusing to write to production" in result.stderr

@@ -199,8 +199,13 @@ def test_length_limits_checked_where_no_list(each: tuple[str, openpyxl.Workbook]
         f = column.field
         if f is None or f.allowed or f.kind == "date" or not f.max_length:
             continue
-        dv = found[_letter(ws, column.header)]
-        assert dv.type == "textLength" and dv.formula1 == str(f.max_length), column.header
+        letter = _letter(ws, column.header)
+        dv = found[letter]
+        if f.pattern or (f.min_length or 0) > 1:  # issue 15: the pattern's formula holds the limit
+            assert dv.type == "custom", column.header
+            assert f"LEN({letter}2)<={f.max_length}" in str(dv.formula1), column.header
+        else:
+            assert dv.type == "textLength" and dv.formula1 == str(f.max_length), column.header
 
 
 def test_frozen_header_and_identifier_and_widths(each: tuple[str, openpyxl.Workbook]) -> None:
@@ -365,6 +370,8 @@ def _needs_validation(column: tpl.TemplateColumn) -> str | None:
         return "list"
     if f.kind == "date":
         return "date"
+    if f.pattern or (f.min_length or 0) > 1:  # issue 15: a formula from the pattern and length
+        return "custom"
     if f.max_length and f.max_length >= len(CLEAR):
         return "textLength"
     return None

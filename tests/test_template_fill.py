@@ -24,6 +24,7 @@ from typing import Any
 import openpyxl
 import pytest
 from apply_helpers import make_pc
+from excel_formula import Formula
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -121,8 +122,9 @@ def excel_accepts(book: openpyxl.Workbook, dv: DataValidation | None, value: obj
         return str(value) in dropdown(book, dv)
     if dv.type == "textLength":
         return len(str(value)) <= int(str(dv.formula1))
-    if dv.type == "custom":  # the Identifier rule: O followed by digits
-        return bool(re.fullmatch(r"O\d+", str(value)))
+    if dv.type == "custom":  # the formula, run on the value (it names the column's row-2 cell)
+        letter = re.match(r"[A-Z]+", str(dv.sqref)).group(0)  # type: ignore[union-attr]
+        return Formula(str(dv.formula1)).holds({f"{letter}2": value})
     return True
 
 

@@ -10,9 +10,11 @@ small workbook of its own (the same styles, shared strings and workbook
 parts, stored without compression): each cell reads exactly as a whole-sheet
 read would give it. A CSV file is read row by row.
 
-The sheet is read twice: a first pass finds the header, checks that no data
-sits under an empty header, and keeps only the identifiers (what the
-duplicate check needs); the second pass yields :class:`readers.Sheet` chunks.
+The sheet is read once: that pass finds the header, checks that no data
+sits under an empty header, keeps the identifiers (what the duplicate check
+needs) and puts each chunk's cells and kinds in a temporary file (pickled);
+:meth:`Stream.chunks` reads them back one chunk at a time, so the checks can
+use the whole sheet's duplicates while memory holds one chunk.
 A sheet the cutting cannot handle (rows without a row number, a namespace
 prefix) is read whole by :func:`readers.read_sheet` and yielded as one chunk.
 """
@@ -21,12 +23,14 @@ from __future__ import annotations
 
 import csv
 import io
+import pickle
 import re
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -76,8 +80,7 @@ class Stream:
     source_columns: list[int]
     duplicates: dict[str, list[int]]
     """Each identifier on more than one row -> those rows' Excel numbers."""
-    _raw: Callable[[], Iterator[RawChunk]] | None = None
-    _width: int = 0
+    _spill: IO[bytes] | None = None
     _whole: readers.Sheet | None = None
     chunks_read: int = field(default=0)
 
@@ -87,23 +90,13 @@ class Stream:
             self.chunks_read += 1
             yield self._whole
             return
-        assert self._raw is not None
-        keep, width = self.source_columns, self._width
-        for first, rows in self._raw():
-            data: list[list[Any]] = []
-            numbers: list[int] = []
-            for k, row in enumerate(rows):
-                number = first + k
-                if number <= self.header_row or readers._is_blank(row):
-                    continue
-                data.append(row[:width] if len(row) > width else row)
-                numbers.append(number)
-            if not data:
-                continue
-            cells, kinds = readers.cells_and_kinds(data, width)
-            del data
-            if len(keep) < width:
-                cells, kinds = cells[:, keep], kinds[:, keep]
+        assert self._spill is not None
+        self._spill.seek(0)
+        while True:
+            try:
+                numbers, cells, kinds = pickle.load(self._spill)
+            except EOFError:
+                return
             self.chunks_read += 1
             yield readers.Sheet(
                 path=self.path,
@@ -113,8 +106,18 @@ class Stream:
                 kinds=readers._frame(kinds),
                 row_numbers=numbers,
                 header_row=self.header_row,
-                source_columns=list(keep),
+                source_columns=list(self.source_columns),
             )
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def open_stream(
@@ -178,6 +181,24 @@ def _first_pass(
     raw: Callable[[], Iterator[RawChunk]],
     identifier_of: Callable[[list[str]], int | None],
 ) -> Stream:
+    """Read the sheet once: its header, the checks of empty headers, the identifiers;
+    each chunk's cells and kinds go to a temporary file, read back by Stream.chunks."""
+    spill = tempfile.TemporaryFile(prefix="bulk-update-chunks-")
+    try:
+        return _read_once(path, name, where, raw, identifier_of, spill)
+    except BaseException:
+        spill.close()
+        raise
+
+
+def _read_once(
+    path: Path,
+    name: str | None,
+    where: str,
+    raw: Callable[[], Iterator[RawChunk]],
+    identifier_of: Callable[[list[str]], int | None],
+    spill: IO[bytes],
+) -> Stream:
     header: list[str] | None = None
     header_row = 0
     keep: list[int] = []
@@ -188,6 +209,8 @@ def _first_pass(
     first_row: dict[str, int] = {}
     duplicates: dict[str, list[int]] = {}
     for first, rows in raw():
+        data: list[list[Any]] = []
+        numbers: list[int] = []
         for k, row in enumerate(rows):
             number = first + k
             if readers._is_blank(row):
@@ -211,12 +234,23 @@ def _first_pass(
                 for i in range(width, len(row)):
                     if i not in first_filled and _filled(row[i]):
                         first_filled[i] = number
+                row = row[:width]
             if pos is not None:
                 key = identifier_key(row[pos] if pos < len(row) else "")
                 if key is not None:
                     seen = first_row.setdefault(key, number)
                     if seen != number:
                         duplicates.setdefault(key, [seen]).append(number)
+            data.append(row)
+            numbers.append(number)
+        del rows
+        if data and not first_filled and problem is None:
+            assert header is not None
+            cells, kinds = readers.cells_and_kinds(data, len(header))
+            del data
+            if len(keep) < len(header):
+                cells, kinds = cells[:, keep], kinds[:, keep]
+            pickle.dump((numbers, cells, kinds), spill, protocol=pickle.HIGHEST_PROTOCOL)
     if header is None:
         raise SheetError(f"{where} is empty: the first row must hold the column names")
     if first_filled:
@@ -234,8 +268,7 @@ def _first_pass(
         header_row=header_row,
         source_columns=keep,
         duplicates=duplicates,
-        _raw=raw,
-        _width=len(header),
+        _spill=spill,
     )
 
 

@@ -117,7 +117,7 @@ def validate_file(
     target = out or _default_out(path, "results")
     results: list[RowResult] = []
     problems: list[Problem] = []
-    with tempfile.TemporaryDirectory(prefix="bulk-update-") as tmp:
+    with stream, tempfile.TemporaryDirectory(prefix="bulk-update-") as tmp:
         writer = ResultsWriter(Path(tmp) / "results.xlsx", stream.headers, "validate")
         for part in stream.chunks():
             report = checks.check_sheet(

@@ -148,7 +148,9 @@ def open_stream(
     return _whole(path, sheet, identifier_of)
 
 
-def _whole(path: Path, sheet: str | None, identifier_of: Callable[[list[str]], int | None]) -> Stream:
+def _whole(
+    path: Path, sheet: str | None, identifier_of: Callable[[list[str]], int | None]
+) -> Stream:
     data = readers.read_sheet(path, sheet)
     pos = identifier_of(data.headers)
     seen: dict[str, list[int]] = {}
@@ -183,7 +185,7 @@ def _first_pass(
 ) -> Stream:
     """Read the sheet once: its header, the checks of empty headers, the identifiers;
     each chunk's cells and kinds go to a temporary file, read back by Stream.chunks."""
-    spill = tempfile.TemporaryFile(prefix="bulk-update-chunks-")
+    spill = tempfile.TemporaryFile(prefix="bulk-update-chunks-")  # noqa: SIM115 (Stream.close)
     try:
         return _read_once(path, name, where, raw, identifier_of, spill)
     except BaseException:

@@ -274,7 +274,7 @@ def _grid(rows: Iterable[Sequence[Any]], where: str, first_row: int = 1) -> _Gri
     )
 
 
-def cells_and_kinds(data: list[Sequence[Any]], width: int) -> tuple[np.ndarray, np.ndarray]:
+def cells_and_kinds(data: Sequence[Sequence[Any]], width: int) -> tuple[np.ndarray, np.ndarray]:
     """Two object arrays (rows x width) of the rows' texts and kinds; short rows padded."""
     cells = _array(data, width)
     kinds = np.full(cells.shape, TEXT, dtype=object)
@@ -290,7 +290,7 @@ def cells_and_kinds(data: list[Sequence[Any]], width: int) -> tuple[np.ndarray, 
     return cells, kinds
 
 
-def _array(rows: list[Sequence[Any]], width: int) -> np.ndarray:
+def _array(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray:
     """A two-dimensional object array of the rows, short rows padded with ""."""
     if not rows:
         return np.empty((0, width), dtype=object)

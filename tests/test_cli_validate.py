@@ -361,10 +361,7 @@ def _sheets_of(book: Path) -> dict[str, list[list[object]]]:
     from python_calamine import CalamineWorkbook
 
     with CalamineWorkbook.from_path(str(book)) as wb:
-        return {
-            name: wb.get_sheet_by_name(name).to_python()
-            for name in ("Results", "Errors")
-        }
+        return {name: wb.get_sheet_by_name(name).to_python() for name in ("Results", "Errors")}
 
 
 def _tricky_sheets(tmp: Path) -> list[Path]:
@@ -399,7 +396,9 @@ def _tricky_sheets(tmp: Path) -> list[Path]:
     book.close()
     out.append(tmp / "tricky.xlsx")
     lines = ["sep=;", "Identifier;LifeCycle.Stage;LifeCycle.NextSteps"]
-    lines += [f"O{7 if r in (2, 40) else r};{'Qualified' if r % 3 else 'Nope'};x" for r in range(60)]
+    lines += [
+        f"O{7 if r in (2, 40) else r};{'Qualified' if r % 3 else 'Nope'};x" for r in range(60)
+    ]
     (tmp / "tricky.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     out.append(tmp / "tricky.csv")
     late = tmp / "late-column.csv"

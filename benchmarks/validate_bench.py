@@ -10,18 +10,21 @@ few bad cells so that the Errors sheet is not empty. Then, each in a fresh
 process so that its peak memory (ru_maxrss) is its own:
 
 - validate: ``jobs.validate_file`` end to end, with its parts timed in place:
-  read (``readers.read_sheet``), check (``columns.resolve`` +
-  ``checks.check_sheet``), write (``results.write_results`` with the RowResults
-  validate_file builds), and the rest (building those RowResults);
+  read (``chunks.open_stream``: the one read, its first pass and the spill),
+  check (``columns.resolve`` + ``checks.check_sheet``, per chunk), write
+  (``ResultsWriter.add`` + ``close``), and the rest (chunks read back, RowResults);
 - floor: a bare python-calamine read of the file
   (``CalamineWorkbook.from_path(...).get_sheet_by_index(0).to_python()``) plus a
   bare xlsxwriter constant_memory write of the same cells, all as strings.
 
-Targets (issue 2): total <= 2x the floor, peak RSS <= 1 GiB. CPU seconds are
+Targets (issue 14): total <= 1.25x the floor, peak RSS < 400 MiB at 50,000 rows.
+``--scale 10000,100000,1048576`` generates each size (``make_big_workbook``) and
+prints wall, floor, ratio and peak RSS per size (a million rows: about an hour
+on the 2-core machine, most of it generating the sheet and the floor). CPU seconds are
 printed beside wall seconds: on a busy machine they are the steadier figure.
 The load average is printed before and after the runs.
 
-Measured 2026-11-26 on the 2-core machine, load average about 1 (this run
+Before issue 14 (whole-sheet read), measured 2026-11-26 on the 2-core machine, load average about 1 (this run
 alone), best of 2: read 6.4 s, check 12.1 s, write 27.6 s, other 1.3 s, total
 47.5 s; floor 29.8 s (calamine read 4.4 s + xlsxwriter write 25.4 s); ratio
 1.59; peak RSS 715 MiB (the floor process alone: 474 MiB).
@@ -47,8 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 RECORD_ITEMS = 2
-TARGET_RATIO = 2.0
-TARGET_RSS_MIB = 1024
+TARGET_RATIO = 1.25  # issue 14 (issue 2 asked for 2.0 and 1 GiB)
+TARGET_RSS_MIB = 400
 
 _WORDS = [
     "migration",

@@ -198,13 +198,18 @@ def _field_spec(name: str, col: Column, f: Field) -> _Spec:
 _IDENTIFIER_PATTERN = r"O[0-9]{1,19}"
 
 
-def _identifier_spec(name: str, col: Column) -> _Spec:
+def _identifier_spec(name: str, col: Column, duplicates: dict[str, list[int]] | None) -> _Spec:
     pattern = (
         _catalog.update_shape().members["Identifier"].metadata.get("pattern", _IDENTIFIER_PATTERN)
     )
+    if duplicates is None:
+        unique: Callable[[pd.Series], pd.Series] = lambda s: ~s.duplicated(keep=False)  # noqa: E731
+    else:  # the sheet is checked in chunks: the whole sheet's duplicates are given
+        twice = set(duplicates)
+        unique = lambda s: ~s.isin(twice)  # noqa: E731
     checks = [
         pa.Check(lambda s: s.str.fullmatch(pattern), name="invalid-identifier"),
-        pa.Check(lambda s: ~s.duplicated(keep=False), name="duplicate-identifier"),
+        pa.Check(unique, name="duplicate-identifier"),
     ]
     messages: dict[str, tuple[Message, Severity]] = {
         "invalid-identifier": (
@@ -252,7 +257,9 @@ def _catalog_spec(name: str, col: Column, run_catalog: str | None) -> _Spec:
     return _Spec(name, col, checks, messages)
 
 
-def _specs(layout: Layout, run_catalog: str | None) -> list[_Spec]:
+def _specs(
+    layout: Layout, run_catalog: str | None, duplicates: dict[str, list[int]] | None = None
+) -> list[_Spec]:
     """The checked columns: fields the tool writes, Identifier, LastModifiedDate, Catalog."""
     specs: list[_Spec] = []
     for col in layout.columns:
@@ -260,7 +267,7 @@ def _specs(layout: Layout, run_catalog: str | None) -> list[_Spec]:
         if col.role == "field" and col.field is not None and not col.field.read_only:
             specs.append(_field_spec(name, col, col.field))
         elif col.role == "identifier":
-            specs.append(_identifier_spec(name, col))
+            specs.append(_identifier_spec(name, col, duplicates))
         elif col.role == "last-modified":
             specs.append(_last_modified_spec(name, col))
         elif col.role == "catalog":
@@ -406,13 +413,16 @@ def check_sheet(
     *,
     run_catalog: str | None,
     today: dt.date,
+    duplicates: dict[str, list[int]] | None = None,
 ) -> CheckReport:
     """Check every row of a sheet offline; rows without errors become RowEdits.
 
     ``catalog`` is the field catalog the layout was resolved with; ``run_catalog``
     the run's ``--catalog`` (a ``Catalog`` column must equal it), or None.
+    ``duplicates`` (identifier -> Excel rows) is given when ``sheet`` is one
+    chunk of a larger sheet: the duplicate check then uses the whole sheet's.
     """
-    specs = _specs(layout, run_catalog)
+    specs = _specs(layout, run_catalog, duplicates)
     by_name = {s.name: s for s in specs}
     n = len(sheet)
     norm = _normalise(sheet, specs)
@@ -420,8 +430,11 @@ def check_sheet(
     ident_spec = next(s for s in specs if s.column.role == "identifier")
     idents = df[ident_spec.name]
     id_rows: dict[str, list[int]] = {}
-    for i in idents[idents.duplicated(keep=False)].index:
-        id_rows.setdefault(str(idents.iat[i]), []).append(sheet.row_numbers[i])
+    if duplicates is not None:
+        id_rows = duplicates
+    else:
+        for i in idents[idents.duplicated(keep=False)].index:
+            id_rows.setdefault(str(idents.iat[i]), []).append(sheet.row_numbers[i])
     ident_spec.messages["duplicate-identifier"] = (
         lambda v: (
             f"{v} appears on rows {and_list(id_rows.get(v, []))}: give each opportunity one row only"

@@ -7,6 +7,8 @@ cannot start.  Row problems travel as records inside the report.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -15,7 +17,7 @@ from pathlib import Path
 from xlsxwriter.exceptions import FileCreateError
 
 from bulk_update import catalog as cat
-from bulk_update import checks, columns, readers
+from bulk_update import checks, chunks, columns, readers
 from bulk_update import client as pcc
 from bulk_update.errors import BulkUpdateError
 from bulk_update.execute import Executor, Options, RowOutcome, confirmed_run
@@ -25,7 +27,7 @@ from bulk_update.mapping import RowEdit
 from bulk_update.merge import holds, project
 from bulk_update.plan import iso, same_version
 from bulk_update.problems import Outcome, Problem, Severity
-from bulk_update.results import RowResult, RunSummary, write_results, write_retry
+from bulk_update.results import ResultsWriter, RowResult, RunSummary, write_results, write_retry
 
 
 @dataclass
@@ -94,23 +96,49 @@ def validate_file(
     catalog: str | None = None,
     out: Path | None = None,
     today: date | None = None,
+    chunk_bytes: int | None = None,
 ) -> JobReport:
-    """``bulk-update validate``: every row ``valid`` or ``invalid``, no AWS call."""
+    """``bulk-update validate``: every row ``valid`` or ``invalid``, no AWS call.
+
+    The sheet is read, checked and written chunk by chunk (:mod:`bulk_update.chunks`),
+    so memory does not grow with the rows' cells; ``chunk_bytes`` sets the chunk size.
+    The report's results keep each row's outcome and message, not its cells.
+    """
     started = datetime.now(UTC)
-    loaded = load(path, sheet=sheet, run_catalog=catalog, today=today)
-
-    def valid(i: int, row: int, ident: str, cells: list[str]) -> RowResult:
-        notes = loaded.report.normalised[i] if loaded.report.normalised else []
-        return RowResult(row, ident, Outcome.VALID, "; ".join(notes), [], cells)
-
-    results = _row_results(loaded, valid)
-    summary = RunSummary("validate", catalog, str(path), started, datetime.now(UTC))
-    target = out or _default_out(path, "results")
-    target = save(
-        target,
-        lambda t: write_results(t, results, loaded.report.problems, loaded.sheet.headers, summary),
+    fields = cat.load()
+    day = today or datetime.now(UTC).date()
+    stream = chunks.open_stream(
+        path,
+        sheet,
+        lambda headers: columns.resolve(headers, fields).identifier.position,
+        chunk_bytes=chunk_bytes,
     )
-    return JobReport(results, loaded.report.problems, summary, target)
+    layout = columns.resolve(stream.headers, fields)
+    target = out or _default_out(path, "results")
+    results: list[RowResult] = []
+    problems: list[Problem] = []
+    with stream, tempfile.TemporaryDirectory(prefix="bulk-update-") as tmp:
+        writer = ResultsWriter(Path(tmp) / "results.xlsx", stream.headers, "validate")
+        for part in stream.chunks():
+            report = checks.check_sheet(
+                part, layout, fields, run_catalog=catalog, today=day,
+                duplicates=stream.duplicates,
+            )  # fmt: skip
+            loaded = Loaded(part, layout, report)
+
+            def valid(i: int, row: int, ident: str, cells: list[str], r=report) -> RowResult:
+                notes = r.normalised[i] if r.normalised else []
+                return RowResult(row, ident, Outcome.VALID, "; ".join(notes), [], cells)
+
+            rows = _row_results(loaded, valid)
+            writer.add(rows, report.problems)
+            problems.extend(report.problems)
+            results.extend(RowResult(r.row, r.identifier, r.outcome, r.message) for r in rows)
+            del rows, loaded, report, part
+        summary = RunSummary("validate", catalog, str(path), started, datetime.now(UTC))
+        written = writer.close(summary)
+        target = save(target, lambda t: Path(shutil.copyfile(written, t)))
+    return JobReport(results, problems, summary, target)
 
 
 def save(target: Path, write: Callable[[Path], Path]) -> Path:

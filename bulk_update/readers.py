@@ -250,17 +250,7 @@ def _grid(rows: Iterable[Sequence[Any]], where: str, first_row: int = 1) -> _Gri
         raise SheetError(f"{where} is empty: the first row must hold the column names")
     width = max([len(header), *map(len, data)])
     header += [""] * (width - len(header))
-    cells = _array(data, width)
-    kinds = np.full(cells.shape, TEXT, dtype=object)
-    converted: dict[int, list[str]] = {}
-    for i in range(width):
-        column = cells[:, i]
-        if not set(map(type, column)) <= {str}:
-            texts, converted[i] = _convert(column)
-            column[:] = texts
-    kinds[cells == ""] = EMPTY
-    for i, column_kinds in converted.items():
-        kinds[:, i] = column_kinds
+    cells, kinds = cells_and_kinds(data, width)
     keep: list[int] = []
     for i in range(width):
         if header[i]:
@@ -284,7 +274,23 @@ def _grid(rows: Iterable[Sequence[Any]], where: str, first_row: int = 1) -> _Gri
     )
 
 
-def _array(rows: list[Sequence[Any]], width: int) -> np.ndarray:
+def cells_and_kinds(data: Sequence[Sequence[Any]], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two object arrays (rows x width) of the rows' texts and kinds; short rows padded."""
+    cells = _array(data, width)
+    kinds = np.full(cells.shape, TEXT, dtype=object)
+    converted: dict[int, list[str]] = {}
+    for i in range(width):
+        column = cells[:, i]
+        if not set(map(type, column)) <= {str}:
+            texts, converted[i] = _convert(column)
+            column[:] = texts
+    kinds[cells == ""] = EMPTY
+    for i, column_kinds in converted.items():
+        kinds[:, i] = column_kinds
+    return cells, kinds
+
+
+def _array(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray:
     """A two-dimensional object array of the rows, short rows padded with ""."""
     if not rows:
         return np.empty((0, width), dtype=object)

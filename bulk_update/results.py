@@ -72,9 +72,9 @@ RESULT_COLUMNS = ["Row", "Identifier", "Outcome", "Message", "Changes"]
 ERROR_COLUMNS = ["Row", "Identifier", "Column", "Value", "Problem", "Severity", "Code"]
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
-    """What happened to one input row."""
+    """What happened to one input row (slots: a million of them stay small)."""
 
     row: int
     """The row's number in the input, as Excel numbers it (header = 1)."""
@@ -175,85 +175,137 @@ def _width(header: str, sample: Iterable[str]) -> float:
     return float(min(max(longest + 2, 10), 40))
 
 
-def _write_results_sheet(
-    ws: Worksheet, results: Sequence[RowResult], headers: Sequence[str], st: _Styles
+def _results_layout(
+    ws: Worksheet, sample: Sequence[RowResult], headers: Sequence[str], st: _Styles
 ) -> None:
+    """Column widths (from the first rows), panes, printing and the header row."""
     names = [*RESULT_COLUMNS, *headers]
     ws.set_column(0, 0, 7, st.top)
     ws.set_column(1, 1, 22, st.top)
     ws.set_column(2, 2, 14, st.top)
     ws.set_column(3, 4, WRAP_WIDTH, st.wrap)
     base = len(RESULT_COLUMNS)
-    sample = results[:200]
     for i, name in enumerate(headers):
-        column = (r.cells[i] for r in sample if i < len(r.cells))
+        column = (r.cells[i] for r in sample[:200] if i < len(r.cells))
         ws.set_column(base + i, base + i, _width(name, column))
     ws.freeze_panes(1, 3)
-    ws.autofilter(0, 0, max(len(results), 1), len(names) - 1)
     ws.set_landscape()
     ws.repeat_rows(0)
     ws.repeat_columns(0, 2)
     _headers(ws, names, st.header)
 
+
+def _write_result(
+    ws: Worksheet, n: int, result: RowResult, headers: Sequence[str], st: _Styles
+) -> None:
+    """Line ``n`` of the Results sheet."""
     write = ws.write_string
-    for n, result in enumerate(results, start=1):
-        # The input's own cells first: a cell cut to fit is then told in Message.
-        cut: list[str] = []
-        for i, value in enumerate(result.cells, start=base):
-            if value and write(n, i, value):
-                text, _ = fit(value)
-                write(n, i, text)
-                cut.append(
-                    headers[i - base] if i - base < len(headers) else f"column {i - base + 1}"
-                )
-        message = result.message
-        if cut:
-            note = f"Cells cut to Excel's {CELL_LIMIT:,}-character limit here: {', '.join(cut)}."
-            message = f"{message} {note}".strip()
-        changes = "\n".join(str(c) for c in result.changes)
-        changes, changes_cut = fit(changes)
-        if changes_cut:
-            message = f"{message} The list of changes is cut to fit Excel's cell limit.".strip()
-        lines = max(wrapped_lines(message, WRAP_WIDTH), wrapped_lines(changes, WRAP_WIDTH))
-        if lines > 1:
-            ws.set_row(n, LINE_HEIGHT * min(lines, MAX_LINES))
-        ws.write_number(n, 0, result.row)
-        write(n, 1, fit(result.identifier)[0])
-        write(n, 2, str(result.outcome), st.outcome[result.outcome])
-        if message:
-            write(n, 3, fit(message)[0])
-        if changes:
-            write(n, 4, changes)
+    base = len(RESULT_COLUMNS)
+    # The input's own cells first: a cell cut to fit is then told in Message.
+    cut: list[str] = []
+    for i, value in enumerate(result.cells, start=base):
+        if value and write(n, i, value):
+            text, _ = fit(value)
+            write(n, i, text)
+            cut.append(headers[i - base] if i - base < len(headers) else f"column {i - base + 1}")
+    message = result.message
+    if cut:
+        note = f"Cells cut to Excel's {CELL_LIMIT:,}-character limit here: {', '.join(cut)}."
+        message = f"{message} {note}".strip()
+    changes = "\n".join(str(c) for c in result.changes)
+    changes, changes_cut = fit(changes)
+    if changes_cut:
+        message = f"{message} The list of changes is cut to fit Excel's cell limit.".strip()
+    lines = max(wrapped_lines(message, WRAP_WIDTH), wrapped_lines(changes, WRAP_WIDTH))
+    if lines > 1:
+        ws.set_row(n, LINE_HEIGHT * min(lines, MAX_LINES))
+    ws.write_number(n, 0, result.row)
+    write(n, 1, fit(result.identifier)[0])
+    write(n, 2, str(result.outcome), st.outcome[result.outcome])
+    if message:
+        write(n, 3, fit(message)[0])
+    if changes:
+        write(n, 4, changes)
 
 
-def _write_errors_sheet(ws: Worksheet, problems: Sequence[Problem], st: _Styles) -> None:
+def _errors_layout(ws: Worksheet, st: _Styles) -> None:
     widths = [7, 22, 34, 30, 80, 10, 22]
     for col, width in enumerate(widths):
         ws.set_column(col, col, width, st.wrap if col in (3, 4) else st.top)
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(problems), 1), len(ERROR_COLUMNS) - 1)
     ws.set_landscape()
     ws.repeat_rows(0)
     ws.fit_to_pages(1, 0)
     _headers(ws, ERROR_COLUMNS, st.header)
-    ordered = sorted(problems, key=lambda p: -1 if p.row is None else p.row)
-    for n, p in enumerate(ordered, start=1):
-        if p.row is not None:
-            ws.write_number(n, 0, p.row)
-        value, value_cut = fit(p.value or "")
-        message = p.message
-        if value_cut:
-            message += f" (The value is cut to Excel's {CELL_LIMIT:,}-character limit here.)"
-        for col, text in (
-            (1, p.identifier or ""),
-            (2, p.column or ""),
-            (3, value),
-            (4, message),
-            (5, str(p.severity)),
-            (6, p.code),
-        ):
-            if text:
-                ws.write_string(n, col, fit(text)[0])
+
+
+def _write_problem(ws: Worksheet, n: int, p: Problem) -> None:
+    """Line ``n`` of the Errors sheet."""
+    if p.row is not None:
+        ws.write_number(n, 0, p.row)
+    value, value_cut = fit(p.value or "")
+    message = p.message
+    if value_cut:
+        message += f" (The value is cut to Excel's {CELL_LIMIT:,}-character limit here.)"
+    for col, text in (
+        (1, p.identifier or ""),
+        (2, p.column or ""),
+        (3, value),
+        (4, message),
+        (5, str(p.severity)),
+        (6, p.code),
+    ):
+        if text:
+            ws.write_string(n, col, fit(text)[0])
+
+
+class ResultsWriter:
+    """The results workbook written as the rows come, in constant memory.
+
+    ``add`` takes the next rows' results (in sheet order) and their problems;
+    ``close`` writes the Summary and returns the path. The first call to
+    ``add`` sets the column widths from its first rows. Problems are written
+    in row order within each call (a problem without a row first), so calls in
+    sheet order give the same Errors sheet as :func:`write_results`.
+    """
+
+    def __init__(self, path: str | Path, headers: Sequence[str], command: str) -> None:
+        self.path = Path(path)
+        self.headers = list(headers)
+        self.book = xlsxwriter.Workbook(str(self.path), WORKBOOK_OPTIONS)
+        self.book.set_properties({"title": f"bulk-update {command} results"})
+        self.st = _Styles(self.book)
+        self.results_ws = self.book.add_worksheet("Results")
+        self.errors_ws = self.book.add_worksheet("Errors")
+        self.summary_ws = self.book.add_worksheet("Summary")
+        _errors_layout(self.errors_ws, self.st)
+        self.counts = dict.fromkeys(Outcome, 0)
+        self.rows = 0
+        self.problems = 0
+        self._laid_out = False
+
+    def add(self, results: Sequence[RowResult], problems: Sequence[Problem] = ()) -> None:
+        if not self._laid_out:
+            _results_layout(self.results_ws, results, self.headers, self.st)
+            self._laid_out = True
+        for result in results:
+            self.rows += 1
+            self.counts[result.outcome] += 1
+            _write_result(self.results_ws, self.rows, result, self.headers, self.st)
+        for p in sorted(problems, key=lambda p: -1 if p.row is None else p.row):
+            self.problems += 1
+            _write_problem(self.errors_ws, self.problems, p)
+
+    def close(self, summary: RunSummary) -> Path:
+        if not self._laid_out:
+            _results_layout(self.results_ws, [], self.headers, self.st)
+        names = len(RESULT_COLUMNS) + len(self.headers)
+        self.results_ws.autofilter(0, 0, max(self.rows, 1), names - 1)
+        self.errors_ws.autofilter(0, 0, max(self.problems, 1), len(ERROR_COLUMNS) - 1)
+        _write_summary_sheet(self.book, self.summary_ws, self.counts, summary, self.st)
+        self.results_ws.activate()
+        self.book.close()
+        return self.path
 
 
 def _write_summary_sheet(
@@ -349,19 +401,9 @@ def write_results(
     ``headers`` are the input's own headers, as read; each result's ``cells``
     follow them. The workbook opens on the Results sheet.
     """
-    path = Path(path)
-    book = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
-    book.set_properties({"title": f"bulk-update {summary.command} results"})
-    st = _Styles(book)
-    results_ws = book.add_worksheet("Results")
-    errors_ws = book.add_worksheet("Errors")
-    summary_ws = book.add_worksheet("Summary")
-    _write_results_sheet(results_ws, results, headers, st)
-    _write_errors_sheet(errors_ws, problems, st)
-    _write_summary_sheet(book, summary_ws, RunSummary.counts(results), summary, st)
-    results_ws.activate()
-    book.close()
-    return path
+    writer = ResultsWriter(path, headers, summary.command)
+    writer.add(results, problems)
+    return writer.close(summary)
 
 
 def write_retry(

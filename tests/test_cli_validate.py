@@ -333,3 +333,124 @@ def test_out_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path) -> No
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: cannot write ")
     assert "Traceback" not in result.output
+
+
+# --- issue 14: the chunked validate gives what the whole-sheet read gives ---------------
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _whole_sheet_validate(path: Path, out: Path, today: object = None) -> list[list[object]]:
+    """The validate of before issue 14: the whole sheet read, checked, then written."""
+    loaded = jobs.load(path, sheet=None, run_catalog=None, today=None)  # type: ignore[arg-type]
+
+    def valid(i: int, row: int, ident: str, cells: list[str]) -> results.RowResult:
+        notes = loaded.report.normalised[i] if loaded.report.normalised else []
+        return results.RowResult(row, ident, results.Outcome.VALID, "; ".join(notes), [], cells)
+
+    rows = jobs._row_results(loaded, valid)
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    summary = results.RunSummary("validate", None, str(path), now, now)
+    results.write_results(out, rows, loaded.report.problems, loaded.sheet.headers, summary)
+    return [[r.row, r.identifier, str(r.outcome), r.message] for r in rows]
+
+
+def _sheets_of(book: Path) -> dict[str, list[list[object]]]:
+    from python_calamine import CalamineWorkbook
+
+    with CalamineWorkbook.from_path(str(book)) as wb:
+        return {name: wb.get_sheet_by_name(name).to_python() for name in ("Results", "Errors")}
+
+
+def _tricky_sheets(tmp: Path) -> list[Path]:
+    """Sheets with what the chunking could get wrong: ids twice far apart, error and
+    date and number cells, blank rows, an empty column, a sep= line, a late column."""
+    out = []
+    book = xlsxwriter.Workbook(str(tmp / "tricky.xlsx"))
+    ws = book.add_worksheet("Data")
+    date = book.add_format({"num_format": "yyyy-mm-dd"})
+    heads = ["Identifier", "", "LifeCycle.Stage", "LifeCycle.TargetCloseDate",
+             "Customer.Account.Address.PostalCode", "LifeCycle.NextSteps"]  # fmt: skip
+    for c, h in enumerate(heads):
+        if h:
+            ws.write_string(2, c, h)  # the header on row 3, two blank rows above
+    import datetime as dt
+
+    for r in range(3, 60):
+        if r % 11 == 0:
+            continue  # a blank row
+        ident = "O1000" if r in (4, 57) else (" o5 " if r == 30 else f"O{r}")
+        ws.write_string(r, 0, ident)
+        ws.write_string(r, 2, ["Qualified", "prospect ", "Prospekt", "#clear"][r % 4])
+        if r % 3:
+            ws.write_datetime(r, 3, dt.datetime(2027, 1, 1 + r % 28), date)
+        else:
+            ws.write_string(r, 3, "03/04/2027" if r % 2 else "2027-02-30")
+        if r % 5 == 0:
+            ws.write_number(r, 4, 1234)
+        elif r % 7 == 0:
+            ws.write_formula(r, 4, "=NA()", None, "#N/A")
+        ws.write_string(r, 5, f"Call {r}")
+    book.close()
+    out.append(tmp / "tricky.xlsx")
+    lines = ["sep=;", "Identifier;LifeCycle.Stage;LifeCycle.NextSteps"]
+    lines += [
+        f"O{7 if r in (2, 40) else r};{'Qualified' if r % 3 else 'Nope'};x" for r in range(60)
+    ]
+    (tmp / "tricky.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out.append(tmp / "tricky.csv")
+    late = tmp / "late-column.csv"
+    late.write_text("Identifier,LifeCycle.Stage\n" + "O1,Qualified\n" * 30 + "O2,Qualified,oops\n")
+    out.append(late)
+    return out
+
+
+def _bench_sheet(tmp: Path) -> Path:
+    import sys
+
+    sys.path.insert(0, str(SAMPLES.parent / "benchmarks"))
+    import validate_bench
+
+    path = tmp / "bench.xlsx"
+    validate_bench.make_workbook(path, 400)
+    return path
+
+
+def test_chunked_validate_matches_the_whole_sheet_read(tmp_path: Path) -> None:
+    sheets = [p for p in sorted(SAMPLES.iterdir()) if p.suffix in (".csv", ".xlsx")]
+    sheets = [p for p in sheets if not p.name.endswith(".results.xlsx")]
+    sheets += _tricky_sheets(tmp_path) + [_bench_sheet(tmp_path)]
+    compared = 0
+    for path in sheets:
+        try:
+            expected = _whole_sheet_validate(path, tmp_path / "old.xlsx")
+        except Exception as e:  # the same error, word for word
+            with pytest.raises(type(e)) as got:
+                jobs.validate_file(path, out=tmp_path / "new.xlsx", chunk_bytes=300)
+            assert str(got.value) == str(e), path.name
+            compared += 1
+            continue
+        for size in (300, 5_000, None):
+            report = jobs.validate_file(path, out=tmp_path / "new.xlsx", chunk_bytes=size)
+            got = [[r.row, r.identifier, str(r.outcome), r.message] for r in report.results]
+            assert got == expected, (path.name, size)
+            assert _sheets_of(tmp_path / "new.xlsx") == _sheets_of(tmp_path / "old.xlsx"), (
+                path.name,
+                size,
+            )
+        compared += 1
+    assert compared == len(sheets) >= 7
+
+
+def test_a_small_chunk_size_cuts_the_sheet_into_many_chunks(tmp_path: Path) -> None:
+    from bulk_update import chunks
+
+    path = _tricky_sheets(tmp_path)[0]
+    stream = chunks.open_stream(path, None, lambda h: h.index("Identifier"), chunk_bytes=300)
+    parts = list(stream.chunks())
+    assert len(parts) > 10
+    assert stream.duplicates == {"O1000": [5, 58]}
+    numbers = [n for p in parts for n in p.row_numbers]
+    assert numbers == sorted(numbers) and len(numbers) == len(set(numbers))

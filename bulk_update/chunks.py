@@ -1,0 +1,423 @@
+"""A sheet read in bounded chunks of rows, for ``validate`` (issue 14).
+
+    open_stream(path, sheet, identifier_of) -> Stream     raises errors.SheetError
+
+python-calamine keeps a whole worksheet in memory (about 6 KB per row of 65
+columns, in Rust, before any Python object), so a 1,048,576-row sheet cannot
+be read in one go. The worksheet's XML is therefore cut at ``</row>`` into
+pieces of about :data:`CHUNK_BYTES`, and each piece is given to calamine as a
+small workbook of its own (the same styles, shared strings and workbook
+parts, stored without compression): each cell reads exactly as a whole-sheet
+read would give it. A CSV file is read row by row.
+
+The sheet is read once: that pass finds the header, checks that no data
+sits under an empty header, keeps the identifiers (what the duplicate check
+needs) and puts each chunk's cells and kinds in a temporary file (pickled);
+:meth:`Stream.chunks` reads them back one chunk at a time, so the checks can
+use the whole sheet's duplicates while memory holds one chunk.
+A sheet the cutting cannot handle (rows without a row number, a namespace
+prefix) is read whole by :func:`readers.read_sheet` and yielded as one chunk.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import pickle
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from python_calamine import CalamineError, CalamineWorkbook
+
+from bulk_update import readers
+from bulk_update.errors import SheetError
+from bulk_update.mapping import CLEAR_TEXT
+
+CHUNK_BYTES = 8 << 20
+"""Sheet XML per chunk: about 2,000 rows of 65 columns."""
+CSV_CHUNK_ROWS = 2_000
+_READ = 1 << 20
+_ROW_TAG = re.compile(rb"<row[\s>/]")
+_ROW_NUMBERED = re.compile(rb"<row\s[^>]*?\br\s*=")
+_DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
+_EMPTY_SHEET = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b"<sheetData/></worksheet>"
+)
+
+RawChunk = tuple[int, list[list[Any]]]
+"""(Excel row number of the first row, consecutive raw rows as calamine gives them)."""
+
+
+class _Unstreamable(Exception):
+    """The sheet's XML is not cut safely: read it whole."""
+
+
+def identifier_key(value: Any) -> str | None:
+    """An identifier cell as the checks see it (trimmed, ``#CLEAR`` in capitals), None if empty."""
+    text = readers._cell(value)[0].strip()
+    if not text:
+        return None
+    if text[0] == "#" and text.upper() == CLEAR_TEXT:
+        return CLEAR_TEXT
+    return text
+
+
+@dataclass
+class Stream:
+    """A sheet's header, its identifiers' duplicates, and its rows chunk by chunk."""
+
+    path: Path
+    sheet_name: str | None
+    headers: list[str]
+    header_row: int
+    source_columns: list[int]
+    duplicates: dict[str, list[int]]
+    """Each identifier on more than one row -> those rows' Excel numbers."""
+    _spill: IO[bytes] | None = None
+    _whole: readers.Sheet | None = None
+    chunks_read: int = field(default=0)
+
+    def chunks(self) -> Iterator[readers.Sheet]:
+        """The data rows, in sheet order, as Sheets of at most a chunk's rows each."""
+        if self._whole is not None:
+            self.chunks_read += 1
+            yield self._whole
+            return
+        assert self._spill is not None
+        self._spill.seek(0)
+        while True:
+            try:
+                numbers, cells, kinds = pickle.load(self._spill)
+            except EOFError:
+                return
+            self.chunks_read += 1
+            yield readers.Sheet(
+                path=self.path,
+                sheet_name=self.sheet_name,
+                headers=list(self.headers),
+                cells=readers._frame(cells),
+                kinds=readers._frame(kinds),
+                row_numbers=numbers,
+                header_row=self.header_row,
+                source_columns=list(self.source_columns),
+            )
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_stream(
+    path: str | Path,
+    sheet: str | None,
+    identifier_of: Callable[[list[str]], int | None],
+    *,
+    chunk_bytes: int | None = None,
+    csv_rows: int | None = None,
+) -> Stream:
+    """Open a sheet for reading in chunks; the first pass runs here.
+
+    ``identifier_of(headers)`` gives the identifier's header position (or None);
+    an exception it raises is raised after the first pass, so that a sheet
+    error (data under an empty header) comes first, as with a whole read.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in readers.XLSX_SUFFIXES and path.is_file():
+            name, raw = _xlsx_source(path, sheet, chunk_bytes or CHUNK_BYTES)
+            return _first_pass(path, name, f"{path.name}, sheet {name!r}", raw, identifier_of)
+        if suffix in readers.CSV_SUFFIXES and path.is_file() and sheet is None:
+            raw = _csv_source(path, csv_rows or CSV_CHUNK_ROWS)
+            return _first_pass(path, None, path.name, raw, identifier_of)
+    except _Unstreamable:
+        pass
+    return _whole(path, sheet, identifier_of)
+
+
+def _whole(
+    path: Path, sheet: str | None, identifier_of: Callable[[list[str]], int | None]
+) -> Stream:
+    data = readers.read_sheet(path, sheet)
+    pos = identifier_of(data.headers)
+    seen: dict[str, list[int]] = {}
+    if pos is not None:
+        for value, number in zip(data.cells[pos].tolist(), data.row_numbers, strict=True):
+            key = identifier_key(value)
+            if key is not None:
+                seen.setdefault(key, []).append(number)
+    return Stream(
+        path=path,
+        sheet_name=data.sheet_name,
+        headers=data.headers,
+        header_row=data.header_row,
+        source_columns=data.source_columns,
+        duplicates={k: v for k, v in seen.items() if len(v) > 1},
+        _whole=data,
+    )
+
+
+def _filled(value: Any) -> bool:
+    if type(value) is str:
+        return bool(value.strip())
+    return bool(readers._cell(value)[0].strip())
+
+
+def _first_pass(
+    path: Path,
+    name: str | None,
+    where: str,
+    raw: Callable[[], Iterator[RawChunk]],
+    identifier_of: Callable[[list[str]], int | None],
+) -> Stream:
+    """Read the sheet once: its header, the checks of empty headers, the identifiers;
+    each chunk's cells and kinds go to a temporary file, read back by Stream.chunks."""
+    spill = tempfile.TemporaryFile(prefix="bulk-update-chunks-")  # noqa: SIM115 (Stream.close)
+    try:
+        return _read_once(path, name, where, raw, identifier_of, spill)
+    except BaseException:
+        spill.close()
+        raise
+
+
+def _read_once(
+    path: Path,
+    name: str | None,
+    where: str,
+    raw: Callable[[], Iterator[RawChunk]],
+    identifier_of: Callable[[list[str]], int | None],
+    spill: IO[bytes],
+) -> Stream:
+    header: list[str] | None = None
+    header_row = 0
+    keep: list[int] = []
+    empty_headers: list[int] = []
+    first_filled: dict[int, int] = {}
+    pos: int | None = None
+    problem: BaseException | None = None
+    first_row: dict[str, int] = {}
+    duplicates: dict[str, list[int]] = {}
+    for first, rows in raw():
+        data: list[list[Any]] = []
+        numbers: list[int] = []
+        for k, row in enumerate(rows):
+            number = first + k
+            if readers._is_blank(row):
+                continue
+            if header is None:
+                header = [readers._cell(v)[0].strip() for v in row]
+                header_row = number
+                keep = [i for i, h in enumerate(header) if h]
+                empty_headers = [i for i, h in enumerate(header) if not h]
+                try:
+                    at = identifier_of([header[i] for i in keep])
+                    pos = None if at is None else keep[at]
+                except Exception as e:  # raised after the sheet's own errors
+                    problem = e
+                continue
+            width = len(header)
+            for i in empty_headers:
+                if i < len(row) and i not in first_filled and _filled(row[i]):
+                    first_filled[i] = number
+            if len(row) > width:
+                for i in range(width, len(row)):
+                    if i not in first_filled and _filled(row[i]):
+                        first_filled[i] = number
+                row = row[:width]
+            if pos is not None:
+                key = identifier_key(row[pos] if pos < len(row) else "")
+                if key is not None:
+                    seen = first_row.setdefault(key, number)
+                    if seen != number:
+                        duplicates.setdefault(key, [seen]).append(number)
+            data.append(row)
+            numbers.append(number)
+        del rows
+        if data and not first_filled and problem is None:
+            assert header is not None
+            cells, kinds = readers.cells_and_kinds(data, len(header))
+            del data
+            if len(keep) < len(header):
+                cells, kinds = cells[:, keep], kinds[:, keep]
+            pickle.dump((numbers, cells, kinds), spill, protocol=pickle.HIGHEST_PROTOCOL)
+    if header is None:
+        raise SheetError(f"{where} is empty: the first row must hold the column names")
+    if first_filled:
+        i = min(first_filled)
+        raise SheetError(
+            f"{where}: column {readers.column_letter(i)} has a value in row {first_filled[i]} "
+            f"but no header in row {header_row}: give the column a name or delete it"
+        )
+    if problem is not None:
+        raise problem
+    return Stream(
+        path=path,
+        sheet_name=name,
+        headers=[header[i] for i in keep],
+        header_row=header_row,
+        source_columns=keep,
+        duplicates=duplicates,
+        _spill=spill,
+    )
+
+
+# ---------------------------------------------------------------- xlsx
+
+
+def _xlsx_source(
+    path: Path, sheet: str | None, chunk_bytes: int
+) -> tuple[str, Callable[[], Iterator[RawChunk]]]:
+    """The data sheet's name and a reader of its raw rows, chunk by chunk."""
+    with path.open("rb") as f:
+        magic = f.read(8)
+    if not magic or magic == readers._OLE2_MAGIC:
+        raise _Unstreamable  # the whole read says why
+    try:
+        with CalamineWorkbook.from_path(str(path)) as book:
+            name = readers._choose_sheet(path, book, sheet)
+    except (CalamineError, OSError, ValueError) as e:
+        raise _Unstreamable from e
+    try:
+        with zipfile.ZipFile(path) as z:
+            member = readers._sheet_member(z, name)
+            if member is None:
+                raise _Unstreamable
+            parts: dict[str, bytes] = {}
+            for info in z.infolist():
+                if info.filename == member:
+                    continue
+                worksheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(
+                    ".xml"
+                )
+                parts[info.filename] = _EMPTY_SHEET if worksheet else z.read(info)
+    except (zipfile.BadZipFile, OSError, KeyError) as e:
+        raise _Unstreamable from e
+    # calamine parses the shared strings again for each chunk: keep that a small share.
+    shared = sum(len(v) for k, v in parts.items() if k.lower().endswith("sharedstrings.xml"))
+    size = chunk_bytes if chunk_bytes != CHUNK_BYTES else max(chunk_bytes, 4 * shared)
+
+    def raw() -> Iterator[RawChunk]:
+        with zipfile.ZipFile(path) as z, z.open(member) as stream:
+            for body, prefix in _pieces(stream, size):
+                yield _parse(parts, member, name, prefix, body)
+
+    return name, raw
+
+
+def _pieces(stream: Any, size: int) -> Iterator[tuple[bytes, bytes]]:
+    """(rows XML cut after a ``</row>``, the worksheet's XML before ``<sheetData>``)."""
+    buffer = b""
+    step = max(256, min(_READ, size))
+    while (at := buffer.find(b"<sheetData>")) < 0:
+        block = stream.read(step)
+        if not block:
+            raise _Unstreamable  # <sheetData/>, a prefixed namespace, or no rows
+        buffer += block
+    prefix = _DIMENSION.sub(b"", buffer[: at + len(b"<sheetData>")])
+    blocks = [buffer[at + len(b"<sheetData>") :]]
+    held = len(blocks[0])
+    while True:
+        block = stream.read(step)
+        if block:
+            blocks.append(block)
+            held += len(block)
+            if held < size:
+                continue
+        buffer = b"".join(blocks)
+        if not block:
+            end = buffer.find(b"</sheetData>")
+            yield (buffer if end < 0 else buffer[:end]), prefix
+            return
+        cut = buffer.rfind(b"</row>")
+        if cut < 0:
+            blocks, held = [buffer], len(buffer)
+            continue
+        cut += len(b"</row>")
+        yield buffer[:cut], prefix
+        blocks, held = [buffer[cut:]], len(buffer) - cut
+
+
+def _parse(parts: dict[str, bytes], member: str, name: str, prefix: bytes, body: bytes) -> RawChunk:
+    """One piece of rows read by calamine as a workbook of its own."""
+    if len(_ROW_TAG.findall(body)) != len(_ROW_NUMBERED.findall(body)):
+        raise _Unstreamable  # a row without its number: calamine would count from the piece
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
+        for part, data in parts.items():
+            out.writestr(part, data)
+        out.writestr(member, prefix + body + b"</sheetData></worksheet>")
+    buf.seek(0)
+    try:
+        with CalamineWorkbook.from_filelike(buf) as book:
+            sheet = book.get_sheet_by_name(name)
+            rows: list[list[Any]] = sheet.to_python()
+            start = sheet.start
+    except CalamineError as e:
+        raise _Unstreamable from e
+    if not rows or start is None:
+        return 1, []
+    top, left = start
+    if left:
+        rows = [[*([""] * left), *r] for r in rows]
+    found: dict[tuple[int, int], str] = {}
+    readers._scan_errors(body, found)
+    for (r, c), text in found.items():
+        k = r - top
+        if 0 <= k < len(rows):
+            line = rows[k]
+            if c >= len(line):
+                line.extend([""] * (c + 1 - len(line)))
+            line[c] = readers._ErrorCell(text)
+    return top + 1, rows
+
+
+# ---------------------------------------------------------------- csv
+
+
+def _csv_source(path: Path, size: int) -> Callable[[], Iterator[RawChunk]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            head = f.read(1 << 16)
+    except (UnicodeDecodeError, OSError) as e:
+        raise _Unstreamable from e
+    if not head.strip() or "\n" not in head:
+        raise _Unstreamable
+    delimiter, rest = readers._delimiter(head)
+    skip = rest is not head  # an Excel ``sep=`` line
+
+    def raw() -> Iterator[RawChunk]:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            if skip:
+                f.readline()
+            reader = csv.reader(f, delimiter=delimiter)
+            rows: list[list[Any]] = []
+            first = 1
+            try:
+                for row in reader:
+                    rows.append(row)
+                    if len(rows) >= size:
+                        yield first, rows
+                        first += len(rows)
+                        rows = []
+            except csv.Error as e:
+                raise SheetError(
+                    f"{path.name}: line {reader.line_num} cannot be read as CSV ({e})"
+                ) from e
+            except UnicodeDecodeError as e:
+                raise _Unstreamable from e
+            yield first, rows
+
+    return raw

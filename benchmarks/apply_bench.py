@@ -35,11 +35,11 @@ from botocore.config import Config
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bulk_update import client as pcc  # noqa: E402
+from bulk_update.api import client as pcc  # noqa: E402
+from bulk_update.api.pacing import TokenBucket  # noqa: E402
 from bulk_update.emulator import Emulator  # noqa: E402
-from bulk_update.jobs import ApplySettings, apply_file  # noqa: E402
-from bulk_update.limiter import TokenBucket  # noqa: E402
 from bulk_update.problems import Outcome  # noqa: E402
+from bulk_update.run.jobs import ApplySettings, apply_file  # noqa: E402
 
 SAMPLES = ROOT / "samples" / "opportunities.json"
 WORKERS = 8

@@ -27,10 +27,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bulk_update import client as pcc
+from bulk_update.api import client as pcc
+from bulk_update.api.pacing import TokenBucket
 from bulk_update.emulator import Emulator
-from bulk_update.export import ExportFilters, export_opportunities
-from bulk_update.limiter import TokenBucket
+from bulk_update.export.job import ExportFilters, export_opportunities
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "opportunities.json"
 

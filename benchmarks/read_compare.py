@@ -85,7 +85,7 @@ def child(reader: str, path: str) -> dict[str, float | int | str]:
         shape = f"{len(values)}x{len(values[0])}"
     elif reader == "read_sheet":
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from bulk_update.readers import read_sheet
+        from bulk_update.sheet.read import read_sheet
 
         sheet = read_sheet(path)
         shape = f"{len(sheet) + 1}x{len(sheet.headers)}"

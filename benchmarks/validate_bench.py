@@ -93,8 +93,8 @@ _WORDS = [
 
 def _columns() -> list[tuple[str, Any]]:
     """(header, field) for Identifier and every updatable column; records have 2 items."""
-    from bulk_update import catalog as cat
-    from bulk_update.catalog import IDENTIFIER
+    from bulk_update import fields as cat
+    from bulk_update.fields import IDENTIFIER
 
     out: list[tuple[str, Any]] = [(IDENTIFIER, None)]
     fields = cat.load().fields
@@ -358,7 +358,9 @@ class _Clock:
 
 def child_validate(path: str, out: str) -> dict[str, Any]:
     """jobs.validate_file end to end, its parts timed where validate_file calls them."""
-    from bulk_update import checks, chunks, columns, jobs, results  # imports before the clock
+    from bulk_update import results  # imports before the clock
+    from bulk_update.run import jobs
+    from bulk_update.sheet import checks, chunks, columns
 
     start_mib = _peak_mib()
     clock = _Clock()

@@ -4,7 +4,7 @@ UpdateOpportunity nulls every field it is not sent, so the tool never sends
 a row's cells alone: it projects the live record onto what the request
 accepts (derived from the model's UpdateOpportunity shape), applies the row's
 edits to that projection, and diffs the two.  Paths are tuples of member
-names and 0-based list indices, as in :mod:`bulk_update.mapping`.
+names and 0-based list indices, as in :mod:`bulk_update.payload`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
-from bulk_update import catalog as cat
-from bulk_update.mapping import CLEAR, Path, Value
+from bulk_update import fields as cat
+from bulk_update.payload import CLEAR, Path, Value
 from bulk_update.problems import Change
 
 Payload = dict[str, Any]

@@ -34,11 +34,11 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from bulk_update import catalog as cat
-from bulk_update import rules as rulebook
-from bulk_update.catalog import Catalog, Field
-from bulk_update.messages import pattern_message
+from bulk_update import fields as cat
+from bulk_update.fields import Catalog, Field
 from bulk_update.results import LINE_HEIGHT, wrapped_lines
+from bulk_update.sheet import rules as rulebook
+from bulk_update.sheet.messages import pattern_message
 
 DATA_SHEET = "Opportunities"
 GUIDE_SHEET = "Guide"

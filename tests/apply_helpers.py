@@ -7,8 +7,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from bulk_update import client as pcc
-from bulk_update.limiter import TokenBucket
+from bulk_update.api import client as pcc
+from bulk_update.api.pacing import TokenBucket
 
 # Fields that change on every write whatever the row says.
 VOLATILE = ("LastModifiedDate",)

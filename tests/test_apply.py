@@ -14,8 +14,8 @@ from apply_helpers import make_pc, pick, strip_volatile, without, write_sheet, w
 from conftest import FAST
 from openpyxl import load_workbook
 
-from bulk_update.jobs import ApplySettings, apply_file
 from bulk_update.problems import Outcome
+from bulk_update.run.jobs import ApplySettings, apply_file
 
 
 @pytest.fixture
@@ -282,7 +282,7 @@ def test_nothing_outside_the_sheet_changes_in_a_mixed_run(emu: Any, tmp_path: Pa
 def test_the_daily_quota_stops_the_run_and_says_when_the_rest_fits(
     emu: Any, tmp_path: Path
 ) -> None:
-    from bulk_update.ledger import Ledger
+    from bulk_update.run.ledger import Ledger
 
     ledger = Ledger("test", limit=5, folder=tmp_path / "home")
     for _ in range(3):

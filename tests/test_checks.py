@@ -8,12 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bulk_update import catalog, rules
-from bulk_update.checks import CheckReport, check_sheet
-from bulk_update.columns import Column, Layout
-from bulk_update.mapping import CLEAR, parse_column
+from bulk_update import fields as catalog
+from bulk_update.payload import CLEAR, parse_column
 from bulk_update.problems import Severity
-from bulk_update.readers import NUMBER, TEXT, Sheet
+from bulk_update.sheet import rules
+from bulk_update.sheet.checks import CheckReport, check_sheet
+from bulk_update.sheet.columns import Column, Layout
+from bulk_update.sheet.read import NUMBER, TEXT, Sheet
 
 CAT = catalog.load()
 TODAY = dt.date(2026, 5, 1)

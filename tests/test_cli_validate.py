@@ -17,8 +17,9 @@ import xlsxwriter
 from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 
-from bulk_update import jobs, results
+from bulk_update import results
 from bulk_update.cli import main
+from bulk_update.run import jobs
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TIMES = ("started", "ended", "seconds")
@@ -445,7 +446,7 @@ def test_chunked_validate_matches_the_whole_sheet_read(tmp_path: Path) -> None:
 
 
 def test_a_small_chunk_size_cuts_the_sheet_into_many_chunks(tmp_path: Path) -> None:
-    from bulk_update import chunks
+    from bulk_update.sheet import chunks
 
     path = _tricky_sheets(tmp_path)[0]
     stream = chunks.open_stream(path, None, lambda h: h.index("Identifier"), chunk_bytes=300)

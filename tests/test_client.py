@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bulk_update import errors
-from bulk_update.client import (
+from bulk_update.api.client import (
     AccessDeniedError,
     CallFailed,
     Conflict,
@@ -24,7 +24,7 @@ from bulk_update.client import (
     is_loopback,
     make_boto_client,
 )
-from bulk_update.limiter import TokenBucket
+from bulk_update.api.pacing import TokenBucket
 from bulk_update.merge import project
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "opportunities.json"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bulk_update import catalog as catalog_module
-from bulk_update.catalog import Catalog
-from bulk_update.columns import NO_IDENTIFIER, Column, Layout, known_columns, resolve, suggest
+from bulk_update import fields as catalog_module
 from bulk_update.errors import ColumnError
+from bulk_update.fields import Catalog
+from bulk_update.sheet.columns import NO_IDENTIFIER, Column, Layout, known_columns, resolve, suggest
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import FAST, client_for
 
-from bulk_update.catalog import service_model
+from bulk_update.fields import service_model
 
 UPDATE_MEMBERS = set(service_model().operation_model("UpdateOpportunity").input_shape.members)
 AWS_OWNED = ("ReviewStatus", "ReviewComments", "ReviewStatusReason", "NextStepsHistory")

@@ -19,10 +19,9 @@ from click.testing import CliRunner
 from conftest import FAST
 from openpyxl import load_workbook
 
-from bulk_update import readers
 from bulk_update.cli import main
 from bulk_update.errors import BulkUpdateError, ColumnError
-from bulk_update.export import (
+from bulk_update.export.job import (
     CELL_LIMIT,
     DEFAULT_COLUMNS,
     ExportFilters,
@@ -32,9 +31,10 @@ from bulk_update.export import (
     load_csv_baseline,
     read_ids,
 )
-from bulk_update.jobs import ApplySettings, apply_file
-from bulk_update.mapping import record_to_row
+from bulk_update.payload import record_to_row
 from bulk_update.problems import Outcome
+from bulk_update.run.jobs import ApplySettings, apply_file
+from bulk_update.sheet import read as readers
 
 
 @pytest.fixture

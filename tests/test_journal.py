@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bulk_update import journal as journal_mod
 from bulk_update.errors import RunFolderError
-from bulk_update.journal import IN_FLIGHT, RunFolder, payload_digest
 from bulk_update.problems import Change, Outcome
+from bulk_update.run import folder as journal_mod
+from bulk_update.run.folder import IN_FLIGHT, RunFolder, payload_digest
 
 T0 = datetime(2026, 5, 1, 20, 37, 46, 123000, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=5)

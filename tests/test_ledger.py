@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bulk_update.ledger import Ledger, account_key
+from bulk_update.run.ledger import Ledger, account_key
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bulk_update.limiter import TokenBucket
+from bulk_update.api.pacing import TokenBucket
 
 
 class FakeClock:

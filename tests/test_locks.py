@@ -2,7 +2,8 @@
 
 import pytest
 
-from bulk_update import catalog, locks
+from bulk_update import fields as catalog
+from bulk_update import review as locks
 
 
 def test_lock_lists_name_real_catalog_fields():

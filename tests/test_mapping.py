@@ -11,9 +11,9 @@ from botocore.model import ListShape, Shape, StructureShape
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulk_update import catalog
-from bulk_update.catalog import Field
-from bulk_update.mapping import (
+from bulk_update import fields as catalog
+from bulk_update.fields import Field
+from bulk_update.payload import (
     CLEAR,
     field_path,
     format_timestamp,

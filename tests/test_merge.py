@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from bulk_update.mapping import CLEAR
 from bulk_update.merge import apply_edits, column_of, diff, holds, key_of, leaves, project
+from bulk_update.payload import CLEAR
 
 LIVE = {
     "Id": "O1000001",

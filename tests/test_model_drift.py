@@ -19,15 +19,15 @@ import pytest
 from apply_helpers import make_pc, pick, strip_volatile, write_sheet, writes
 from conftest import FAST, client_for
 
-from bulk_update import drift
+from bulk_update.api import drift
+from bulk_update.decide import decide, digest, iso
 from bulk_update.emulator import Newer
-from bulk_update.export import export_opportunities
-from bulk_update.jobs import ApplySettings, apply_file
-from bulk_update.journal import RunFolder
-from bulk_update.mapping import RowEdit
-from bulk_update.plan import decide, digest, iso
+from bulk_update.export.job import export_opportunities
+from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Severity
-from bulk_update.rollback import rollback_run
+from bulk_update.run.folder import RunFolder
+from bulk_update.run.jobs import ApplySettings, apply_file
+from bulk_update.run.rollback import rollback_run
 
 NEWER = Newer.of(
     members=("FutureTopLevel", "Project.FutureNotes", "Customer.Contacts[].PreferredLanguage"),
@@ -112,7 +112,7 @@ def test_the_client_names_unknown_members_with_their_list_index(emu: Any) -> Non
 
 @pytest.mark.skipif(not RECORDED, reason="the recorded AWS answers are not on this machine")
 def test_real_recorded_answers_with_their_explicit_nulls_are_not_drift() -> None:
-    from bulk_update.catalog import service_model
+    from bulk_update.fields import service_model
 
     shape = service_model().operation_model("GetOpportunity").output_shape
     for path in RECORDED:

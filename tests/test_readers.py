@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bulk_update.errors import SheetError
-from bulk_update.readers import (
+from bulk_update.sheet.read import (
     BASELINE_PROBLEM,
     BOOL,
     DATE,

@@ -296,7 +296,7 @@ def test_retry_csv_has_bom_and_round_trips(tmp_path: Path) -> None:
 
 
 def test_retry_reads_back_through_the_reader(tmp_path: Path) -> None:
-    from bulk_update import readers
+    from bulk_update.sheet import read as readers
 
     if not hasattr(readers, "read_sheet"):
         pytest.skip("reader not built yet")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bulk_update import jobs
 from bulk_update.problems import Outcome
+from bulk_update.run import jobs
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

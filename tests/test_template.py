@@ -15,7 +15,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bulk_update import catalog as cat
+from bulk_update import fields as cat
 from bulk_update import template as tpl
 from bulk_update.template import CLEAR, TASKS, task_columns, write_template
 
@@ -91,7 +91,8 @@ def test_full_template_has_every_updatable_field(full: openpyxl.Workbook) -> Non
 
 
 def test_headers_are_read_by_the_tool(tmp_path: Path) -> None:
-    from bulk_update import columns, readers
+    from bulk_update.sheet import columns
+    from bulk_update.sheet import read as readers
 
     for task in TASKS:
         sheet = readers.read_sheet(write_template(tmp_path / f"{task}.xlsx", task=task))

@@ -19,9 +19,10 @@ from excel_formula import Formula
 from openpyxl.utils import get_column_letter
 from test_template_rules import _formats, _validation_for
 
-from bulk_update import catalog as cat
-from bulk_update import jobs, rules
-from bulk_update.export import export_opportunities
+from bulk_update import fields as cat
+from bulk_update.export.job import export_opportunities
+from bulk_update.run import jobs
+from bulk_update.sheet import rules
 
 CATALOG = cat.load()
 TODAY = date(2026, 11, 26)

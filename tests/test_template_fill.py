@@ -28,10 +28,10 @@ from excel_formula import Formula
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bulk_update import catalog as cat
-from bulk_update import jobs
+from bulk_update import fields as cat
 from bulk_update import template as tpl
 from bulk_update.problems import Outcome
+from bulk_update.run import jobs
 from bulk_update.template import CLEAR, TASKS, TemplateColumn, task_columns
 
 SEED = Path(__file__).resolve().parent.parent / "samples" / "opportunities.json"

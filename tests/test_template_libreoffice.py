@@ -81,7 +81,7 @@ def test_libreoffice_computes_the_formulas_as_the_tests_do(tmp_path: Path) -> No
     from excel_formula import Formula, serial
     from test_template_rules import CHECKED, _good, _mutations
 
-    from bulk_update import rules
+    from bulk_update.sheet import rules
 
     book = openpyxl.Workbook()
     ws = book.active

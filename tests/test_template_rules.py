@@ -27,10 +27,11 @@ import pytest
 from excel_formula import Formula, serial
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bulk_update import catalog as cat
-from bulk_update import jobs, rules
+from bulk_update import fields as cat
 from bulk_update import template as tpl
-from bulk_update.mapping import CLEAR
+from bulk_update.payload import CLEAR
+from bulk_update.run import jobs
+from bulk_update.sheet import rules
 from bulk_update.template import CLEAR as CLEAR_TEXT
 from bulk_update.template import TASKS
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import openpyxl
 
-from bulk_update import jobs
+from bulk_update.run import jobs
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 MISTAKES = SAMPLES / "typical-mistakes.csv"

@@ -14,9 +14,9 @@ from apply_helpers import make_pc, pick, writes
 from conftest import FAST
 from openpyxl import load_workbook
 
-from bulk_update.export import export_opportunities
-from bulk_update.jobs import ApplySettings, apply_file
+from bulk_update.export.job import export_opportunities
 from bulk_update.problems import Outcome
+from bulk_update.run.jobs import ApplySettings, apply_file
 
 COLUMNS = ["LifeCycle.NextSteps", "Project.Title", "Customer.Account.Address.City"]
 

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from conftest import FAST
 
 from bulk_update.cli import main
-from bulk_update.jobs import ApplySettings, apply_file
 from bulk_update.problems import Outcome, Severity
-from bulk_update.rollback import rollback_run
+from bulk_update.run.jobs import ApplySettings, apply_file
+from bulk_update.run.rollback import rollback_run
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The ``bulk-update`` click group and the plumbing its commands share.
 
 Nothing here decides anything about rows: the commands (one module per
-family under :mod:`bulk_update.cli`) call :mod:`bulk_update.jobs` (and
+family under :mod:`bulk_update.cli`) call :mod:`bulk_update.run.jobs` (and
 friends), print what came back, and map the library's exceptions to
 one-line messages and exit codes:
 0 every row ended well, 1 some row did not, 2 the run could not start.
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bulk_update import catalog as cat
+from bulk_update import fields as cat
 from bulk_update.errors import BulkUpdateError
 from bulk_update.problems import Outcome
 
@@ -152,8 +152,8 @@ def _partner_central(
     write_rate: float,
     workers: int = 8,
 ) -> Any:
-    from bulk_update import client as pcc
-    from bulk_update.limiter import TokenBucket
+    from bulk_update.api import client as pcc
+    from bulk_update.api.pacing import TokenBucket
 
     boto = pcc.make_boto_client(
         profile=profile, endpoint_url=endpoint_url, region=region, max_pool=max(16, workers * 2)

@@ -123,7 +123,7 @@ def export(
     only the cells you changed and keeps what sellers changed meanwhile.
     Exit status 1 when some opportunity could not be read (listed on stderr).
     """
-    from bulk_update.export import ExportFilters, export_opportunities, read_ids
+    from bulk_update.export.job import ExportFilters, export_opportunities, read_ids
 
     filters = ExportFilters(
         stages=stages,

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from bulk_update import catalog as cat
+from bulk_update import fields as cat
 from bulk_update.cli.app import (
     _interruptible,
     _partner_central,
@@ -85,7 +85,7 @@ def emulator(
 def demo(out: Path, rate: float) -> None:
     """Apply the sample quarterly-cleanup sheet to a local stand-in: no AWS account needed."""
     from bulk_update.emulator import Emulator
-    from bulk_update.jobs import ApplySettings, apply_file
+    from bulk_update.run.jobs import ApplySettings, apply_file
 
     samples = _samples()
     sheet = samples / "quarterly-cleanup.xlsx"

@@ -107,8 +107,8 @@ def apply(
     The run folder keeps a journal: `--resume RUN` finishes an interrupted
     run and `bulk-update rollback RUN` undoes it.
     """
-    from bulk_update.jobs import ApplySettings, apply_file
-    from bulk_update.ledger import Ledger, account_key
+    from bulk_update.run.jobs import ApplySettings, apply_file
+    from bulk_update.run.ledger import Ledger, account_key
 
     if file is None and resume is None:
         raise click.UsageError("give the sheet to apply (FILE), or --resume RUN")
@@ -147,7 +147,7 @@ def apply(
 
 def _drift_hint(report: Any, as_json: bool, then: str = "run the retry file") -> None:
     """One line on stderr when rows were refused for model drift: what to run."""
-    from bulk_update import drift
+    from bulk_update.api import drift
     from bulk_update.problems import Outcome
 
     n = sum(1 for r in report.results if r.outcome is Outcome.UPGRADE_NEEDED)
@@ -207,7 +207,7 @@ def rollback(
     command again finishes an interrupted rollback. On --catalog AWS it
     shows the plan and asks first (or pass --yes).
     """
-    from bulk_update.rollback import rollback_run
+    from bulk_update.run.rollback import rollback_run
 
     confirm = _production_confirmation(
         catalog, dry_run, yes, "to put back", "Put back {n} records in production?"

@@ -25,7 +25,7 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
-from bulk_update.catalog import service_model
+from bulk_update.fields import service_model
 
 from .wire import FieldError, parse_instant
 

@@ -30,8 +30,8 @@ from datetime import date
 from functools import cache
 from typing import Any, Literal
 
-from bulk_update import catalog as _catalog
-from bulk_update.mapping import CLEAR, CLEAR_TEXT
+from bulk_update import fields as _catalog
+from bulk_update.payload import CLEAR, CLEAR_TEXT
 
 Found = tuple[str, str, str]
 

@@ -1,6 +1,6 @@
 """What an error from a Partner Central call means for a row.
 
-The named exceptions :mod:`bulk_update.client` raises (all :class:`CallError`),
+The named exceptions :mod:`bulk_update.api.client` raises (all :class:`CallError`),
 the error codes and botocore exception groups its retry loop tells apart, and
 :func:`classify` / :func:`param_validation`, which turn an error answer that
 retrying will not fix into one of those exceptions.
@@ -16,7 +16,7 @@ from typing import Any
 
 import botocore.exceptions as bce
 
-from . import errors
+from bulk_update import errors
 
 THROTTLE_CODES = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}

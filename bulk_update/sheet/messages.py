@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from bulk_update.catalog import Field
+from bulk_update.fields import Field
 from bulk_update.problems import Severity
 
 _FIXED_DIGITS = re.compile(r"\[0-9\]\{(\d+)\}|\\d\{(\d+)\}")

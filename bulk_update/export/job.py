@@ -8,8 +8,8 @@ read limiter) and writes one row per opportunity: ``Identifier`` and
 then ``Catalog``.
 
 This module holds the filters, the listing and reading, and the report;
-:mod:`bulk_update.exportcolumns` chooses the columns and
-:mod:`bulk_update.exportbook` writes the files: an ``.xlsx`` workbook with its
+:mod:`bulk_update.export.columns` chooses the columns and
+:mod:`bulk_update.export.sinks` writes the files: an ``.xlsx`` workbook with its
 hidden ``_baseline``, ``_export`` and ``_lists`` sheets, or a ``.csv`` (UTF-8
 with a byte-order mark) with ``<name>.baseline.csv`` and ``<name>.export.json``
 beside it.  :func:`load_csv_baseline` reads those back.
@@ -30,21 +30,21 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from bulk_update import catalog as _catalog
-from bulk_update import client as pcc
-from bulk_update import drift
-from bulk_update.catalog import Catalog
+from bulk_update import fields as _catalog
+from bulk_update.api import client as pcc
+from bulk_update.api import drift
 from bulk_update.errors import BulkUpdateError
-from bulk_update.exportbook import BASELINE_SHEET as BASELINE_SHEET
-from bulk_update.exportbook import CELL_LIMIT as CELL_LIMIT
-from bulk_update.exportbook import DATA_SHEET as DATA_SHEET
-from bulk_update.exportbook import EXPORT_SHEET as EXPORT_SHEET
-from bulk_update.exportbook import LISTS_SHEET as LISTS_SHEET
-from bulk_update.exportbook import CsvSink, Sink, XlsxSink, sidecar_paths
-from bulk_update.exportcolumns import DEFAULT_COLUMNS as DEFAULT_COLUMNS
-from bulk_update.exportcolumns import REVIEW_COLUMNS as REVIEW_COLUMNS
-from bulk_update.exportcolumns import Columns, choose_columns, sheet_columns
-from bulk_update.mapping import format_timestamp, record_to_row
+from bulk_update.export.columns import DEFAULT_COLUMNS as DEFAULT_COLUMNS
+from bulk_update.export.columns import REVIEW_COLUMNS as REVIEW_COLUMNS
+from bulk_update.export.columns import Columns, choose_columns, sheet_columns
+from bulk_update.export.sinks import BASELINE_SHEET as BASELINE_SHEET
+from bulk_update.export.sinks import CELL_LIMIT as CELL_LIMIT
+from bulk_update.export.sinks import DATA_SHEET as DATA_SHEET
+from bulk_update.export.sinks import EXPORT_SHEET as EXPORT_SHEET
+from bulk_update.export.sinks import LISTS_SHEET as LISTS_SHEET
+from bulk_update.export.sinks import CsvSink, Sink, XlsxSink, sidecar_paths
+from bulk_update.fields import Catalog
+from bulk_update.payload import format_timestamp, record_to_row
 from bulk_update.problems import Outcome
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ def read_ids(spec: str) -> list[str]:
     """
     path = Path(spec)
     if path.suffix.lower() in (".csv", ".xlsx", ".xlsm") and path.is_file():
-        from bulk_update import readers
+        from bulk_update.sheet import read as readers
 
         sheet = readers.read_sheet(path)
         wanted = {h.strip().casefold(): i for i, h in enumerate(sheet.headers)}
@@ -350,7 +350,7 @@ def read_rows(
     Reads start while the listing is still paging, and at most ``workers * 4``
     are in hand at a time, so memory stays flat however many are selected.
     Each listed id comes out once, in order, with its row (see
-    :func:`bulk_update.mapping.record_to_row`) or its failure.  An access denial
+    :func:`bulk_update.payload.record_to_row`) or its failure.  An access denial
     stops everything (raised); other failures are yielded as such.
     """
     cat = cat or _catalog.load()
@@ -410,7 +410,7 @@ def export_opportunities(
     are written as their reads come in (``columns="all"`` waits for every read
     first: the columns depend on what the records hold).  Raises
     :class:`BulkUpdateError` for bad filters, columns or paths (before any
-    call) and :class:`bulk_update.client.AccessDeniedError` when reads are
+    call) and :class:`bulk_update.api.client.AccessDeniedError` when reads are
     refused; a read that fails for one opportunity is in ``failures``.
     """
     out = Path(out)

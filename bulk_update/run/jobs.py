@@ -16,18 +16,19 @@ from pathlib import Path
 
 from xlsxwriter.exceptions import FileCreateError
 
-from bulk_update import catalog as cat
-from bulk_update import checks, chunks, columns, readers
-from bulk_update import client as pcc
+from bulk_update import fields as cat
+from bulk_update.api import client as pcc
+from bulk_update.decide import iso, same_version
 from bulk_update.errors import BulkUpdateError
-from bulk_update.execute import Executor, Options, RowOutcome, confirmed_run
-from bulk_update.journal import RunFolder
-from bulk_update.ledger import Ledger
-from bulk_update.mapping import RowEdit
 from bulk_update.merge import holds, project
-from bulk_update.plan import iso, same_version
+from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Problem, Severity
 from bulk_update.results import ResultsWriter, RowResult, RunSummary, write_results, write_retry
+from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
+from bulk_update.run.folder import RunFolder
+from bulk_update.run.ledger import Ledger
+from bulk_update.sheet import checks, chunks, columns
+from bulk_update.sheet import read as readers
 
 
 @dataclass
@@ -100,7 +101,7 @@ def validate_file(
 ) -> JobReport:
     """``bulk-update validate``: every row ``valid`` or ``invalid``, no AWS call.
 
-    The sheet is read, checked and written chunk by chunk (:mod:`bulk_update.chunks`),
+    The sheet is read, checked and written chunk by chunk (:mod:`bulk_update.sheet.chunks`),
     so memory does not grow with the rows' cells; ``chunk_bytes`` sets the chunk size.
     The report's results keep each row's outcome and message, not its cells.
     """
@@ -361,7 +362,7 @@ def _baselines(loaded: Loaded) -> tuple[dict[int, dict[str, str]], list[Problem]
     table = loaded.sheet.baseline
     if table is None and loaded.sheet.path.suffix.lower() == ".csv":
         try:
-            from bulk_update.export import load_csv_baseline
+            from bulk_update.export.job import load_csv_baseline
         except ImportError:  # pragma: no cover - export not installed
             return {}, []
         table, _meta = load_csv_baseline(loaded.sheet.path)

@@ -38,8 +38,8 @@ from typing import IO, Any
 
 from botocore.model import Shape
 
-from .catalog import service_model
-from .errors import RunFolderError
+from bulk_update.errors import RunFolderError
+from bulk_update.fields import service_model
 
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"

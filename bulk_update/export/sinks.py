@@ -1,6 +1,6 @@
 """The files an export writes: the ``.xlsx`` workbook, or the ``.csv`` and its sidecars.
 
-:mod:`bulk_update.export` lists and reads the opportunities; the rows go,
+:mod:`bulk_update.export.job` lists and reads the opportunities; the rows go,
 one at a time and in order, to a :class:`Sink` made here.
 
 An ``.xlsx`` export holds, besides the data sheet ``Opportunities``:
@@ -48,8 +48,8 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from bulk_update import catalog as _catalog
-from bulk_update.catalog import Field
+from bulk_update import fields as _catalog
+from bulk_update.fields import Field
 
 DATA_SHEET = "Opportunities"
 BASELINE_SHEET = "_baseline"

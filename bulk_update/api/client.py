@@ -19,7 +19,7 @@ writes).  Then, by what came back:
   reading the record.
 - Everything else becomes a small named exception: :class:`NotFound`,
   :class:`Conflict`, :class:`Validation`, :class:`AccessDeniedError`
-  (defined in :mod:`bulk_update.callerrors`, and importable from here).
+  (defined in :mod:`bulk_update.api.errors`, and importable from here).
 
 Exception messages and log lines name operations, identifiers, field names and
 error codes, never the values of a payload or of a record.
@@ -43,8 +43,9 @@ import boto3
 import botocore.exceptions as bce
 from botocore.config import Config
 
-from . import errors
-from .callerrors import (
+from bulk_update import errors
+from bulk_update.api.drift import LiveRecord, unknown_members
+from bulk_update.api.errors import (
     CREDENTIAL_ERRORS,
     MAYBE_SENT,
     NOT_SENT,
@@ -56,14 +57,13 @@ from .callerrors import (
     describe,
     param_validation,
 )
-from .callerrors import AccessDeniedError as AccessDeniedError
-from .callerrors import CallError as CallError
-from .callerrors import Conflict as Conflict
-from .callerrors import NotFound as NotFound
-from .callerrors import Validation as Validation
-from .catalog import REGION
-from .drift import LiveRecord, unknown_members
-from .limiter import TokenBucket
+from bulk_update.api.errors import AccessDeniedError as AccessDeniedError
+from bulk_update.api.errors import CallError as CallError
+from bulk_update.api.errors import Conflict as Conflict
+from bulk_update.api.errors import NotFound as NotFound
+from bulk_update.api.errors import Validation as Validation
+from bulk_update.api.pacing import TokenBucket
+from bulk_update.fields import REGION
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class PartnerCentral:
 
         Its ``unknown`` lists the member paths the answer held that the
         installed model does not know (botocore's parser dropped them): see
-        :mod:`bulk_update.drift`.
+        :mod:`bulk_update.api.drift`.
         """
         self._slot.unknown = ()
         try:

@@ -10,11 +10,11 @@ Three steps, each on whole columns:
 2. per-column checks: one pandera ``Column`` per sheet column, built from its
    catalog field, validated lazily; every failure case becomes a :class:`Problem`
    (one error per bad cell);
-3. cross-field rules (:mod:`bulk_update.rules`) on each row's own values, where
+3. cross-field rules (:mod:`bulk_update.sheet.rules`) on each row's own values, where
    the row alone decides them; the planner runs them again on the merged record.
 
-Rows without errors become :class:`~bulk_update.mapping.RowEdit` values.  The
-wording of each problem lives in :mod:`bulk_update.messages`.
+Rows without errors become :class:`~bulk_update.payload.RowEdit` values.  The
+wording of each problem lives in :mod:`bulk_update.sheet.messages`.
 """
 
 from __future__ import annotations
@@ -28,11 +28,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from bulk_update import catalog as _catalog
-from bulk_update import rules
-from bulk_update.catalog import Catalog, Field
-from bulk_update.columns import Column, Layout
-from bulk_update.mapping import (
+from bulk_update import fields as _catalog
+from bulk_update.fields import Catalog, Field
+from bulk_update.payload import (
     CLEAR,
     CLEAR_TEXT,
     LIST_SEPARATOR,
@@ -43,7 +41,10 @@ from bulk_update.mapping import (
     parse_timestamp,
     to_payload,
 )
-from bulk_update.messages import (
+from bulk_update.problems import Problem, Severity
+from bulk_update.sheet import rules
+from bulk_update.sheet.columns import Column, Layout
+from bulk_update.sheet.messages import (
     allowed_message,
     and_list,
     canon_key,
@@ -52,8 +53,7 @@ from bulk_update.messages import (
     number_problem,
     pattern_message,
 )
-from bulk_update.problems import Problem, Severity
-from bulk_update.readers import NUMBER, Sheet
+from bulk_update.sheet.read import NUMBER, Sheet
 
 _DATE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"

@@ -14,11 +14,11 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-from bulk_update import catalog as _catalog
-from bulk_update.catalog import Catalog
+from bulk_update import fields as _catalog
 from bulk_update.errors import ColumnError
-from bulk_update.exportbook import Column
-from bulk_update.mapping import parse_column
+from bulk_update.export.sinks import Column
+from bulk_update.fields import Catalog
+from bulk_update.payload import parse_column
 
 Columns = Literal["default", "all"] | list[str]
 

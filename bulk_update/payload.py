@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from bulk_update import catalog as _catalog
-from bulk_update.catalog import Catalog, Field
+from bulk_update import fields as _catalog
+from bulk_update.fields import Catalog, Field
 
 
 class _Clear:

@@ -15,7 +15,7 @@ the live record and:
   (known from the before-image and the changes the journal recorded).
 
 A live record holding members the installed botocore does not know (model
-drift, see :mod:`bulk_update.drift`) is never put back: sending the
+drift, see :mod:`bulk_update.api.drift`) is never put back: sending the
 before-image would erase them; the row ends ``upgrade-needed``.
 
 The usual checks of ``apply`` hold: review-status locks, business rules (a
@@ -49,18 +49,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bulk_update import client as pcc
-from bulk_update import drift
+from bulk_update.api import client as pcc
+from bulk_update.api import drift
+from bulk_update.decide import Decision, decide, iso, refuse_drift, same_version
 from bulk_update.errors import RunFolderError
-from bulk_update.execute import Executor, Options, RowOutcome, confirmed_run
-from bulk_update.jobs import JobReport, save
-from bulk_update.journal import JOURNAL_FILE, RUN_FILE, RunFolder, atomic_write_text, file_sha256
-from bulk_update.mapping import CLEAR, RowEdit, Value
-from bulk_update.mapping import Path as FieldPath
 from bulk_update.merge import Leaf, Payload, column_of, diff, leaves, project
-from bulk_update.plan import Decision, decide, iso, refuse_drift, same_version
+from bulk_update.payload import CLEAR, RowEdit, Value
+from bulk_update.payload import Path as FieldPath
 from bulk_update.problems import Outcome, Problem
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results
+from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
+from bulk_update.run.folder import JOURNAL_FILE, RUN_FILE, RunFolder, atomic_write_text, file_sha256
+from bulk_update.run.jobs import JobReport, save
 
 RESULT_HEADERS = ["LastModifiedDate after the run", "LastModifiedDate now"]
 """The extra columns of the rollback's Results sheet."""

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from bulk_update import drift, locks, rules
-from bulk_update.mapping import CLEAR, Path, RowEdit, Value
+from bulk_update import review as locks
+from bulk_update.api import drift
 from bulk_update.merge import (
     Payload,
     apply_edits,
@@ -28,7 +28,9 @@ from bulk_update.merge import (
     project,
     values_at,
 )
+from bulk_update.payload import CLEAR, Path, RowEdit, Value
 from bulk_update.problems import Change, Outcome, Problem, Severity
+from bulk_update.sheet import rules
 
 OnConflict = Literal["skip", "overwrite"]
 

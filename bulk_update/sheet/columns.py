@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bulk_update.catalog import CATALOG_COLUMN, IDENTIFIER, LAST_MODIFIED, Catalog, Field
 from bulk_update.errors import ColumnError
+from bulk_update.fields import CATALOG_COLUMN, IDENTIFIER, LAST_MODIFIED, Catalog, Field
 
 Role = Literal["identifier", "last-modified", "catalog", "field", "read-only", "ignored"]
 

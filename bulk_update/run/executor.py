@@ -1,7 +1,7 @@
 """Carrying the plan out: a small pool of workers, paced writes, a journal.
 
 Each worker takes the next row, reads its live record (within the read
-quota), decides it (:func:`bulk_update.plan.decide`) and, when the row
+quota), decides it (:func:`bulk_update.decide.decide`) and, when the row
 changes something, writes it (within the write quota).  Several workers let
 the reads of the next rows overlap the paced writes, so a run takes about
 ``writes / write-rate`` seconds.  Every write is journalled before it is sent
@@ -27,12 +27,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from bulk_update import client as pcc
-from bulk_update.journal import RunFolder
-from bulk_update.ledger import Ledger
-from bulk_update.mapping import RowEdit
-from bulk_update.merge import diff, holds, project
-from bulk_update.plan import (
+from bulk_update.api import client as pcc
+from bulk_update.decide import (
     Decision,
     OnConflict,
     as_utc,
@@ -43,7 +39,11 @@ from bulk_update.plan import (
     same_version,
     user_edits,
 )
+from bulk_update.merge import diff, holds, project
+from bulk_update.payload import RowEdit
 from bulk_update.problems import Change, Outcome, Problem, Severity
+from bulk_update.run.folder import RunFolder
+from bulk_update.run.ledger import Ledger
 
 VERIFIERS = 2
 """Threads that read records back after their writes (reads are paced anyway)."""

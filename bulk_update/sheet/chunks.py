@@ -34,9 +34,9 @@ from typing import IO, Any
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from bulk_update import readers
 from bulk_update.errors import SheetError
-from bulk_update.mapping import CLEAR_TEXT
+from bulk_update.payload import CLEAR_TEXT
+from bulk_update.sheet import read as readers
 
 CHUNK_BYTES = 8 << 20
 """Sheet XML per chunk: about 2,000 rows of 65 columns."""

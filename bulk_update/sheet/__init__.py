@@ -1,0 +1,1 @@
+"""Reading a sheet: cells and their kinds, headers, per-cell checks, cross-field rules, messages."""

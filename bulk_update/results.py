@@ -30,6 +30,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update.problems import Change, Outcome, Problem
+from bulk_update.times import duration_text, when_text
 
 # Excel holds at most 32,767 characters (UTF-16 units) in a cell.
 CELL_LIMIT = 32_767
@@ -127,24 +128,9 @@ def fit(text: str) -> tuple[str, bool]:
     return cut + TRUNCATED, True
 
 
-def _duration(seconds: float) -> str:
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min {secs:02d} s"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{seconds:.1f} s"
-
-
 def wrapped_lines(text: str, width: int) -> int:
     """How many lines a text takes in a wrapped cell about ``width`` characters wide."""
     return sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
-
-
-def _when(moment: datetime) -> str:
-    return moment.isoformat(sep=" ", timespec="seconds")
 
 
 class _Styles:
@@ -343,9 +329,9 @@ def _write_summary_sheet(
     if summary.retry_file:
         facts.append(("Retry file", summary.retry_file))
     facts += [
-        ("Started", _when(summary.started)),
-        ("Ended", _when(summary.ended)),
-        ("Duration", _duration(summary.seconds)),
+        ("Started", when_text(summary.started)),
+        ("Ended", when_text(summary.ended)),
+        ("Duration", duration_text(summary.seconds)),
         ("Calls made", summary.calls),
         ("Throttled calls", summary.throttled),
         ("Retries", summary.retries),

@@ -44,8 +44,9 @@ from bulk_update.export.sinks import EXPORT_SHEET as EXPORT_SHEET
 from bulk_update.export.sinks import LISTS_SHEET as LISTS_SHEET
 from bulk_update.export.sinks import CsvSink, Sink, XlsxSink, sidecar_paths
 from bulk_update.fields import Catalog
-from bulk_update.payload import format_timestamp, record_to_row
+from bulk_update.payload import record_to_row
 from bulk_update.problems import Outcome
+from bulk_update.times import format_timestamp, instant
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -128,12 +129,6 @@ def _canonical(values: Iterable[str], allowed: Sequence[str], what: str) -> list
     return out
 
 
-def _instant(value: datetime | date) -> datetime:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
-
-
 def list_params(filters: ExportFilters, cat: Catalog | None = None) -> dict[str, Any]:
     """The ListOpportunities members for the filters, ``Identifier`` left out.
 
@@ -162,9 +157,9 @@ def list_params(filters: ExportFilters, cat: Catalog | None = None) -> dict[str,
         params["CustomerCompanyName"] = names
     modified: dict[str, datetime] = {}
     if filters.modified_after is not None:
-        modified["AfterLastModifiedDate"] = _instant(filters.modified_after)
+        modified["AfterLastModifiedDate"] = instant(filters.modified_after)
     if filters.modified_before is not None:
-        modified["BeforeLastModifiedDate"] = _instant(filters.modified_before)
+        modified["BeforeLastModifiedDate"] = instant(filters.modified_before)
     if modified:
         params["LastModifiedDate"] = modified
     closing: dict[str, str] = {}

@@ -40,6 +40,7 @@ from botocore.model import Shape
 
 from bulk_update.errors import RunFolderError
 from bulk_update.fields import service_model
+from bulk_update.times import parse_or_none, stamp
 
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"
@@ -87,15 +88,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -140,7 +132,7 @@ def _revive(value: Any, shape: Shape) -> Any:
     if kind == "list" and isinstance(value, list):
         return [_revive(v, shape.member) for v in value]  # type: ignore[attr-defined]
     if kind == "timestamp" and isinstance(value, str):
-        return _parse_time(value) or value
+        return parse_or_none(value) or value
     return value
 
 
@@ -219,7 +211,7 @@ class RunFolder:
         input_path = Path(input_path)
         base = Path(base_dir) if base_dir is not None else input_path.resolve().parent / "runs"
         started = datetime.now(UTC).replace(microsecond=0)
-        stem = f"{input_path.stem}-{started:%Y%m%dT%H%M%SZ}"
+        stem = f"{input_path.stem}-{stamp(started)}"
         try:
             base.mkdir(parents=True, exist_ok=True)
             path = base / stem
@@ -484,12 +476,12 @@ class RunFolder:
                 rs.state = IN_FLIGHT
                 rs.message = ""
                 rs.writes_sent += 1
-                rs.last_modified_sent = _parse_time(ev.get("last_modified_sent"))
+                rs.last_modified_sent = parse_or_none(ev.get("last_modified_sent"))
                 rs.payload_digest = ev.get("payload_digest")
                 rs.changes = list(ev.get("changes") or [])
                 rs.new_last_modified = None
             elif kind in ("done", "outcome"):
                 rs.state = str(ev.get("outcome"))
                 rs.message = ev.get("message") or ""
-                rs.new_last_modified = _parse_time(ev.get("new_last_modified"))
+                rs.new_last_modified = parse_or_none(ev.get("new_last_modified"))
         return state

@@ -18,7 +18,6 @@ from xlsxwriter.exceptions import FileCreateError
 
 from bulk_update import fields as cat
 from bulk_update.api import client as pcc
-from bulk_update.decide import iso, same_version
 from bulk_update.errors import BulkUpdateError
 from bulk_update.merge import holds, project
 from bulk_update.payload import RowEdit
@@ -29,6 +28,7 @@ from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
 from bulk_update.sheet import checks, chunks, columns
 from bulk_update.sheet import read as readers
+from bulk_update.times import iso_or_none, now_stamp, same_version
 
 
 @dataclass
@@ -149,7 +149,7 @@ def save(target: Path, write: Callable[[Path], Path]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         return write(target)
     except (OSError, FileCreateError) as exc:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = now_stamp()
         other = target.with_name(f"{target.stem}-{stamp}{target.suffix}")
         try:
             return write(other)
@@ -234,9 +234,9 @@ def apply_file(
         state = folder.replay()
         for n, rs in state.rows.items():
             if rs.in_flight:
-                in_flight[n] = _iso_or_none(rs.last_modified_sent)
+                in_flight[n] = iso_or_none(rs.last_modified_sent)
             elif rs.state != Outcome.SKIPPED.value:
-                previous[n] = (rs.state, rs.message, _iso_or_none(rs.new_last_modified))
+                previous[n] = (rs.state, rs.message, iso_or_none(rs.new_last_modified))
         settings.sheet = folder.settings.get("sheet", settings.sheet)
     assert path is not None
     loaded = load(path, sheet=settings.sheet, run_catalog=settings.catalog, today=settings.today)
@@ -410,10 +410,6 @@ def _baselines(loaded: Loaded) -> tuple[dict[int, dict[str, str]], list[Problem]
         else:
             out[edit.row] = base
     return out, notes
-
-
-def _iso_or_none(value: object) -> str | None:
-    return None if value is None else iso(value)
 
 
 def _settle_in_flight(pc: pcc.PartnerCentral, edit: RowEdit, sent: str | None) -> RowOutcome | None:

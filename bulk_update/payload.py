@@ -36,6 +36,7 @@ from typing import Any, Final
 from bulk_update import fields as _catalog
 from bulk_update.fields import Catalog, Field
 from bulk_update.times import format_timestamp
+from bulk_update.workbook import CLEAR_TEXT as CLEAR_TEXT
 
 
 class _Clear:
@@ -56,7 +57,6 @@ class _Clear:
 
 
 CLEAR: Final = _Clear()
-CLEAR_TEXT: Final = "#CLEAR"
 LIST_SEPARATOR: Final = ";"
 
 PathPart = str | int

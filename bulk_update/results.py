@@ -31,18 +31,12 @@ from xlsxwriter.worksheet import Worksheet
 
 from bulk_update.problems import Change, Outcome, Problem
 from bulk_update.times import duration_text, when_text
-
-# Excel holds at most 32,767 characters (UTF-16 units) in a cell.
-CELL_LIMIT = 32_767
-TRUNCATED = " …[truncated]"
-
-# Options that keep xlsxwriter from turning text into links, numbers or formulas.
-WORKBOOK_OPTIONS: dict[str, Any] = {
-    "constant_memory": True,
-    "strings_to_urls": False,
-    "strings_to_numbers": False,
-    "strings_to_formulas": False,
-}
+from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
+from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
+from bulk_update.workbook import TRUNCATED as TRUNCATED
+from bulk_update.workbook import WORKBOOK_OPTIONS as WORKBOOK_OPTIONS
+from bulk_update.workbook import fit as fit
+from bulk_update.workbook import wrapped_lines as wrapped_lines
 
 # One fill colour per outcome (sheet-contract.md, section 5).
 OUTCOME_COLOURS: dict[Outcome, str] = {
@@ -65,7 +59,6 @@ DONE = frozenset({Outcome.UPDATED, Outcome.UNCHANGED})
 
 WRAP_WIDTH = 50
 """Width of the Message and Changes columns, in characters."""
-LINE_HEIGHT = 15.0
 MAX_LINES = 12
 """A row grows to show at most this many wrapped lines; the rest is in the cell."""
 
@@ -117,20 +110,6 @@ class RunSummary:
     @property
     def seconds(self) -> float:
         return max(0.0, (self.ended - self.started).total_seconds())
-
-
-def fit(text: str) -> tuple[str, bool]:
-    """The text cut to Excel's cell limit with a visible marker, and whether it was cut."""
-    if len(text) <= CELL_LIMIT // 2 or len(text.encode("utf-16-le")) // 2 <= CELL_LIMIT:
-        return text, False
-    room = CELL_LIMIT - len(TRUNCATED)
-    cut = text.encode("utf-16-le")[: room * 2].decode("utf-16-le", errors="ignore")
-    return cut + TRUNCATED, True
-
-
-def wrapped_lines(text: str, width: int) -> int:
-    """How many lines a text takes in a wrapped cell about ``width`` characters wide."""
-    return sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
 
 
 class _Styles:

@@ -37,16 +37,16 @@ from bulk_update.errors import BulkUpdateError
 from bulk_update.export.columns import DEFAULT_COLUMNS as DEFAULT_COLUMNS
 from bulk_update.export.columns import REVIEW_COLUMNS as REVIEW_COLUMNS
 from bulk_update.export.columns import Columns, choose_columns, sheet_columns
-from bulk_update.export.sinks import BASELINE_SHEET as BASELINE_SHEET
-from bulk_update.export.sinks import CELL_LIMIT as CELL_LIMIT
-from bulk_update.export.sinks import DATA_SHEET as DATA_SHEET
-from bulk_update.export.sinks import EXPORT_SHEET as EXPORT_SHEET
-from bulk_update.export.sinks import LISTS_SHEET as LISTS_SHEET
 from bulk_update.export.sinks import CsvSink, Sink, XlsxSink, sidecar_paths
 from bulk_update.fields import Catalog
 from bulk_update.payload import record_to_row
 from bulk_update.problems import Outcome
 from bulk_update.times import format_timestamp, instant
+from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
+from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
+from bulk_update.workbook import DATA_SHEET as DATA_SHEET
+from bulk_update.workbook import EXPORT_SHEET as EXPORT_SHEET
+from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
 
 if TYPE_CHECKING:
     import pandas as pd

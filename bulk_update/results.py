@@ -54,9 +54,6 @@ OUTCOME_COLOURS: dict[Outcome, str] = {
 }
 _WHITE_TEXT = {Outcome.FAILED}
 
-# The outcomes a retry file leaves out: the row is done.
-DONE = frozenset({Outcome.UPDATED, Outcome.UNCHANGED})
-
 WRAP_WIDTH = 50
 """Width of the Message and Changes columns, in characters."""
 MAX_LINES = 12
@@ -381,8 +378,7 @@ def write_retry(
 ) -> Path:
     """Write the rows to try again, with the input's headers, as xlsx or csv.
 
-    The caller picks the rows (those not ended ``updated``/``unchanged``; see
-    :func:`retry_rows`). An xlsx holds one sheet of text cells in text-formatted
+    The caller picks the rows (those not ended ``updated``/``unchanged``). An xlsx holds one sheet of text cells in text-formatted
     columns, so Excel keeps leading zeros when the user edits them. A csv is
     UTF-8 with a byte-order mark (so Excel reads its accents right), comma
     delimited, with cells quoted where they need it.
@@ -409,11 +405,6 @@ def write_retry(
                 write(n, col, fit(value)[0])
     book.close()
     return path
-
-
-def retry_rows(results: Iterable[RowResult]) -> list[list[str]]:
-    """The input cells of the rows that did not end ``updated`` or ``unchanged``."""
-    return [list(r.cells) for r in results if r.outcome not in DONE]
 
 
 def summary_dict(results: Iterable[RowResult], summary: RunSummary) -> dict[str, Any]:

@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 Format_ = Literal["xlsx", "csv"]
 
 _ID = re.compile(r"^O[0-9]{1,19}$")
-_IDS_PER_LIST = 20
 _MAX_LIST_FILTER = 10
 
 
@@ -308,8 +307,8 @@ def _listed_ids(pc: pcc.PartnerCentral, filters: ExportFilters) -> Iterator[str]
     seen: set[str] = set()
     if filters.ids:
         ids = check_ids(filters.ids)
-        for start in range(0, len(ids), _IDS_PER_LIST):
-            chunk = ids[start : start + _IDS_PER_LIST]
+        for start in range(0, len(ids), pcc.IDS_PER_LIST):
+            chunk = ids[start : start + pcc.IDS_PER_LIST]
             for summary in pc.list_summaries(**params, Identifier=chunk):
                 if summary["Id"] not in seen:
                     seen.add(summary["Id"])

@@ -45,7 +45,6 @@ from bulk_update.times import parse_or_none, stamp
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"
 BEFORE_DIR = "before"
-PLAN_FILE = "plan.json"
 
 IN_FLIGHT = "in-flight"
 """The state of a row whose write was sent but whose answer was never recorded."""
@@ -72,12 +71,6 @@ def _jsonable(value: Any) -> Any:
 
 def _dumps(value: Any) -> str:
     return json.dumps(_jsonable(value), ensure_ascii=False, sort_keys=True)
-
-
-def payload_digest(payload: dict[str, Any]) -> str:
-    """A stable sha256 of an UpdateOpportunity payload, to tell two payloads apart."""
-    canonical = json.dumps(_jsonable(payload), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def file_sha256(path: Path) -> str:
@@ -276,30 +269,12 @@ class RunFolder:
     def journal_path(self) -> Path:
         return self.path / JOURNAL_FILE
 
-    @property
-    def plan_path(self) -> Path:
-        return self.path / PLAN_FILE
-
     def check_input(self, input_path: Path) -> None:
         """Refuse to resume with a file that is not the one the run started from."""
         if file_sha256(Path(input_path)) != self.info.get("input_sha256"):
             raise RunFolderError(
                 f"{input_path} is not the file this run started from (its content changed)"
             )
-
-    def write_json(self, name: str, data: Any) -> Path:
-        """Write a JSON file into the folder atomically (``plan.json`` and the like)."""
-        target = self.path / name
-        atomic_write_text(target, _dumps(data) + "\n")
-        return target
-
-    def read_json(self, name: str) -> Any:
-        try:
-            return json.loads((self.path / name).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunFolderError(f"{self.path} has no {name}") from None
-        except ValueError as e:
-            raise RunFolderError(f"{self.path / name} cannot be read: {e}") from None
 
     # -- before-images -------------------------------------------------------------
 

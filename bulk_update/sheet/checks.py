@@ -86,9 +86,6 @@ class CheckReport:
         """True when no row has an error (warnings allowed)."""
         return not any(p.is_error for p in self.problems)
 
-    def problems_for(self, row: int) -> list[Problem]:
-        return [p for p in self.problems if p.row == row]
-
 
 @dataclass
 class _Spec:

@@ -50,6 +50,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import fields as _catalog
 from bulk_update.fields import Field
+from bulk_update.sheet.baseline import sidecar_paths as sidecar_paths
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
 from bulk_update.workbook import CLEAR_TEXT, LAST_ROW, WORKBOOK_OPTIONS, column_letter
@@ -317,15 +318,6 @@ class XlsxSink(Sink):
         self.ws.activate()
         self.book.close()
         return [self.out]
-
-
-def sidecar_paths(csv_path: Path) -> tuple[Path, Path]:
-    """``<name>.baseline.csv`` and ``<name>.export.json`` beside a csv export."""
-    csv_path = Path(csv_path)
-    return (
-        csv_path.with_name(f"{csv_path.stem}.baseline.csv"),
-        csv_path.with_name(f"{csv_path.stem}.export.json"),
-    )
 
 
 class CsvSink(Sink):

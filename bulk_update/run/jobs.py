@@ -21,12 +21,12 @@ from bulk_update.api import client as pcc
 from bulk_update.errors import BulkUpdateError
 from bulk_update.merge import holds, project
 from bulk_update.payload import RowEdit
-from bulk_update.problems import Outcome, Problem, Severity
+from bulk_update.problems import Outcome, Problem
 from bulk_update.results import ResultsWriter, RowResult, RunSummary, write_results, write_retry
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
-from bulk_update.sheet import checks, chunks, columns
+from bulk_update.sheet import baseline, checks, chunks, columns
 from bulk_update.sheet import read as readers
 from bulk_update.times import iso_or_none, now_stamp, same_version
 
@@ -257,7 +257,9 @@ def apply_file(
         today=settings.today,
         verify=settings.verify,
     )
-    baselines, baseline_notes = _baselines(loaded)
+    baselines, baseline_notes = baseline.row_baselines(
+        loaded.sheet, loaded.report.edits, _identifier_cells(loaded)
+    )
     executor = Executor(pc, options, folder, on_row=on_row, baselines=baselines)
     if on_executor:
         on_executor(executor)
@@ -353,63 +355,6 @@ def apply_file(
     )
 
 
-def _baselines(loaded: Loaded) -> tuple[dict[int, dict[str, str]], list[Problem]]:
-    """Each row's exported values, when the sheet carries an export's baseline.
-
-    A row whose identifier is not in the baseline (added after the export, or
-    its id changed) falls back to the two-way rules, with a warning.
-    """
-    table = loaded.sheet.baseline
-    if table is None and loaded.sheet.path.suffix.lower() == ".csv":
-        try:
-            from bulk_update.export.job import load_csv_baseline
-        except ImportError:  # pragma: no cover - export not installed
-            return {}, []
-        table, _meta = load_csv_baseline(loaded.sheet.path)
-    if table is None or len(table) == 0:
-        return {}, []
-    headers = [str(h).strip() for h in table.columns]
-    id_header = next((h for h in headers if h.lower() in ("identifier", "id")), None)
-    if id_header is None:
-        return {}, [
-            Problem(
-                None,
-                None,
-                None,
-                None,
-                "baseline-unusable",
-                "the export's baseline has no Identifier column; every row is "
-                "compared with the live record only (two-way)",
-                Severity.WARNING,
-            )
-        ]
-    rows: dict[str, dict[str, str]] = {}
-    for values in table.astype(str).values.tolist():
-        record = dict(zip(headers, values, strict=False))
-        rows[record[id_header].strip()] = record
-    out: dict[int, dict[str, str]] = {}
-    notes: list[Problem] = []
-    ids = _identifier_cells(loaded)
-    for i, edit in enumerate(loaded.report.edits):
-        if edit is None:
-            continue
-        base = rows.get(ids[i])
-        if base is None:
-            notes.append(
-                Problem(
-                    edit.row,
-                    edit.identifier,
-                    None,
-                    None,
-                    "not-in-baseline",
-                    "this row is not in the export's baseline (added or id changed): "
-                    "every filled cell is applied (two-way rules)",
-                    Severity.WARNING,
-                )
-            )
-        else:
-            out[edit.row] = base
-    return out, notes
 
 
 def _settle_in_flight(pc: pcc.PartnerCentral, edit: RowEdit, sent: str | None) -> RowOutcome | None:

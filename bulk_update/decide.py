@@ -31,6 +31,7 @@ from bulk_update.merge import (
 from bulk_update.payload import CLEAR, Path, RowEdit, Value
 from bulk_update.problems import Change, Outcome, Problem, Severity
 from bulk_update.sheet import rules
+from bulk_update.times import as_utc, iso, same_version
 
 OnConflict = Literal["skip", "overwrite"]
 
@@ -51,32 +52,6 @@ class Decision:
     @property
     def writes(self) -> bool:
         return self.outcome is None
-
-
-def as_utc(value: Any) -> datetime | None:
-    """A LastModifiedDate from boto3 (datetime) or JSON (ISO text) as aware UTC."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        dt = value
-    else:
-        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
-
-
-def same_version(a: Any, b: Any) -> bool:
-    """Equal LastModifiedDates, compared to the millisecond as the API keeps them."""
-    x, y = as_utc(a), as_utc(b)
-    if x is None or y is None:
-        return x is y
-    return abs((x - y).total_seconds()) < 0.001
-
-
-def iso(value: Any) -> str:
-    dt = as_utc(value)
-    return "" if dt is None else dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def column_for(edit: RowEdit, key: str) -> str:

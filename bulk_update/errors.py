@@ -27,3 +27,7 @@ class AccessDenied(BulkUpdateError):
 
 class NoCredentials(BulkUpdateError):
     """No AWS credentials were found in the standard chain."""
+
+
+class OutputExists(BulkUpdateError):
+    """An output file already exists; --force to replace it."""

@@ -198,10 +198,6 @@ def values_at(payload: Mapping[str, Any], paths: set[Path]) -> dict[Path, Leaf |
     return {p: flat.get(p) for p in paths}
 
 
-def edited_paths(edits: Mapping[Path, Value]) -> set[Path]:
-    return set(edits)
-
-
 def holds(payload: Mapping[str, Any], edits: Mapping[Path, Value]) -> bool:
     """True when ``payload`` already carries every value the edits ask for."""
     flat = dict(leaves(payload))

@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from bulk_update import fields as _catalog
 from bulk_update.fields import Catalog, Field
+from bulk_update.times import format_timestamp
+from bulk_update.workbook import CLEAR_TEXT as CLEAR_TEXT
 
 
 class _Clear:
@@ -55,7 +57,6 @@ class _Clear:
 
 
 CLEAR: Final = _Clear()
-CLEAR_TEXT: Final = "#CLEAR"
 LIST_SEPARATOR: Final = ";"
 
 PathPart = str | int
@@ -105,29 +106,6 @@ def parse_column(name: str, cat: Catalog | None = None) -> tuple[Field, int | No
     if f is None or f.list_at is not None:
         return None
     return f, None
-
-
-def parse_timestamp(text: str) -> datetime:
-    """An ISO 8601 timestamp with ``Z`` or an offset, as an aware UTC datetime.
-
-    Raises ValueError for text that is not such a timestamp (naive times included:
-    the API's times are UTC and an export always says so).
-    """
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None:
-        raise ValueError(f"timestamp without a time zone: {text!r}")
-    return value.astimezone(UTC)
-
-
-def format_timestamp(value: datetime | str) -> str:
-    """A timestamp as an export writes it: UTC, milliseconds, ``Z`` (2026-05-01T20:37:46.123Z).
-
-    Accepts an aware datetime (as boto3 gives), a naive one (taken as UTC) or ISO text.
-    """
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip())
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def to_payload(edits: dict[Path, Value]) -> dict[str, Any]:

@@ -30,18 +30,13 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update.problems import Change, Outcome, Problem
-
-# Excel holds at most 32,767 characters (UTF-16 units) in a cell.
-CELL_LIMIT = 32_767
-TRUNCATED = " …[truncated]"
-
-# Options that keep xlsxwriter from turning text into links, numbers or formulas.
-WORKBOOK_OPTIONS: dict[str, Any] = {
-    "constant_memory": True,
-    "strings_to_urls": False,
-    "strings_to_numbers": False,
-    "strings_to_formulas": False,
-}
+from bulk_update.times import duration_text, when_text
+from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
+from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
+from bulk_update.workbook import TRUNCATED as TRUNCATED
+from bulk_update.workbook import WORKBOOK_OPTIONS as WORKBOOK_OPTIONS
+from bulk_update.workbook import fit as fit
+from bulk_update.workbook import wrapped_lines as wrapped_lines
 
 # One fill colour per outcome (sheet-contract.md, section 5).
 OUTCOME_COLOURS: dict[Outcome, str] = {
@@ -59,12 +54,8 @@ OUTCOME_COLOURS: dict[Outcome, str] = {
 }
 _WHITE_TEXT = {Outcome.FAILED}
 
-# The outcomes a retry file leaves out: the row is done.
-DONE = frozenset({Outcome.UPDATED, Outcome.UNCHANGED})
-
 WRAP_WIDTH = 50
 """Width of the Message and Changes columns, in characters."""
-LINE_HEIGHT = 15.0
 MAX_LINES = 12
 """A row grows to show at most this many wrapped lines; the rest is in the cell."""
 
@@ -116,35 +107,6 @@ class RunSummary:
     @property
     def seconds(self) -> float:
         return max(0.0, (self.ended - self.started).total_seconds())
-
-
-def fit(text: str) -> tuple[str, bool]:
-    """The text cut to Excel's cell limit with a visible marker, and whether it was cut."""
-    if len(text) <= CELL_LIMIT // 2 or len(text.encode("utf-16-le")) // 2 <= CELL_LIMIT:
-        return text, False
-    room = CELL_LIMIT - len(TRUNCATED)
-    cut = text.encode("utf-16-le")[: room * 2].decode("utf-16-le", errors="ignore")
-    return cut + TRUNCATED, True
-
-
-def _duration(seconds: float) -> str:
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min {secs:02d} s"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{seconds:.1f} s"
-
-
-def wrapped_lines(text: str, width: int) -> int:
-    """How many lines a text takes in a wrapped cell about ``width`` characters wide."""
-    return sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
-
-
-def _when(moment: datetime) -> str:
-    return moment.isoformat(sep=" ", timespec="seconds")
 
 
 class _Styles:
@@ -343,9 +305,9 @@ def _write_summary_sheet(
     if summary.retry_file:
         facts.append(("Retry file", summary.retry_file))
     facts += [
-        ("Started", _when(summary.started)),
-        ("Ended", _when(summary.ended)),
-        ("Duration", _duration(summary.seconds)),
+        ("Started", when_text(summary.started)),
+        ("Ended", when_text(summary.ended)),
+        ("Duration", duration_text(summary.seconds)),
         ("Calls made", summary.calls),
         ("Throttled calls", summary.throttled),
         ("Retries", summary.retries),
@@ -416,8 +378,7 @@ def write_retry(
 ) -> Path:
     """Write the rows to try again, with the input's headers, as xlsx or csv.
 
-    The caller picks the rows (those not ended ``updated``/``unchanged``; see
-    :func:`retry_rows`). An xlsx holds one sheet of text cells in text-formatted
+    The caller picks the rows (those not ended ``updated``/``unchanged``). An xlsx holds one sheet of text cells in text-formatted
     columns, so Excel keeps leading zeros when the user edits them. A csv is
     UTF-8 with a byte-order mark (so Excel reads its accents right), comma
     delimited, with cells quoted where they need it.
@@ -444,11 +405,6 @@ def write_retry(
                 write(n, col, fit(value)[0])
     book.close()
     return path
-
-
-def retry_rows(results: Iterable[RowResult]) -> list[list[str]]:
-    """The input cells of the rows that did not end ``updated`` or ``unchanged``."""
-    return [list(r.cells) for r in results if r.outcome not in DONE]
 
 
 def summary_dict(results: Iterable[RowResult], summary: RunSummary) -> dict[str, Any]:

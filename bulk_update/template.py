@@ -31,23 +31,23 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import fields as cat
 from bulk_update.fields import Catalog, Field
-from bulk_update.results import LINE_HEIGHT, wrapped_lines
 from bulk_update.sheet import rules as rulebook
 from bulk_update.sheet.messages import pattern_message
+from bulk_update.workbook import CLEAR_TEXT as CLEAR
+from bulk_update.workbook import DATA_SHEET as DATA_SHEET
+from bulk_update.workbook import GUIDE_SHEET as GUIDE_SHEET
+from bulk_update.workbook import LAST_ROW as LAST_ROW
+from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
+from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
+from bulk_update.workbook import TEXT_OPTIONS as TEXT_OPTIONS
+from bulk_update.workbook import column_letter, wrapped_lines
 
-DATA_SHEET = "Opportunities"
-GUIDE_SHEET = "Guide"
-LISTS_SHEET = "_lists"
-CLEAR = "#CLEAR"
 RECORD_ITEMS = 2
 """How many items of each list of records the full template offers."""
-LAST_ROW = 1_048_575
-"""Validations and formats reach to Excel's last row (0-based index)."""
 BUILD_TIME = datetime(2025, 1, 1)
 """Fixed creation time, so a rebuilt template has the same content."""
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -322,7 +322,7 @@ def _write_lists(book: xlsxwriter.Workbook, columns: list[TemplateColumn]) -> di
             ws.write_string(0, col, f.key)
             for row, value in enumerate(values, start=1):
                 ws.write_string(row, col, value)
-            letter = xl_col_to_name(col)
+            letter = column_letter(col)
             by_key[source] = f"='{LISTS_SHEET}'!${letter}$2:${letter}${len(values) + 1}"
             col += 1
         refs[column.header] = by_key[source]
@@ -334,7 +334,7 @@ def _validation(column: TemplateColumn, col: int, source: str | None) -> dict[st
     f = column.field
     if f is None:
         if column.header == cat.IDENTIFIER:
-            cell = f"{xl_col_to_name(col)}2"
+            cell = f"{column_letter(col)}2"
             return {
                 "validate": "custom",
                 "value": f'=AND(LEFT({cell},1)="O",ISNUMBER(--MID({cell},2,20)))',
@@ -367,7 +367,7 @@ def _validation(column: TemplateColumn, col: int, source: str | None) -> dict[st
             "error_message": f"Type a date such as {DATE_EXAMPLE}"
             + (f", or {CLEAR} to empty the field." if column.clearable else "."),
         }
-    check = cell_validation(f, column.clearable, f"{xl_col_to_name(col)}2")
+    check = cell_validation(f, column.clearable, f"{column_letter(col)}2")
     if check is not None:
         return check | {"error_type": "stop"}
     if f.max_length and f.max_length >= len(CLEAR):
@@ -414,7 +414,7 @@ def add_rule_formats(
     book: xlsxwriter.Workbook, ws: Worksheet, headers: list[str], last_row: int = LAST_ROW
 ) -> list[rulebook.Flag]:
     """Colour the cells the cross-field rules (rules.RULES) flag; return the flags written."""
-    refs = {h: f"${xl_col_to_name(n)}2" for n, h in enumerate(headers)}
+    refs = {h: f"${column_letter(n)}2" for n, h in enumerate(headers)}
     flags = rulebook.row_flags(refs)
     formats = {"fill": book.add_format(NEEDS_FILL), "clear": book.add_format(NEEDS_CLEAR)}
     for flag in flags:
@@ -623,7 +623,7 @@ def write_template(path: str | Path, *, task: str | None = None) -> Path:
     columns = task_columns(name)
     book = xlsxwriter.Workbook(
         str(path),
-        {"strings_to_urls": False, "strings_to_numbers": False, "strings_to_formulas": False},
+        TEXT_OPTIONS,
     )
     book.set_properties(
         {

@@ -14,7 +14,7 @@ import pytest
 from bulk_update.errors import RunFolderError
 from bulk_update.problems import Change, Outcome
 from bulk_update.run import folder as journal_mod
-from bulk_update.run.folder import IN_FLIGHT, RunFolder, payload_digest
+from bulk_update.run.folder import IN_FLIGHT, RunFolder
 
 T0 = datetime(2026, 5, 1, 20, 37, 46, 123000, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=5)
@@ -52,7 +52,6 @@ def test_create_makes_the_folder_beside_the_input(run: RunFolder, sheet: Path):
     assert datetime.fromisoformat(info["started"]).tzinfo is not None
     assert (run.path / "journal.jsonl").read_text() == ""
     assert (run.path / "before").is_dir()
-    assert run.plan_path == run.path / "plan.json"
 
 
 def test_create_in_an_explicit_folder_never_reuses_one(sheet: Path, tmp_path: Path):
@@ -294,17 +293,3 @@ def test_identifiers_never_leave_the_before_folder(run: RunFolder, bad: str):
         run.save_before(bad, {})
 
 
-def test_json_files_for_the_plan(run: RunFolder):
-    run.write_json("plan.json", {"rows": [{"row": 2, "at": T0}]})
-    assert run.read_json("plan.json") == {"rows": [{"row": 2, "at": T0.isoformat()}]}
-    with pytest.raises(RunFolderError, match="has no other.json"):
-        run.read_json("other.json")
-
-
-def test_payload_digest_ignores_key_order_only():
-    a = {"Identifier": "O1", "Project": {"Title": "A", "CustomerUseCase": "B"}, "When": T0}
-    b = {"When": T0, "Project": {"CustomerUseCase": "B", "Title": "A"}, "Identifier": "O1"}
-    c = {"Identifier": "O1", "Project": {"Title": "A ", "CustomerUseCase": "B"}, "When": T0}
-    assert payload_digest(a) == payload_digest(b)
-    assert payload_digest(a) != payload_digest(c)
-    assert re.fullmatch(r"[0-9a-f]{64}", payload_digest(a))

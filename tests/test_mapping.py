@@ -16,15 +16,14 @@ from bulk_update.fields import Field
 from bulk_update.payload import (
     CLEAR,
     field_path,
-    format_timestamp,
     parse_column,
-    parse_timestamp,
     payload_to_edits,
     record_to_row,
     row_to_edits,
     row_to_record,
     to_payload,
 )
+from bulk_update.times import format_timestamp, parse_timestamp
 
 CAT = catalog.load()
 

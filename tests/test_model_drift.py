@@ -20,7 +20,7 @@ from apply_helpers import make_pc, pick, strip_volatile, write_sheet, writes
 from conftest import FAST, client_for
 
 from bulk_update.api import drift
-from bulk_update.decide import decide, digest, iso
+from bulk_update.decide import decide, digest
 from bulk_update.emulator import Newer
 from bulk_update.export.job import export_opportunities
 from bulk_update.payload import RowEdit
@@ -28,6 +28,7 @@ from bulk_update.problems import Outcome, Severity
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.jobs import ApplySettings, apply_file
 from bulk_update.run.rollback import rollback_run
+from bulk_update.times import iso
 
 NEWER = Newer.of(
     members=("FutureTopLevel", "Project.FutureNotes", "Customer.Contacts[].PreferredLanguage"),

@@ -20,7 +20,6 @@ from bulk_update.results import (
     RowResult,
     RunSummary,
     fit,
-    retry_rows,
     summary_dict,
     write_results,
     write_retry,
@@ -254,12 +253,6 @@ def test_summary_dict_is_json_ready() -> None:
     assert (data["calls"], data["throttled"], data["retries"], data["writes"]) == (12, 2, 3, 4)
     ok = summary_dict([RowResult(2, "O1", Outcome.UPDATED)], _summary())
     assert ok["ok"] is True
-
-
-def test_retry_rows_leave_out_finished_rows() -> None:
-    rows = retry_rows(_results())
-    left = [o for o in Outcome if o not in (Outcome.UPDATED, Outcome.UNCHANGED)]
-    assert len(rows) == len(left) + 1
 
 
 RETRY_ROWS = [

@@ -34,7 +34,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -292,21 +292,6 @@ class PartnerCentral:
         """Every opportunity summary the filters select, page after page."""
         for page in self.pages(**filters):
             yield from page.get("OpportunitySummaries") or []
-
-    def list_ids(self, **filters: Any) -> Iterator[str]:
-        """The identifiers of the opportunities the filters select."""
-        for summary in self.list_summaries(**filters):
-            yield summary["Id"]
-
-    def summaries_for(self, identifiers: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Summaries of these opportunities, twenty per ListOpportunities call; missing ids left out."""
-        wanted = list(dict.fromkeys(identifiers))
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(wanted), IDS_PER_LIST):
-            chunk = wanted[start : start + IDS_PER_LIST]
-            for summary in self.list_summaries(Identifier=chunk):
-                found[summary["Id"]] = summary
-        return found
 
     def update(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Send one UpdateOpportunity (the whole record: Identifier, LastModifiedDate, fields).

@@ -12,13 +12,11 @@ This module holds the filters, the listing and reading, and the report;
 :mod:`bulk_update.export.sinks` writes the files: an ``.xlsx`` workbook with its
 hidden ``_baseline``, ``_export`` and ``_lists`` sheets, or a ``.csv`` (UTF-8
 with a byte-order mark) with ``<name>.baseline.csv`` and ``<name>.export.json``
-beside it.  :func:`load_csv_baseline` reads those back.
+beside it.  :func:`bulk_update.sheet.baseline.load_csv_baseline` reads those back.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections import deque
@@ -37,23 +35,23 @@ from bulk_update.errors import BulkUpdateError
 from bulk_update.export.columns import DEFAULT_COLUMNS as DEFAULT_COLUMNS
 from bulk_update.export.columns import REVIEW_COLUMNS as REVIEW_COLUMNS
 from bulk_update.export.columns import Columns, choose_columns, sheet_columns
-from bulk_update.export.sinks import BASELINE_SHEET as BASELINE_SHEET
-from bulk_update.export.sinks import CELL_LIMIT as CELL_LIMIT
-from bulk_update.export.sinks import DATA_SHEET as DATA_SHEET
-from bulk_update.export.sinks import EXPORT_SHEET as EXPORT_SHEET
-from bulk_update.export.sinks import LISTS_SHEET as LISTS_SHEET
-from bulk_update.export.sinks import CsvSink, Sink, XlsxSink, sidecar_paths
+from bulk_update.export.sinks import CsvSink, Sink, XlsxSink
 from bulk_update.fields import Catalog
-from bulk_update.payload import format_timestamp, record_to_row
+from bulk_update.payload import record_to_row
 from bulk_update.problems import Outcome
+from bulk_update.times import format_timestamp, instant
+from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
+from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
+from bulk_update.workbook import DATA_SHEET as DATA_SHEET
+from bulk_update.workbook import EXPORT_SHEET as EXPORT_SHEET
+from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 Format_ = Literal["xlsx", "csv"]
 
 _ID = re.compile(r"^O[0-9]{1,19}$")
-_IDS_PER_LIST = 20
 _MAX_LIST_FILTER = 10
 
 
@@ -128,12 +126,6 @@ def _canonical(values: Iterable[str], allowed: Sequence[str], what: str) -> list
     return out
 
 
-def _instant(value: datetime | date) -> datetime:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
-
-
 def list_params(filters: ExportFilters, cat: Catalog | None = None) -> dict[str, Any]:
     """The ListOpportunities members for the filters, ``Identifier`` left out.
 
@@ -162,9 +154,9 @@ def list_params(filters: ExportFilters, cat: Catalog | None = None) -> dict[str,
         params["CustomerCompanyName"] = names
     modified: dict[str, datetime] = {}
     if filters.modified_after is not None:
-        modified["AfterLastModifiedDate"] = _instant(filters.modified_after)
+        modified["AfterLastModifiedDate"] = instant(filters.modified_after)
     if filters.modified_before is not None:
-        modified["BeforeLastModifiedDate"] = _instant(filters.modified_before)
+        modified["BeforeLastModifiedDate"] = instant(filters.modified_before)
     if modified:
         params["LastModifiedDate"] = modified
     closing: dict[str, str] = {}
@@ -313,8 +305,8 @@ def _listed_ids(pc: pcc.PartnerCentral, filters: ExportFilters) -> Iterator[str]
     seen: set[str] = set()
     if filters.ids:
         ids = check_ids(filters.ids)
-        for start in range(0, len(ids), _IDS_PER_LIST):
-            chunk = ids[start : start + _IDS_PER_LIST]
+        for start in range(0, len(ids), pcc.IDS_PER_LIST):
+            chunk = ids[start : start + pcc.IDS_PER_LIST]
             for summary in pc.list_summaries(**params, Identifier=chunk):
                 if summary["Id"] not in seen:
                     seen.add(summary["Id"])
@@ -519,52 +511,3 @@ def drift_warning(unseen: dict[str, int]) -> str:
         f"represent, so they are not in this export: {shown}. `apply` refuses to write those "
         f"records (upgrade-needed) until you upgrade: `{drift.PIP_UPGRADE}`"
     )
-
-
-# -- reading a csv export's sidecars ------------------------------------------------
-
-
-def load_csv_baseline(csv_path: Path) -> tuple[pd.DataFrame | None, dict[str, str]]:
-    """The baseline and metadata a csv export left beside ``csv_path``.
-
-    Returns ``(baseline, meta)``: the baseline as a DataFrame shaped like
-    ``readers.Sheet.baseline`` (columns named by the headers, every value a
-    ``str``, ``""`` for empty, blank lines skipped), or None when there is no
-    ``<name>.baseline.csv``; ``meta`` holds the ``<name>.export.json`` keys as
-    text (``catalog``, ``exported_at``, ``columns``...), empty when there is
-    none.  A sidecar that cannot be read gives None / {} plus a
-    ``sidecar_problem`` entry in ``meta`` saying why, so that the caller can
-    fall back to the two-way rules with a warning.
-    """
-    import pandas as pd
-
-    baseline_path, info_path = sidecar_paths(Path(csv_path))
-    meta: dict[str, str] = {}
-    problems: list[str] = []
-    if info_path.is_file():
-        try:
-            data = json.loads(info_path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict):
-                raise ValueError("not an object")
-            for key, value in data.items():
-                meta[str(key)] = value if isinstance(value, str) else json.dumps(value)
-        except (OSError, ValueError) as e:
-            problems.append(f"{info_path.name} cannot be read ({e})")
-    frame: pd.DataFrame | None = None
-    if baseline_path.is_file():
-        try:
-            text = baseline_path.read_bytes().decode("utf-8-sig")
-            lines = list(csv.reader(io.StringIO(text, newline="")))
-            lines = [r for r in lines if any(v.strip() for v in r)]
-            if not lines:
-                raise ValueError("empty")
-            headers = [h.strip() for h in lines[0]]
-            width = len(headers)
-            body = [(r + [""] * width)[:width] for r in lines[1:]]
-            frame = pd.DataFrame(body, columns=headers, dtype=object)
-        except (OSError, ValueError, csv.Error) as e:
-            problems.append(f"{baseline_path.name} cannot be read ({e})")
-            frame = None
-    if problems:
-        meta["sidecar_problem"] = "; ".join(problems)
-    return frame, meta

@@ -50,16 +50,13 @@ from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import fields as _catalog
 from bulk_update.fields import Field
-
-DATA_SHEET = "Opportunities"
-BASELINE_SHEET = "_baseline"
-EXPORT_SHEET = "_export"
-LISTS_SHEET = "_lists"
-
-CELL_LIMIT = 32_767
-"""Excel's limit on the characters (UTF-16 units) of one cell."""
-
-_MAX_ROW = 1_048_575  # Excel's last row, 0-based
+from bulk_update.sheet.baseline import sidecar_paths as sidecar_paths
+from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
+from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
+from bulk_update.workbook import CLEAR_TEXT, LAST_ROW, WORKBOOK_OPTIONS, column_letter
+from bulk_update.workbook import DATA_SHEET as DATA_SHEET
+from bulk_update.workbook import EXPORT_SHEET as EXPORT_SHEET
+from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
 
 
 @dataclass(frozen=True)
@@ -132,7 +129,7 @@ class _Lists:
         if sum(len(v) + 1 for v in values) <= 250 and not any("," in v for v in values):
             return list(values)
         if values not in self.columns:
-            letter = _letter(len(self.columns))
+            letter = column_letter(len(self.columns))
             self.columns[values] = f"='{LISTS_SHEET}'!${letter}$1:${letter}${len(values)}"
         return self.columns[values]
 
@@ -149,15 +146,6 @@ class _Lists:
         sheet.protect()
 
 
-def _letter(col: int) -> str:
-    letters = ""
-    n = col + 1
-    while n:
-        n, rest = divmod(n - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
     title, message = _hint(column)
     options: dict[str, Any] = {
@@ -171,7 +159,7 @@ def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
         if f.kind in ("enum", "text") and f.allowed:
             # As the template: a stop for the model's own values, no error for
             # values the documentation lists but the service does not enforce.
-            values = f.allowed if f.required else (*f.allowed, "#CLEAR")
+            values = f.allowed if f.required else (*f.allowed, CLEAR_TEXT)
             options.update(validate="list", source=lists.source(tuple(values)))
             if f.enum:
                 options.update(
@@ -195,13 +183,13 @@ def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
                 error_title="Too long",
                 error_message=f"Partner Central takes at most {f.max_length} characters here.",
             )
-    ws.data_validation(1, col, _MAX_ROW, col, options)
+    ws.data_validation(1, col, LAST_ROW, col, options)
 
 
 def _cell_check(f: Field, col: int) -> dict[str, Any] | None:
     from bulk_update.template import cell_validation  # the template's formula and wording
 
-    return cell_validation(f, not f.required, f"{_letter(col)}2")
+    return cell_validation(f, not f.required, f"{column_letter(col)}2")
 
 
 def _width(name: str, values: Iterable[str]) -> float:
@@ -238,7 +226,6 @@ class XlsxSink(Sink):
     """The data sheet and ``_baseline``, row by row (constant memory), then ``_export``."""
 
     def __init__(self, out: Path, columns: list[Column], sample: Sequence[dict[str, str]]) -> None:
-        from bulk_update.results import WORKBOOK_OPTIONS
 
         super().__init__(columns)
         self.out = out
@@ -285,7 +272,7 @@ class XlsxSink(Sink):
             self.base.write_string(0, col, c.name, self.text)
         from bulk_update.template import add_rule_formats  # the template's colours
 
-        add_rule_formats(book, self.ws, [c.name for c in columns], last_row=_MAX_ROW)
+        add_rule_formats(book, self.ws, [c.name for c in columns], last_row=LAST_ROW)
         self.ws.freeze_panes(1, 1)
         self.ws.protect(
             "",
@@ -331,15 +318,6 @@ class XlsxSink(Sink):
         self.ws.activate()
         self.book.close()
         return [self.out]
-
-
-def sidecar_paths(csv_path: Path) -> tuple[Path, Path]:
-    """``<name>.baseline.csv`` and ``<name>.export.json`` beside a csv export."""
-    csv_path = Path(csv_path)
-    return (
-        csv_path.with_name(f"{csv_path.stem}.baseline.csv"),
-        csv_path.with_name(f"{csv_path.stem}.export.json"),
-    )
 
 
 class CsvSink(Sink):

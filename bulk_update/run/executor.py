@@ -31,12 +31,10 @@ from bulk_update.api import client as pcc
 from bulk_update.decide import (
     Decision,
     OnConflict,
-    as_utc,
     column_for,
     decide,
     digest,
     moved_fields,
-    same_version,
     user_edits,
 )
 from bulk_update.merge import diff, holds, project
@@ -44,6 +42,7 @@ from bulk_update.payload import RowEdit
 from bulk_update.problems import Change, Outcome, Problem, Severity
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
+from bulk_update.times import iso_or_none, minute_text, same_version
 
 VERIFIERS = 2
 """Threads that read records back after their writes (reads are paced anyway)."""
@@ -272,7 +271,7 @@ class Executor:
             ledger = self.options.ledger
             if ledger is not None:
                 if ledger.remaining <= 0:
-                    when = ledger.fits_at(1).strftime("%Y-%m-%d %H:%M UTC")
+                    when = minute_text(ledger.fits_at(1))
                     self.halt(
                         f"the daily write quota ({ledger.limit:,} writes in 24 hours) is used up; "
                         f"the next write fits at {when}: resume the run then"
@@ -298,7 +297,7 @@ class Executor:
                 self.folder.intent(
                     edit.row,
                     edit.identifier,
-                    _iso(sent_version),
+                    iso_or_none(sent_version),
                     digest(d.payload),
                     [str(c) for c in d.changes],
                 )
@@ -334,7 +333,7 @@ class Executor:
                 _with_warnings(f"updated {len(d.changes)} field(s)", d.problems),
                 d.changes,
                 list(d.problems),
-                new_version=_iso(answer.get("LastModifiedDate")),
+                new_version=iso_or_none(answer.get("LastModifiedDate")),
             )
         return RowOutcome(
             edit.row,
@@ -381,7 +380,7 @@ class Executor:
                 Outcome.UPDATED,
                 "updated (the answer was lost; a fresh read shows the row's values)",
                 d.changes,
-                new_version=_iso(live.get("LastModifiedDate")),
+                new_version=iso_or_none(live.get("LastModifiedDate")),
             )
         return RowOutcome(
             edit.row,
@@ -507,11 +506,6 @@ def _then(
         finish(outcome)
 
     return done
-
-
-def _iso(value: Any) -> str | None:
-    dt = as_utc(value)
-    return None if dt is None else dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def confirmed_run(

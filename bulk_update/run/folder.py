@@ -40,11 +40,11 @@ from botocore.model import Shape
 
 from bulk_update.errors import RunFolderError
 from bulk_update.fields import service_model
+from bulk_update.times import parse_or_none, stamp
 
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"
 BEFORE_DIR = "before"
-PLAN_FILE = "plan.json"
 
 IN_FLIGHT = "in-flight"
 """The state of a row whose write was sent but whose answer was never recorded."""
@@ -73,27 +73,12 @@ def _dumps(value: Any) -> str:
     return json.dumps(_jsonable(value), ensure_ascii=False, sort_keys=True)
 
 
-def payload_digest(payload: dict[str, Any]) -> str:
-    """A stable sha256 of an UpdateOpportunity payload, to tell two payloads apart."""
-    canonical = json.dumps(_jsonable(payload), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -140,7 +125,7 @@ def _revive(value: Any, shape: Shape) -> Any:
     if kind == "list" and isinstance(value, list):
         return [_revive(v, shape.member) for v in value]  # type: ignore[attr-defined]
     if kind == "timestamp" and isinstance(value, str):
-        return _parse_time(value) or value
+        return parse_or_none(value) or value
     return value
 
 
@@ -219,7 +204,7 @@ class RunFolder:
         input_path = Path(input_path)
         base = Path(base_dir) if base_dir is not None else input_path.resolve().parent / "runs"
         started = datetime.now(UTC).replace(microsecond=0)
-        stem = f"{input_path.stem}-{started:%Y%m%dT%H%M%SZ}"
+        stem = f"{input_path.stem}-{stamp(started)}"
         try:
             base.mkdir(parents=True, exist_ok=True)
             path = base / stem
@@ -284,30 +269,12 @@ class RunFolder:
     def journal_path(self) -> Path:
         return self.path / JOURNAL_FILE
 
-    @property
-    def plan_path(self) -> Path:
-        return self.path / PLAN_FILE
-
     def check_input(self, input_path: Path) -> None:
         """Refuse to resume with a file that is not the one the run started from."""
         if file_sha256(Path(input_path)) != self.info.get("input_sha256"):
             raise RunFolderError(
                 f"{input_path} is not the file this run started from (its content changed)"
             )
-
-    def write_json(self, name: str, data: Any) -> Path:
-        """Write a JSON file into the folder atomically (``plan.json`` and the like)."""
-        target = self.path / name
-        atomic_write_text(target, _dumps(data) + "\n")
-        return target
-
-    def read_json(self, name: str) -> Any:
-        try:
-            return json.loads((self.path / name).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunFolderError(f"{self.path} has no {name}") from None
-        except ValueError as e:
-            raise RunFolderError(f"{self.path / name} cannot be read: {e}") from None
 
     # -- before-images -------------------------------------------------------------
 
@@ -484,12 +451,12 @@ class RunFolder:
                 rs.state = IN_FLIGHT
                 rs.message = ""
                 rs.writes_sent += 1
-                rs.last_modified_sent = _parse_time(ev.get("last_modified_sent"))
+                rs.last_modified_sent = parse_or_none(ev.get("last_modified_sent"))
                 rs.payload_digest = ev.get("payload_digest")
                 rs.changes = list(ev.get("changes") or [])
                 rs.new_last_modified = None
             elif kind in ("done", "outcome"):
                 rs.state = str(ev.get("outcome"))
                 rs.message = ev.get("message") or ""
-                rs.new_last_modified = _parse_time(ev.get("new_last_modified"))
+                rs.new_last_modified = parse_or_none(ev.get("new_last_modified"))
         return state

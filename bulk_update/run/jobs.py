@@ -18,17 +18,17 @@ from xlsxwriter.exceptions import FileCreateError
 
 from bulk_update import fields as cat
 from bulk_update.api import client as pcc
-from bulk_update.decide import iso, same_version
 from bulk_update.errors import BulkUpdateError
 from bulk_update.merge import holds, project
 from bulk_update.payload import RowEdit
-from bulk_update.problems import Outcome, Problem, Severity
+from bulk_update.problems import Outcome, Problem
 from bulk_update.results import ResultsWriter, RowResult, RunSummary, write_results, write_retry
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
-from bulk_update.sheet import checks, chunks, columns
+from bulk_update.sheet import baseline, checks, chunks, columns
 from bulk_update.sheet import read as readers
+from bulk_update.times import iso_or_none, now_stamp, same_version
 
 
 @dataclass
@@ -149,7 +149,7 @@ def save(target: Path, write: Callable[[Path], Path]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         return write(target)
     except (OSError, FileCreateError) as exc:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = now_stamp()
         other = target.with_name(f"{target.stem}-{stamp}{target.suffix}")
         try:
             return write(other)
@@ -234,9 +234,9 @@ def apply_file(
         state = folder.replay()
         for n, rs in state.rows.items():
             if rs.in_flight:
-                in_flight[n] = _iso_or_none(rs.last_modified_sent)
+                in_flight[n] = iso_or_none(rs.last_modified_sent)
             elif rs.state != Outcome.SKIPPED.value:
-                previous[n] = (rs.state, rs.message, _iso_or_none(rs.new_last_modified))
+                previous[n] = (rs.state, rs.message, iso_or_none(rs.new_last_modified))
         settings.sheet = folder.settings.get("sheet", settings.sheet)
     assert path is not None
     loaded = load(path, sheet=settings.sheet, run_catalog=settings.catalog, today=settings.today)
@@ -257,7 +257,9 @@ def apply_file(
         today=settings.today,
         verify=settings.verify,
     )
-    baselines, baseline_notes = _baselines(loaded)
+    baselines, baseline_notes = baseline.row_baselines(
+        loaded.sheet, loaded.report.edits, _identifier_cells(loaded)
+    )
     executor = Executor(pc, options, folder, on_row=on_row, baselines=baselines)
     if on_executor:
         on_executor(executor)
@@ -353,67 +355,6 @@ def apply_file(
     )
 
 
-def _baselines(loaded: Loaded) -> tuple[dict[int, dict[str, str]], list[Problem]]:
-    """Each row's exported values, when the sheet carries an export's baseline.
-
-    A row whose identifier is not in the baseline (added after the export, or
-    its id changed) falls back to the two-way rules, with a warning.
-    """
-    table = loaded.sheet.baseline
-    if table is None and loaded.sheet.path.suffix.lower() == ".csv":
-        try:
-            from bulk_update.export.job import load_csv_baseline
-        except ImportError:  # pragma: no cover - export not installed
-            return {}, []
-        table, _meta = load_csv_baseline(loaded.sheet.path)
-    if table is None or len(table) == 0:
-        return {}, []
-    headers = [str(h).strip() for h in table.columns]
-    id_header = next((h for h in headers if h.lower() in ("identifier", "id")), None)
-    if id_header is None:
-        return {}, [
-            Problem(
-                None,
-                None,
-                None,
-                None,
-                "baseline-unusable",
-                "the export's baseline has no Identifier column; every row is "
-                "compared with the live record only (two-way)",
-                Severity.WARNING,
-            )
-        ]
-    rows: dict[str, dict[str, str]] = {}
-    for values in table.astype(str).values.tolist():
-        record = dict(zip(headers, values, strict=False))
-        rows[record[id_header].strip()] = record
-    out: dict[int, dict[str, str]] = {}
-    notes: list[Problem] = []
-    ids = _identifier_cells(loaded)
-    for i, edit in enumerate(loaded.report.edits):
-        if edit is None:
-            continue
-        base = rows.get(ids[i])
-        if base is None:
-            notes.append(
-                Problem(
-                    edit.row,
-                    edit.identifier,
-                    None,
-                    None,
-                    "not-in-baseline",
-                    "this row is not in the export's baseline (added or id changed): "
-                    "every filled cell is applied (two-way rules)",
-                    Severity.WARNING,
-                )
-            )
-        else:
-            out[edit.row] = base
-    return out, notes
-
-
-def _iso_or_none(value: object) -> str | None:
-    return None if value is None else iso(value)
 
 
 def _settle_in_flight(pc: pcc.PartnerCentral, edit: RowEdit, sent: str | None) -> RowOutcome | None:

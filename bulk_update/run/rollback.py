@@ -51,7 +51,7 @@ from typing import Any
 
 from bulk_update.api import client as pcc
 from bulk_update.api import drift
-from bulk_update.decide import Decision, decide, iso, refuse_drift, same_version
+from bulk_update.decide import Decision, decide, refuse_drift
 from bulk_update.errors import RunFolderError
 from bulk_update.merge import Leaf, Payload, column_of, diff, leaves, project
 from bulk_update.payload import CLEAR, RowEdit, Value
@@ -61,6 +61,7 @@ from bulk_update.results import RowResult, RunSummary, summary_dict, write_resul
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
 from bulk_update.run.folder import JOURNAL_FILE, RUN_FILE, RunFolder, atomic_write_text, file_sha256
 from bulk_update.run.jobs import JobReport, save
+from bulk_update.times import iso, same_version, stamp
 
 RESULT_HEADERS = ["LastModifiedDate after the run", "LastModifiedDate now"]
 """The extra columns of the rollback's Results sheet."""
@@ -264,13 +265,9 @@ class RollbackExecutor(Executor):
 # -- the job ----------------------------------------------------------------------------
 
 
-def _stamp(moment: datetime) -> str:
-    return f"{moment:%Y%m%dT%H%M%SZ}"
-
-
 def create_folder(source: RunFolder, started: datetime, settings: dict[str, Any]) -> RunFolder:
     """A new ``rollback-<time>`` run folder inside the apply run's folder."""
-    base = source.path / f"rollback-{_stamp(started)}"
+    base = source.path / f"rollback-{stamp(started)}"
     path = base
     try:
         for n in range(2, 1000):
@@ -413,7 +410,7 @@ def rollback_run(
     elif folder is not None:
         target = folder.path / "results.xlsx"
     else:
-        target = source.path / f"rollback-{_stamp(started)}.dry-run.xlsx"
+        target = source.path / f"rollback-{stamp(started)}.dry-run.xlsx"
     summary.results_file = str(target)
     target = save(
         target, lambda t: write_results(t, results, problems, list(RESULT_HEADERS), summary)

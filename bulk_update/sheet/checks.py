@@ -38,7 +38,6 @@ from bulk_update.payload import (
     RowEdit,
     Value,
     field_path,
-    parse_timestamp,
     to_payload,
 )
 from bulk_update.problems import Problem, Severity
@@ -54,6 +53,7 @@ from bulk_update.sheet.messages import (
     pattern_message,
 )
 from bulk_update.sheet.read import NUMBER, Sheet
+from bulk_update.times import parse_timestamp
 
 _DATE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
@@ -85,9 +85,6 @@ class CheckReport:
     def ok(self) -> bool:
         """True when no row has an error (warnings allowed)."""
         return not any(p.is_error for p in self.problems)
-
-    def problems_for(self, row: int) -> list[Problem]:
-        return [p for p in self.problems if p.row == row]
 
 
 @dataclass

@@ -52,6 +52,9 @@ import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from bulk_update.errors import SheetError
+from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
+from bulk_update.workbook import EXPORT_SHEET
+from bulk_update.workbook import column_letter as column_letter
 
 # Cell kinds, one letter each, kept in Sheet.kinds.
 EMPTY = ""
@@ -63,8 +66,7 @@ ERROR = "e"  # an Excel error value such as #N/A
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv",)
-BASELINE_SHEET = "_baseline"
-META_SHEETS = ("_export", "_meta")
+META_SHEETS = (EXPORT_SHEET, "_meta")
 BASELINE_PROBLEM = "baseline_problem"
 """Key in Sheet.meta saying why a ``_baseline`` sheet could not be used."""
 
@@ -112,16 +114,6 @@ class Sheet:
         """The Excel column letter of a header position (``C`` for the third column)."""
         column = self.source_columns[position] if self.source_columns else position
         return column_letter(column)
-
-
-def column_letter(column: int) -> str:
-    """Excel's letter for a 0-based column number: 0 -> A, 26 -> AA."""
-    letters = ""
-    n = column + 1
-    while n:
-        n, rest = divmod(n - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def read_sheet(path: str | Path, sheet: str | None = None) -> Sheet:

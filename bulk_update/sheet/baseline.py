@@ -1,0 +1,133 @@
+"""An export's baseline, read in one place: the values as exported, beside the sheet.
+
+An xlsx export keeps them in its very hidden ``_baseline`` sheet (read with the
+sheet by :mod:`bulk_update.sheet.read`); a csv export in ``<name>.baseline.csv``
+with ``<name>.export.json`` beside it.  :func:`row_baselines` gives each row its
+exported values, for the three-way rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from bulk_update.problems import Problem, Severity
+
+if TYPE_CHECKING:
+    from bulk_update.payload import RowEdit
+    from bulk_update.sheet.read import Sheet
+
+
+def sidecar_paths(csv_path: Path) -> tuple[Path, Path]:
+    """``<name>.baseline.csv`` and ``<name>.export.json`` beside a csv export."""
+    csv_path = Path(csv_path)
+    return (
+        csv_path.with_name(f"{csv_path.stem}.baseline.csv"),
+        csv_path.with_name(f"{csv_path.stem}.export.json"),
+    )
+
+
+def load_csv_baseline(csv_path: Path) -> tuple[pd.DataFrame | None, dict[str, str]]:
+    """The baseline and metadata a csv export left beside ``csv_path``.
+
+    Returns ``(baseline, meta)``: the baseline as a DataFrame shaped like
+    ``readers.Sheet.baseline`` (columns named by the headers, every value a
+    ``str``, ``""`` for empty, blank lines skipped), or None when there is no
+    ``<name>.baseline.csv``; ``meta`` holds the ``<name>.export.json`` keys as
+    text (``catalog``, ``exported_at``, ``columns``...), empty when there is
+    none.  A sidecar that cannot be read gives None / {} plus a
+    ``sidecar_problem`` entry in ``meta`` saying why, so that the caller can
+    fall back to the two-way rules with a warning.
+    """
+    baseline_path, info_path = sidecar_paths(Path(csv_path))
+    meta: dict[str, str] = {}
+    problems: list[str] = []
+    if info_path.is_file():
+        try:
+            data = json.loads(info_path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            for key, value in data.items():
+                meta[str(key)] = value if isinstance(value, str) else json.dumps(value)
+        except (OSError, ValueError) as e:
+            problems.append(f"{info_path.name} cannot be read ({e})")
+    frame: pd.DataFrame | None = None
+    if baseline_path.is_file():
+        try:
+            text = baseline_path.read_bytes().decode("utf-8-sig")
+            lines = list(csv.reader(io.StringIO(text, newline="")))
+            lines = [r for r in lines if any(v.strip() for v in r)]
+            if not lines:
+                raise ValueError("empty")
+            headers = [h.strip() for h in lines[0]]
+            width = len(headers)
+            body = [(r + [""] * width)[:width] for r in lines[1:]]
+            frame = pd.DataFrame(body, columns=headers, dtype=object)
+        except (OSError, ValueError, csv.Error) as e:
+            problems.append(f"{baseline_path.name} cannot be read ({e})")
+            frame = None
+    if problems:
+        meta["sidecar_problem"] = "; ".join(problems)
+    return frame, meta
+
+
+def row_baselines(
+    sheet: Sheet, edits: Sequence[RowEdit | None], ids: Sequence[str]
+) -> tuple[dict[int, dict[str, str]], list[Problem]]:
+    """Each row's exported values, when the sheet carries an export's baseline.
+
+    A row whose identifier is not in the baseline (added after the export, or
+    its id changed) falls back to the two-way rules, with a warning.
+    """
+    table = sheet.baseline
+    if table is None and sheet.path.suffix.lower() == ".csv":
+        table, _meta = load_csv_baseline(sheet.path)
+    if table is None or len(table) == 0:
+        return {}, []
+    headers = [str(h).strip() for h in table.columns]
+    id_header = next((h for h in headers if h.lower() in ("identifier", "id")), None)
+    if id_header is None:
+        return {}, [
+            Problem(
+                None,
+                None,
+                None,
+                None,
+                "baseline-unusable",
+                "the export's baseline has no Identifier column; every row is "
+                "compared with the live record only (two-way)",
+                Severity.WARNING,
+            )
+        ]
+    rows: dict[str, dict[str, str]] = {}
+    for values in table.astype(str).values.tolist():
+        record = dict(zip(headers, values, strict=False))
+        rows[record[id_header].strip()] = record
+    out: dict[int, dict[str, str]] = {}
+    notes: list[Problem] = []
+    for i, edit in enumerate(edits):
+        if edit is None:
+            continue
+        base = rows.get(ids[i])
+        if base is None:
+            notes.append(
+                Problem(
+                    edit.row,
+                    edit.identifier,
+                    None,
+                    None,
+                    "not-in-baseline",
+                    "this row is not in the export's baseline (added or id changed): "
+                    "every filled cell is applied (two-way rules)",
+                    Severity.WARNING,
+                )
+            )
+        else:
+            out[edit.row] = base
+    return out, notes

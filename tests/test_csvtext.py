@@ -15,7 +15,14 @@ def test_an_escaped_cell_never_starts_like_a_formula(text: str) -> None:
 
 
 def test_the_known_payloads_get_one_apostrophe() -> None:
-    for payload in ("=cmd|' /C calc'!A0", "=HYPERLINK(\"http://x\")", "@SUM(A1)", "+1 555", "-5", "\t=1"):
+    for payload in (
+        "=cmd|' /C calc'!A0",
+        '=HYPERLINK("http://x")',
+        "@SUM(A1)",
+        "+1 555",
+        "-5",
+        "\t=1",
+    ):
         assert escape(payload) == "'" + payload
 
 

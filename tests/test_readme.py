@@ -173,6 +173,83 @@ CLAIMS: list[tuple[str, str]] = [
         "every text is written as text, never a formula",
         "test_cli_validate.py::test_formula_like_text_comes_back_as_text",
     ),
+    # docs/sheet-format.md
+    (
+        "CSV: UTF-8 with or without a BOM; the delimiter from the header line; `sep=;` honoured",
+        "test_readers.py::test_csv_excel_sep_line",
+    ),
+    (
+        "CSV delimiter taken from the header line",
+        "test_readers.py::test_csv_delimiter_from_the_header_line",
+    ),
+    ("`03/04/2026` is invalid, never guessed", "test_checks.py::test_ambiguous_date_is_invalid"),
+    (
+        "a LastModifiedDate without a zone is invalid",
+        "test_checks.py::test_last_modified_needs_a_zone",
+    ),
+    (
+        "the same Identifier on two rows: both invalid",
+        "test_checks.py::test_identifier_pattern_missing_and_duplicates",
+    ),
+    (
+        "a Catalog column must equal the run's --catalog",
+        "test_checks.py::test_catalog_column_must_match_the_run",
+    ),
+    (
+        "`#CLEAR` on a required field is invalid unless the whole item is cleared",
+        "test_checks.py::test_required_field_cannot_be_cleared_unless_its_whole_structure_is",
+    ),
+    (
+        "another case is sent in its proper spelling, with a warning",
+        "test_checks.py::test_valid_row_becomes_edits_with_canonical_spelling_and_a_note",
+    ),
+    (
+        "a number cell never reads as 1.2E10 or .0",
+        "test_readers.py::test_number_text_never_has_exponent_or_point_zero",
+    ),
+    (
+        "a formula cell is read as its last calculated value",
+        "test_readers.py::test_xlsx_formulas_read_as_cached_values",
+    ),
+    (
+        "a contact disappears when all its cells are cleared",
+        "test_merge.py::test_clearing_every_field_of_a_contact_removes_it",
+    ),
+    # docs/outcomes.md
+    (
+        "the outcomes table lists every outcome",
+        "test_readme.py::test_the_outcomes_page_lists_every_outcome",
+    ),
+    (
+        "every outcome is reached by a real case",
+        "test_apply.py::test_every_outcome_is_reached_by_a_real_case",
+    ),
+    (
+        "the results workbook's sheets and Errors columns are as documented",
+        "test_readme.py::test_the_results_workbook_is_as_documented",
+    ),
+    (
+        "Action Required allows only its open fields; Approved locks a few",
+        "test_locks.py::test_action_required_allows_only_its_open_fields",
+    ),
+    # docs/scheduled-runs.md, docs/how-it-works.md
+    (
+        "--max-writes stops and skips the rest",
+        "test_apply.py::test_max_writes_stops_and_skips_the_rest",
+    ),
+    (
+        "the daily quota stops the run and says when the rest fits",
+        "test_apply.py::test_the_daily_quota_stops_the_run_and_says_when_the_rest_fits",
+    ),
+    (
+        "the ledger is kept per profile, endpoint and catalog",
+        "test_ledger.py::test_account_keys_separate_catalogs_and_endpoints",
+    ),
+    ("--no-verify reads nothing back", "test_verify.py::test_no_verify_reads_nothing_back"),
+    (
+        "a record with fields the model lacks ends upgrade-needed, never written",
+        "test_model_drift.py::test_apply_refuses_a_record_with_unknown_members_and_the_control_row_is_updated",
+    ),
 ]
 
 
@@ -459,6 +536,10 @@ def test_the_documented_json_keys_are_the_printed_ones(emulator: Any, tmp_path: 
     for data in printed:
         assert set(data) <= summary_keys, (data["command"], set(data) - summary_keys)
     assert set().union(*printed) == summary_keys
+    commands = next(r for r in _table_after(page, "print these keys:") if r["key"] == "`command`")
+    assert {d["command"] for d in printed} <= set(
+        re.findall(r"`([^`]+)`", commands["what it holds"])
+    )
     assert printed[2]["retry_file"] and printed[3]["counts"]["updated"] == 1
     exported = _json(
         _invoke(["export", str(tmp_path / "e.xlsx"), *api, "--ids", "O1000013", "--json"], env)
@@ -563,3 +644,25 @@ def test_every_claim_names_a_test_that_exists() -> None:
         file, _, name = test.partition("::")
         source = (TESTS / file).read_text(encoding="utf-8")
         assert re.search(rf"^def {re.escape(name)}\(", source, flags=re.M), (claim, test)
+
+
+def test_the_outcomes_page_lists_every_outcome() -> None:
+    from bulk_update.problems import Outcome
+
+    table = _table_after(_text(DOCS / "outcomes.md"), "## Outcomes\n")
+    assert [_unquote(r["outcome"]) for r in table] == [o.value for o in Outcome]
+
+
+def test_the_results_workbook_is_as_documented(tmp_path: Path) -> None:
+    page = _text(DOCS / "outcomes.md")
+    errors_line = " ".join(_between(page, "- **Errors**", "- **Summary**").split())
+    documented = re.findall(r"`([^`]+)`", errors_line.split(". An error")[0])
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("Identifier,LifeCycle.Stage\nO1,Prospekt\n", encoding="utf-8")
+    out = tmp_path / "r.xlsx"
+    assert _invoke(["validate", str(sheet), "--out", str(out)], {}).exit_code == 1
+    book = openpyxl.load_workbook(out, read_only=True)
+    assert book.sheetnames == ["Results", "Errors", "Summary"]
+    assert list(next(book["Errors"].iter_rows(values_only=True))) == documented
+    results_header = list(next(book["Results"].iter_rows(values_only=True)))
+    assert results_header[:5] == ["Row", "Identifier", "Outcome", "Message", "Changes"]

@@ -415,7 +415,9 @@ def add_rule_formats(
 ) -> list[rulebook.Flag]:
     """Colour the cells the cross-field rules (rules.RULES) flag; return the flags written."""
     refs = {h: f"${column_letter(n)}2" for n, h in enumerate(headers)}
-    flags = rulebook.row_flags(refs)
+    # In column order: the rules may list a list's items in any order (one of
+    # them sorts a set), and the workbook's bytes must not depend on it.
+    flags = sorted(rulebook.row_flags(refs), key=lambda flag: headers.index(flag.header))
     formats = {"fill": book.add_format(NEEDS_FILL), "clear": book.add_format(NEEDS_CLEAR)}
     for flag in flags:
         col = headers.index(flag.header)

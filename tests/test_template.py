@@ -6,7 +6,11 @@ adds is covered without touching this file.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -334,6 +338,20 @@ def test_rebuild_is_reproducible(tmp_path: Path) -> None:
     b = write_template(tmp_path / "b.xlsx")
     assert _content(a) == _content(b)
     assert a.read_bytes() == b.read_bytes()  # xlsxwriter with a fixed creation time
+
+
+def test_rebuild_does_not_depend_on_hash_order(tmp_path: Path) -> None:
+    """The flaky rebuild: a rule listed a list's items from a set (of match objects, hashed
+    by address), so the conditional formats came in another order now and then. A fresh
+    interpreter per hash seed shows it every time; the bytes must be the same for all."""
+    script = "import sys; from bulk_update.template import write_template; write_template(sys.argv[1])"
+    digests = set()
+    for seed in ("1", "2", "3", "4"):
+        out = tmp_path / f"seed{seed}.xlsx"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", script, str(out)], env=env, check=True)
+        digests.add(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert len(digests) == 1
 
 
 def test_every_task_ships_under_its_own_name() -> None:

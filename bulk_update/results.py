@@ -29,6 +29,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from bulk_update.csvtext import escape
 from bulk_update.problems import Change, Outcome, Problem
 from bulk_update.times import duration_text, when_text
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
@@ -381,14 +382,16 @@ def write_retry(
     The caller picks the rows (those not ended ``updated``/``unchanged``). An xlsx holds one sheet of text cells in text-formatted
     columns, so Excel keeps leading zeros when the user edits them. A csv is
     UTF-8 with a byte-order mark (so Excel reads its accents right), comma
-    delimited, with cells quoted where they need it.
+    delimited, with cells quoted where they need it, and every cell that a
+    spreadsheet would run as a formula escaped (:func:`bulk_update.csvtext.escape`:
+    one apostrophe first, which the tool's reader takes off again).
     """
     path = Path(path)
     if csv:
         with path.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csvlib.writer(fh, quoting=csvlib.QUOTE_MINIMAL)
-            writer.writerow(sheet_headers)
-            writer.writerows(rows)
+            writer.writerow([escape(h) for h in sheet_headers])
+            writer.writerows([escape(v) for v in row] for row in rows)
         return path
     book = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
     text = book.add_format({"num_format": "@"})

@@ -344,7 +344,9 @@ def test_rebuild_does_not_depend_on_hash_order(tmp_path: Path) -> None:
     """The flaky rebuild: a rule listed a list's items from a set (of match objects, hashed
     by address), so the conditional formats came in another order now and then. A fresh
     interpreter per hash seed shows it every time; the bytes must be the same for all."""
-    script = "import sys; from bulk_update.template import write_template; write_template(sys.argv[1])"
+    script = (
+        "import sys; from bulk_update.template import write_template; write_template(sys.argv[1])"
+    )
     digests = set()
     for seed in ("1", "2", "3", "4"):
         out = tmp_path / f"seed{seed}.xlsx"

@@ -27,7 +27,10 @@ the cells they flag (``rules.RULES``).
 
 A ``.csv`` export is UTF-8 with a byte-order mark; its baseline goes to
 ``<name>.baseline.csv`` beside it (same shape as ``_baseline``) and its
-metadata to ``<name>.export.json`` (see :func:`sidecar_paths`).
+metadata to ``<name>.export.json`` (see :func:`sidecar_paths`).  In both csv
+files a cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
+``@``, tab, carriage return first) gets one apostrophe before it
+(:func:`bulk_update.csvtext.escape`); the tool's reader takes it off again.
 
 Every text is written as text: never a formula, a number or a link.  A value
 longer than Excel's 32,767-character cell limit cannot be held by an ``.xlsx``
@@ -49,6 +52,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import fields as _catalog
+from bulk_update.csvtext import escape, needs_escape
 from bulk_update.fields import Field
 from bulk_update.sheet.baseline import sidecar_paths as sidecar_paths
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
@@ -333,20 +337,22 @@ class CsvSink(Sink):
         ]
         self.writers = [csv.writer(f, quoting=csv.QUOTE_MINIMAL) for f in self.files]
         for w in self.writers:
-            w.writerow(self.headers)
+            w.writerow([escape(h) for h in self.headers])
         self.long_cells = 0
-        self.formulas = 0
+        self.escaped = 0
+        """Cells written with csvtext's apostrophe first (they would run as formulas)."""
 
     def add(self, row: dict[str, str]) -> None:
         self.rows += 1
         cells = [row.get(h, "") for h in self.headers]
         for value in cells:
-            if value[:1] in ("=", "+", "-", "@"):
-                self.formulas += 1
+            if needs_escape(value):
+                self.escaped += 1
             if len(value) > CELL_LIMIT // 2 and _units(value) > CELL_LIMIT:
                 self.long_cells += 1
+        written = [escape(value) for value in cells]
         for w in self.writers:
-            w.writerow(cells)
+            w.writerow(written)
 
     def close(self, meta: list[tuple[str, str]]) -> list[Path]:
         for f in self.files:
@@ -362,9 +368,11 @@ class CsvSink(Sink):
                 f"{self.long_cells} cell(s) are longer than Excel's {CELL_LIMIT:,}-character "
                 "limit: Excel would cut them if you open this CSV in it; edit it in a text editor"
             )
-        if self.formulas:
+        if self.escaped:
             self.warnings.append(
-                f"{self.formulas} cell(s) begin with =, +, - or @: Excel would take them for "
-                "formulas if you open this CSV in it; use --format xlsx to edit in Excel"
+                f"{self.escaped} cell(s) begin with =, +, -, @, a tab or a carriage return: "
+                "they are written with an apostrophe first so that a spreadsheet shows them "
+                "as text, not formulas (the tool takes that apostrophe off when it reads "
+                "the file back); keep it if you edit them, or use --format xlsx"
             )
         return [self.out, self.baseline, self.info]

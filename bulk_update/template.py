@@ -34,6 +34,7 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import fields as cat
+from bulk_update.errors import BulkUpdateError
 from bulk_update.fields import Catalog, Field
 from bulk_update.sheet import rules as rulebook
 from bulk_update.sheet.messages import pattern_message
@@ -44,7 +45,7 @@ from bulk_update.workbook import LAST_ROW as LAST_ROW
 from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
 from bulk_update.workbook import TEXT_OPTIONS as TEXT_OPTIONS
-from bulk_update.workbook import column_letter, wrapped_lines
+from bulk_update.workbook import check_output, column_letter, wrapped_lines
 
 RECORD_ITEMS = 2
 """How many items of each list of records the full template offers."""
@@ -618,9 +619,21 @@ def _write_guide(
             ws.write_string(row, 2, sample)
 
 
-def write_template(path: str | Path, *, task: str | None = None) -> Path:
-    """Write a blank template (every updatable column, or one task's) and return its path."""
+def write_template(path: str | Path, *, task: str | None = None, force: bool = False) -> Path:
+    """Write a blank template (every updatable column, or one task's) and return its path.
+
+    A template is an Excel workbook (dropdowns, hints, the Guide): a name that
+    does not end in ``.xlsx`` is refused, never written as an xlsx under
+    another extension. An existing file is refused (:class:`OutputExists`)
+    unless ``force``.
+    """
     path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise BulkUpdateError(
+            f"{path.name}: a template is an Excel workbook (dropdowns, hints, a guide), "
+            f"so its name must end in .xlsx, e.g. {path.with_suffix('.xlsx').name}"
+        )
+    check_output(path, force)
     name = task or DEFAULT_TASK
     columns = task_columns(name)
     book = xlsxwriter.Workbook(
@@ -664,7 +677,7 @@ def write_shipped(folder: Path | None = None) -> list[Path]:
         if folder is not None:
             target = folder / target.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        written.append(write_template(target, task=name))
+        written.append(write_template(target, task=name, force=True))
     return written
 
 

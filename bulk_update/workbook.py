@@ -3,12 +3,15 @@ the ``#CLEAR`` text, xlsxwriter's options, column letters and line counts.
 
 Every module that reads or writes a workbook (the template, the export, the
 results, the readers) takes these from here; this module imports nothing of the
-tool, so any of them can use it.
+tool but its errors, so any of them can use it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Final
+
+from bulk_update.errors import OutputExists
 
 DATA_SHEET: Final = "Opportunities"
 """The sheet of rows to update (template, export)."""
@@ -63,3 +66,18 @@ def column_letter(column: int) -> str:
 def wrapped_lines(text: str, width: int) -> int:
     """How many lines a text takes in a wrapped cell about ``width`` characters wide."""
     return sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
+
+
+def check_output(path: Path, force: bool, *others: Path) -> None:
+    """Refuse to replace a file the user may have made, unless ``force``.
+
+    ``others`` are the files written beside ``path`` (an export's sidecars).
+    Raises :class:`OutputExists` naming the first file that is there already.
+    """
+    if force:
+        return
+    for target in (path, *others):
+        if target.exists():
+            raise OutputExists(
+                f"{target} already exists: give another name, or --force to replace it"
+            )

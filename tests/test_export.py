@@ -20,7 +20,7 @@ from conftest import FAST
 from openpyxl import load_workbook
 
 from bulk_update.cli import main
-from bulk_update.errors import BulkUpdateError, ColumnError
+from bulk_update.errors import BulkUpdateError, ColumnError, OutputExists
 from bulk_update.export.job import (
     CELL_LIMIT,
     DEFAULT_COLUMNS,
@@ -454,6 +454,50 @@ def test_a_value_over_excels_cell_limit_is_left_out_and_reported(emu: Any, tmp_p
     report2 = apply_untouched(emu, out, tmp_path)
     assert [r.outcome for r in report2.results] == [Outcome.UNCHANGED]
     assert emu.record("Sandbox", ident)["Project"]["CustomerBusinessProblem"] == huge
+
+
+# -- what an export refuses to write (issue 11 points 4 and 6) --------------------------
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_an_existing_file_is_refused_before_any_call_unless_forced(
+    emulator: Any, tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / f"edited.{fmt}"
+    out.write_bytes(b"my edits")
+    pc = make_pc(emulator.url)
+    with pytest.raises(OutputExists, match=f"edited.{fmt} already exists.*--force"):
+        export_opportunities(pc, out, columns=["Project.Title"])
+    assert out.read_bytes() == b"my edits" and pc.stats.calls == 0
+    report = export_opportunities(pc, out, columns=["Project.Title"], force=True)
+    assert report.rows > 0 and exported_ids(out)
+
+
+def test_a_csv_exports_sidecar_is_not_replaced_either(emulator: Any, tmp_path: Path) -> None:
+    sidecar = tmp_path / "pipeline.baseline.csv"
+    sidecar.write_text("kept", encoding="utf-8")
+    with pytest.raises(OutputExists, match="pipeline.baseline.csv already exists"):
+        export(emulator, tmp_path / "pipeline.csv")
+    assert sidecar.read_text(encoding="utf-8") == "kept"
+    assert not (tmp_path / "pipeline.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "said"),
+    [
+        ("x.csv", "xlsx", "--format xlsx does not match the extension .csv: name the file x.xlsx"),
+        ("x.xlsx", "csv", "--format csv does not match the extension .xlsx: name the file x.csv"),
+        ("x.txt", None, r"must end in \.xlsx or \.csv"),
+        ("x.xlsm", None, r"must end in \.xlsx or \.csv"),
+        ("x", "csv", r"must end in \.csv"),
+    ],
+)
+def test_the_extension_decides_the_format_or_is_refused(
+    emulator: Any, tmp_path: Path, name: str, fmt: str | None, said: str
+) -> None:
+    with pytest.raises(BulkUpdateError, match=said):
+        export(emulator, tmp_path / name, fmt=fmt)
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- the command ------------------------------------------------------------------------

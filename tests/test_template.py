@@ -21,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bulk_update import fields as cat
 from bulk_update import template as tpl
+from bulk_update.errors import BulkUpdateError, OutputExists
 from bulk_update.template import CLEAR, TASKS, task_columns, write_template
 
 CATALOG = cat.load()
@@ -436,3 +437,23 @@ def test_comments_state_the_rules(each: tuple[str, openpyxl.Workbook]) -> None:
             assert f"{CLEAR} is refused" in text, column.header
         elif not f.required:
             assert f"{CLEAR} empties it" in text, column.header
+
+
+# -- what write_template refuses (issue 11 points 4 and 6) ---------------------------
+
+
+def test_an_existing_file_is_not_replaced_unless_forced(tmp_path: Path) -> None:
+    mine = tmp_path / "opportunity-update.xlsx"
+    mine.write_bytes(b"my edited sheet")
+    with pytest.raises(OutputExists, match="already exists.*--force"):
+        write_template(mine)
+    assert mine.read_bytes() == b"my edited sheet"
+    write_template(mine, force=True)
+    assert _load(mine).sheetnames[0] == "Opportunities"
+
+
+@pytest.mark.parametrize("name", ["x.csv", "x.xls", "x.xlsm", "x"])
+def test_a_name_that_is_not_xlsx_is_refused_and_nothing_written(tmp_path: Path, name: str) -> None:
+    with pytest.raises(BulkUpdateError, match=r"must end in \.xlsx, e\.g\. x\.xlsx"):
+        write_template(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []

@@ -37,6 +37,7 @@ from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
 from bulk_update.workbook import TRUNCATED as TRUNCATED
 from bulk_update.workbook import WORKBOOK_OPTIONS as WORKBOOK_OPTIONS
 from bulk_update.workbook import fit as fit
+from bulk_update.workbook import print_setup
 from bulk_update.workbook import wrapped_lines as wrapped_lines
 
 # One fill colour per outcome (sheet-contract.md, section 5).
@@ -152,8 +153,7 @@ def _results_layout(
         column = (r.cells[i] for r in sample[:200] if i < len(r.cells))
         ws.set_column(base + i, base + i, _width(name, column))
     ws.freeze_panes(1, 3)
-    ws.set_landscape()
-    ws.repeat_rows(0)
+    print_setup(ws)
     ws.repeat_columns(0, 2)
     _headers(ws, names, st.header)
 
@@ -196,9 +196,7 @@ def _errors_layout(ws: Worksheet, st: _Styles) -> None:
     for col, width in enumerate(widths):
         ws.set_column(col, col, width, st.wrap if col in (3, 4) else st.top)
     ws.freeze_panes(1, 0)
-    ws.set_landscape()
-    ws.repeat_rows(0)
-    ws.fit_to_pages(1, 0)
+    print_setup(ws)
     _headers(ws, ERROR_COLUMNS, st.header)
 
 
@@ -280,8 +278,7 @@ def _write_summary_sheet(
 ) -> None:
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 40)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 1)
+    print_setup(ws, one_page=True)
     ws.write_string(0, 0, "Outcome", st.header)
     ws.write_string(0, 1, "Rows", st.header)
     row = 1
@@ -400,6 +397,7 @@ def write_retry(
     for col, name in enumerate(sheet_headers):
         ws.set_column(col, col, _width(name, (r[col] for r in rows[:200] if col < len(r))), text)
     ws.freeze_panes(1, 0)
+    print_setup(ws)
     _headers(ws, sheet_headers, header)
     write = ws.write_string
     for n, row in enumerate(rows, start=1):

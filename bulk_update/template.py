@@ -45,7 +45,7 @@ from bulk_update.workbook import LAST_ROW as LAST_ROW
 from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
 from bulk_update.workbook import TEXT_OPTIONS as TEXT_OPTIONS
-from bulk_update.workbook import check_output, column_letter, wrapped_lines
+from bulk_update.workbook import check_output, column_letter, print_setup, wrapped_lines
 
 RECORD_ITEMS = 2
 """How many items of each list of records the full template offers."""
@@ -462,8 +462,7 @@ def _write_data_sheet(
     add_rule_formats(book, ws, [c.header for c in columns])
     ws.set_row(0, 45)
     ws.freeze_panes(1, 1)
-    ws.set_landscape()
-    ws.repeat_rows(0)
+    print_setup(ws)
 
 
 GUIDE_WIDTH = 90
@@ -577,8 +576,7 @@ def _write_guide(
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, GUIDE_WIDTH, wrap)
     ws.set_column(2, 2, 50, wrap)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    print_setup(ws, header=False)
     ws.write_string(0, 0, "Opportunity update template", title)
     ws.write_string(1, 0, f"Task: {task}", label)
     ws.write_string(1, 1, TASKS[task][0])

@@ -1,5 +1,6 @@
 """Workbook constants and helpers, in one place: the sheet names, Excel's limits,
-the ``#CLEAR`` text, xlsxwriter's options, column letters and line counts.
+the ``#CLEAR`` text, xlsxwriter's options, column letters, line counts, the
+print set-up of a sheet a person reads, and the refusal to replace a file.
 
 Every module that reads or writes a workbook (the template, the export, the
 results, the readers) takes these from here; this module imports nothing of the
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Final
+
+from xlsxwriter.worksheet import Worksheet
 
 from bulk_update.errors import OutputExists
 
@@ -66,6 +69,15 @@ def column_letter(column: int) -> str:
 def wrapped_lines(text: str, width: int) -> int:
     """How many lines a text takes in a wrapped cell about ``width`` characters wide."""
     return sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
+
+
+def print_setup(ws: Worksheet, *, header: bool = True, one_page: bool = False) -> None:
+    """Ready to print: landscape, as wide as one page (``one_page``: one page in all),
+    the header row (row 1) repeated on every page when ``header``."""
+    ws.set_landscape()
+    ws.fit_to_pages(1, 1 if one_page else 0)
+    if header:
+        ws.repeat_rows(0)
 
 
 def check_output(path: Path, force: bool, *others: Path) -> None:

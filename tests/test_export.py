@@ -238,12 +238,13 @@ def test_all_columns_and_a_column_list(emulator: Any, tmp_path: Path) -> None:
         tmp_path / "some.xlsx",
         columns=["lifecycle.stage", " Project.Title ", "customer.contacts[1].email"],
     )
+    # Issue 11 point 11: the most edited columns (Stage...) first, then catalog order.
     assert readers.read_sheet(tmp_path / "some.xlsx").headers == [
         "Identifier",
         "LastModifiedDate",
+        "LifeCycle.Stage",
         "Customer.Contacts[1].Email",
         "Project.Title",
-        "LifeCycle.Stage",
         "Catalog",
     ]
 
@@ -530,7 +531,8 @@ def test_export_command(emulator: Any, tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["rows"] == 3 and data["catalog"] == "Sandbox" and data["failures"] == []
     assert exported_ids(out) == wanted
-    assert readers.read_sheet(out).headers[2:4] == ["Project.Title", "LifeCycle.Stage"]
+    # Issue 11 point 11: the most edited columns (Stage...) first, then catalog order.
+    assert readers.read_sheet(out).headers[2:4] == ["LifeCycle.Stage", "Project.Title"]
 
 
 def test_export_command_reports_failed_reads_with_exit_1(emulator: Any, tmp_path: Path) -> None:

@@ -489,6 +489,10 @@ def _meta(
     ]
 
 
+SAMPLE_ROWS = 200
+"""Rows held before the first is written: the column widths are set from them."""
+
+
 class _Job:
     """One export's rows on their way to the sink, and what could not be written."""
 
@@ -515,10 +519,9 @@ class _Job:
             raise BulkUpdateError(f"cannot write {self.out}: {e.strerror or e}") from e
 
     def write(self, reads: Iterable[_Read], names: list[str] | None) -> None:
-        """Every read to the sink as it comes; with ``names`` None (``all``), once all are in."""
+        """Every read to the sink as it comes, once the first :data:`SAMPLE_ROWS` are in
+        (they set the column widths); with ``names`` None (``all``), once all are in."""
         held: list[dict[str, str]] = []
-        if names is not None:
-            self._sink = self._open(names, ())
         for got in reads:
             self.listed.append(got.identifier)
             for path in got.unknown:
@@ -529,10 +532,16 @@ class _Job:
                 self._sink.add(got.row)
             elif got.row is not None:
                 held.append(got.row)
+                if names is not None and len(held) >= SAMPLE_ROWS:
+                    self._flush(names, held)
         if self._sink is None:
-            self._sink = self._open(choose_columns("all", held, self.cat), held)
-            for row in held:
-                self._sink.add(row)
+            self._flush(names if names is not None else choose_columns("all", held, self.cat), held)
+
+    def _flush(self, names: list[str], held: list[dict[str, str]]) -> None:
+        self._sink = self._open(names, held)
+        for row in held:
+            self._sink.add(row)
+        held.clear()
 
     def missing_ids(self, filters: ExportFilters, catalog: str) -> list[str]:
         """Ids given but not listed (failures, or a note when other filters narrowed them),

@@ -57,7 +57,7 @@ from bulk_update.fields import Field
 from bulk_update.sheet.baseline import sidecar_paths as sidecar_paths
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
-from bulk_update.workbook import CLEAR_TEXT, LAST_ROW, WORKBOOK_OPTIONS, column_letter
+from bulk_update.workbook import CLEAR_TEXT, LAST_ROW, WORKBOOK_OPTIONS, column_letter, print_setup
 from bulk_update.workbook import DATA_SHEET as DATA_SHEET
 from bulk_update.workbook import EXPORT_SHEET as EXPORT_SHEET
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
@@ -196,9 +196,33 @@ def _cell_check(f: Field, col: int) -> dict[str, Any] | None:
     return cell_validation(f, not f.required, f"{column_letter(col)}2")
 
 
-def _width(name: str, values: Iterable[str]) -> float:
-    longest = max([len(name), *(len(v.split("\n")[0]) for v in values)], default=10)
-    return float(min(max(longest + 2, 10), 50))
+TIMESTAMP_WIDTH = len("2026-05-01T20:37:46.123Z")
+"""The characters of a LastModifiedDate as the export writes it."""
+MAX_WIDTH = 50
+"""No column is wider than this (characters); longer texts wrap when edited."""
+
+
+def _least(column: Column) -> int:
+    """The characters a column's values take whatever the sample holds (frame, dates, lists)."""
+    f = column.field
+    if column.name == _catalog.LAST_MODIFIED:
+        return TIMESTAMP_WIDTH
+    if column.name == _catalog.IDENTIFIER:
+        return len("O1234567890")
+    if f is None:
+        return 0
+    if f.kind == "date":
+        return len("2026-12-31")
+    if f.allowed and f.kind != "list":
+        return max(len(v) for v in f.allowed)
+    return 0
+
+
+def _width(column: Column, values: Iterable[str]) -> float:
+    """Wide enough for the header, the sample's values (first lines) and what the field holds."""
+    lines = (len(v.split("\n")[0]) for v in values)
+    longest = max([len(column.name), _least(column), *lines])
+    return float(min(max(longest + 2, 10), MAX_WIDTH))
 
 
 def _too_long(identifier: str, column: str) -> str:
@@ -268,7 +292,7 @@ class XlsxSink(Sink):
         self.info = book.add_worksheet(EXPORT_SHEET)
         self.lists = _Lists(book, self.text)
         for col, c in enumerate(columns):
-            width = _width(c.name, (r.get(c.name, "") for r in sample[:200]))
+            width = _width(c, (r.get(c.name, "") for r in sample[:200]))
             self.ws.set_column(col, col, width, self.locked if c.read_only else self.editable)
             self.base.set_column(col, col, width, self.text)
             _validate(self.ws, col, c, self.lists)
@@ -278,6 +302,7 @@ class XlsxSink(Sink):
 
         add_rule_formats(book, self.ws, [c.name for c in columns], last_row=LAST_ROW)
         self.ws.freeze_panes(1, 1)
+        print_setup(self.ws)
         self.ws.protect(
             "",
             {

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import fields as cat
@@ -566,6 +567,24 @@ def rule_lines(columns: list[TemplateColumn]) -> list[tuple[str, str]]:
     return lines
 
 
+def _write_guide_lines(
+    ws: Worksheet, row: int, lines: list[tuple[str, str]], heading: Format, label: Format
+) -> int:
+    """Write ("#", heading), ("", paragraph) or (label, text) lines after ``row``; the last row."""
+    for left, right in lines:
+        row += 1
+        if left == "#":
+            row += 1
+            ws.write_string(row, 0, right, heading)
+            ws.write_string(row, 1, "", heading)
+            continue
+        if left:
+            ws.write_string(row, 0, left, label)
+        ws.write_string(row, 1, right)
+        _fit_row(ws, row, right, GUIDE_WIDTH - 5)
+    return row
+
+
 def _write_guide(
     book: xlsxwriter.Workbook, ws: Worksheet, task: str, columns: list[TemplateColumn]
 ) -> None:
@@ -580,29 +599,8 @@ def _write_guide(
     ws.write_string(0, 0, "Opportunity update template", title)
     ws.write_string(1, 0, f"Task: {task}", label)
     ws.write_string(1, 1, TASKS[task][0])
-    row = 2
-    for left, right in GUIDE:
-        row += 1
-        if left == "#":
-            row += 1
-            ws.write_string(row, 0, right, heading)
-            ws.write_string(row, 1, "", heading)
-        else:
-            if left:
-                ws.write_string(row, 0, left, label)
-            ws.write_string(row, 1, right)
-            _fit_row(ws, row, right, GUIDE_WIDTH - 5)
-    row += 2
-    for left, right in rule_lines(columns):
-        row += 1
-        if left == "#":
-            row += 1
-            ws.write_string(row, 0, right, heading)
-            ws.write_string(row, 1, "", heading)
-            continue
-        ws.write_string(row, 0, left, label)
-        ws.write_string(row, 1, right)
-        _fit_row(ws, row, right, GUIDE_WIDTH - 5)
+    row = _write_guide_lines(ws, 2, GUIDE, heading, label)
+    row = _write_guide_lines(ws, row + 2, rule_lines(columns), heading, label)
     row += 2
     for col, name in enumerate(("Column", "Meaning and values", "Example")):
         ws.write_string(row, col, name, heading)

@@ -36,8 +36,8 @@ from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
 from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
 from bulk_update.workbook import TRUNCATED as TRUNCATED
 from bulk_update.workbook import WORKBOOK_OPTIONS as WORKBOOK_OPTIONS
+from bulk_update.workbook import column_width, print_setup
 from bulk_update.workbook import fit as fit
-from bulk_update.workbook import print_setup
 from bulk_update.workbook import wrapped_lines as wrapped_lines
 
 # One fill colour per outcome (sheet-contract.md, section 5).
@@ -134,11 +134,6 @@ def _headers(ws: Worksheet, names: Sequence[str], style: Format) -> None:
         ws.write_string(0, col, fit(name)[0], style)
 
 
-def _width(header: str, sample: Iterable[str]) -> float:
-    longest = max([len(header), *(len(v) for v in sample)], default=8)
-    return float(min(max(longest + 2, 10), 40))
-
-
 def _results_layout(
     ws: Worksheet, sample: Sequence[RowResult], headers: Sequence[str], st: _Styles
 ) -> None:
@@ -151,7 +146,7 @@ def _results_layout(
     base = len(RESULT_COLUMNS)
     for i, name in enumerate(headers):
         column = (r.cells[i] for r in sample[:200] if i < len(r.cells))
-        ws.set_column(base + i, base + i, _width(name, column))
+        ws.set_column(base + i, base + i, column_width([name, *column], most=40))
     ws.freeze_panes(1, 3)
     print_setup(ws)
     ws.repeat_columns(0, 2)
@@ -395,7 +390,8 @@ def write_retry(
     header = book.add_format({"bold": True, "num_format": "@"})
     ws = book.add_worksheet(sheet_name)
     for col, name in enumerate(sheet_headers):
-        ws.set_column(col, col, _width(name, (r[col] for r in rows[:200] if col < len(r))), text)
+        sample = (r[col] for r in rows[:200] if col < len(r))
+        ws.set_column(col, col, column_width([name, *sample], most=40), text)
     ws.freeze_panes(1, 0)
     print_setup(ws)
     _headers(ws, sheet_headers, header)

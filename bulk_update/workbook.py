@@ -9,6 +9,7 @@ tool but its errors, so any of them can use it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
@@ -69,6 +70,13 @@ def column_letter(column: int) -> str:
 def wrapped_lines(text: str, width: int) -> int:
     """How many lines a text takes in a wrapped cell about ``width`` characters wide."""
     return sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
+
+
+def column_width(texts: Iterable[str], *, least: int = 0, most: int = 50) -> float:
+    """A column width (characters) that shows the texts' first lines: 10 to ``most``,
+    and at least ``least`` plus the margin."""
+    longest = max([least, *(len(text.split("\n", 1)[0]) for text in texts)])
+    return float(min(max(longest + 2, 10), most))
 
 
 def print_setup(ws: Worksheet, *, header: bool = True, one_page: bool = False) -> None:

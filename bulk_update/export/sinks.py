@@ -57,7 +57,14 @@ from bulk_update.fields import Field
 from bulk_update.sheet.baseline import sidecar_paths as sidecar_paths
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
-from bulk_update.workbook import CLEAR_TEXT, LAST_ROW, WORKBOOK_OPTIONS, column_letter, print_setup
+from bulk_update.workbook import (
+    CLEAR_TEXT,
+    LAST_ROW,
+    WORKBOOK_OPTIONS,
+    column_letter,
+    column_width,
+    print_setup,
+)
 from bulk_update.workbook import DATA_SHEET as DATA_SHEET
 from bulk_update.workbook import EXPORT_SHEET as EXPORT_SHEET
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
@@ -220,9 +227,7 @@ def _least(column: Column) -> int:
 
 def _width(column: Column, values: Iterable[str]) -> float:
     """Wide enough for the header, the sample's values (first lines) and what the field holds."""
-    lines = (len(v.split("\n")[0]) for v in values)
-    longest = max([len(column.name), _least(column), *lines])
-    return float(min(max(longest + 2, 10), MAX_WIDTH))
+    return column_width([column.name, *values], least=_least(column), most=MAX_WIDTH)
 
 
 def _too_long(identifier: str, column: str) -> str:

@@ -33,10 +33,10 @@ from bulk_update.csvtext import escape
 from bulk_update.problems import Change, Outcome, Problem
 from bulk_update.times import duration_text, when_text
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
+from bulk_update.workbook import HEADER_STYLE, column_width, print_setup
 from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
 from bulk_update.workbook import TRUNCATED as TRUNCATED
 from bulk_update.workbook import WORKBOOK_OPTIONS as WORKBOOK_OPTIONS
-from bulk_update.workbook import column_width, print_setup
 from bulk_update.workbook import fit as fit
 from bulk_update.workbook import wrapped_lines as wrapped_lines
 
@@ -115,9 +115,7 @@ class _Styles:
     """The formats a results workbook uses, made once per workbook."""
 
     def __init__(self, book: xlsxwriter.Workbook) -> None:
-        self.header = book.add_format(
-            {"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF", "border": 1}
-        )
+        self.header = book.add_format(HEADER_STYLE)
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
         self.top = book.add_format({"valign": "top"})
         self.bold = book.add_format({"bold": True})

@@ -48,6 +48,15 @@ WORKBOOK_OPTIONS: Final[dict[str, Any]] = {"constant_memory": True, **TEXT_OPTIO
 """TEXT_OPTIONS for a workbook written row by row (results, export)."""
 
 
+HEADER_STYLE: Final[dict[str, Any]] = {
+    "bold": True,
+    "bg_color": "#1F4E78",
+    "font_color": "#FFFFFF",
+    "border": 1,
+}
+"""The header row of the results and of an export's editable columns: white on dark blue."""
+
+
 def fit(text: str) -> tuple[str, bool]:
     """The text cut to Excel's cell limit with a visible marker, and whether it was cut."""
     if len(text) <= CELL_LIMIT // 2 or len(text.encode("utf-16-le")) // 2 <= CELL_LIMIT:

@@ -59,6 +59,7 @@ from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
 from bulk_update.workbook import (
     CLEAR_TEXT,
+    HEADER_STYLE,
     LAST_ROW,
     WORKBOOK_OPTIONS,
     column_letter,
@@ -274,24 +275,8 @@ class XlsxSink(Sink):
         self.locked = book.add_format(
             {"num_format": "@", "locked": True, "bg_color": "#E7E6E6", "font_color": "#595959"}
         )
-        head_edit = book.add_format(
-            {
-                "bold": True,
-                "num_format": "@",
-                "bg_color": "#1F4E78",
-                "font_color": "#FFFFFF",
-                "border": 1,
-            }
-        )
-        head_ro = book.add_format(
-            {
-                "bold": True,
-                "num_format": "@",
-                "bg_color": "#A6A6A6",
-                "font_color": "#FFFFFF",
-                "border": 1,
-            }
-        )
+        head_edit = book.add_format({**HEADER_STYLE, "num_format": "@"})
+        head_ro = book.add_format({**HEADER_STYLE, "num_format": "@", "bg_color": "#A6A6A6"})
         self.ws = book.add_worksheet(DATA_SHEET)
         self.base = book.add_worksheet(BASELINE_SHEET)
         self.info = book.add_worksheet(EXPORT_SHEET)

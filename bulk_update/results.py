@@ -312,7 +312,11 @@ def _write_summary_sheet(
         else:
             ws.write_string(row, 1, fit(value)[0])
         row += 1
+    ws.insert_chart(1, 3, _summary_chart(book, counts, last))
 
+
+def _summary_chart(book: xlsxwriter.Workbook, counts: dict[Outcome, int], last: int) -> Any:
+    """The Summary's column chart of rows per outcome (rows 1 to ``last`` of its table)."""
     chart = book.add_chart({"type": "column"})
     chart.add_series(
         {
@@ -339,7 +343,7 @@ def _write_summary_sheet(
         }
     )
     chart.set_size({"width": 640, "height": 320})
-    ws.insert_chart(1, 3, chart)
+    return chart
 
 
 def write_results(

@@ -29,9 +29,11 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from bulk_update.csvtext import escape
 from bulk_update.problems import Change, Outcome, Problem
 from bulk_update.times import duration_text, when_text
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
+from bulk_update.workbook import HEADER_STYLE, column_width, print_setup
 from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
 from bulk_update.workbook import TRUNCATED as TRUNCATED
 from bulk_update.workbook import WORKBOOK_OPTIONS as WORKBOOK_OPTIONS
@@ -113,9 +115,7 @@ class _Styles:
     """The formats a results workbook uses, made once per workbook."""
 
     def __init__(self, book: xlsxwriter.Workbook) -> None:
-        self.header = book.add_format(
-            {"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF", "border": 1}
-        )
+        self.header = book.add_format(HEADER_STYLE)
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
         self.top = book.add_format({"valign": "top"})
         self.bold = book.add_format({"bold": True})
@@ -132,11 +132,6 @@ def _headers(ws: Worksheet, names: Sequence[str], style: Format) -> None:
         ws.write_string(0, col, fit(name)[0], style)
 
 
-def _width(header: str, sample: Iterable[str]) -> float:
-    longest = max([len(header), *(len(v) for v in sample)], default=8)
-    return float(min(max(longest + 2, 10), 40))
-
-
 def _results_layout(
     ws: Worksheet, sample: Sequence[RowResult], headers: Sequence[str], st: _Styles
 ) -> None:
@@ -149,10 +144,9 @@ def _results_layout(
     base = len(RESULT_COLUMNS)
     for i, name in enumerate(headers):
         column = (r.cells[i] for r in sample[:200] if i < len(r.cells))
-        ws.set_column(base + i, base + i, _width(name, column))
+        ws.set_column(base + i, base + i, column_width([name, *column], most=40))
     ws.freeze_panes(1, 3)
-    ws.set_landscape()
-    ws.repeat_rows(0)
+    print_setup(ws)
     ws.repeat_columns(0, 2)
     _headers(ws, names, st.header)
 
@@ -195,9 +189,7 @@ def _errors_layout(ws: Worksheet, st: _Styles) -> None:
     for col, width in enumerate(widths):
         ws.set_column(col, col, width, st.wrap if col in (3, 4) else st.top)
     ws.freeze_panes(1, 0)
-    ws.set_landscape()
-    ws.repeat_rows(0)
-    ws.fit_to_pages(1, 0)
+    print_setup(ws)
     _headers(ws, ERROR_COLUMNS, st.header)
 
 
@@ -279,8 +271,7 @@ def _write_summary_sheet(
 ) -> None:
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 40)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 1)
+    print_setup(ws, one_page=True)
     ws.write_string(0, 0, "Outcome", st.header)
     ws.write_string(0, 1, "Rows", st.header)
     row = 1
@@ -321,7 +312,11 @@ def _write_summary_sheet(
         else:
             ws.write_string(row, 1, fit(value)[0])
         row += 1
+    ws.insert_chart(1, 3, _summary_chart(book, counts, last))
 
+
+def _summary_chart(book: xlsxwriter.Workbook, counts: dict[Outcome, int], last: int) -> Any:
+    """The Summary's column chart of rows per outcome (rows 1 to ``last`` of its table)."""
     chart = book.add_chart({"type": "column"})
     chart.add_series(
         {
@@ -348,7 +343,7 @@ def _write_summary_sheet(
         }
     )
     chart.set_size({"width": 640, "height": 320})
-    ws.insert_chart(1, 3, chart)
+    return chart
 
 
 def write_results(
@@ -381,22 +376,26 @@ def write_retry(
     The caller picks the rows (those not ended ``updated``/``unchanged``). An xlsx holds one sheet of text cells in text-formatted
     columns, so Excel keeps leading zeros when the user edits them. A csv is
     UTF-8 with a byte-order mark (so Excel reads its accents right), comma
-    delimited, with cells quoted where they need it.
+    delimited, with cells quoted where they need it, and every cell that a
+    spreadsheet would run as a formula escaped (:func:`bulk_update.csvtext.escape`:
+    one apostrophe first, which the tool's reader takes off again).
     """
     path = Path(path)
     if csv:
         with path.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csvlib.writer(fh, quoting=csvlib.QUOTE_MINIMAL)
-            writer.writerow(sheet_headers)
-            writer.writerows(rows)
+            writer.writerow([escape(h) for h in sheet_headers])
+            writer.writerows([escape(v) for v in row] for row in rows)
         return path
     book = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
     text = book.add_format({"num_format": "@"})
     header = book.add_format({"bold": True, "num_format": "@"})
     ws = book.add_worksheet(sheet_name)
     for col, name in enumerate(sheet_headers):
-        ws.set_column(col, col, _width(name, (r[col] for r in rows[:200] if col < len(r))), text)
+        sample = (r[col] for r in rows[:200] if col < len(r))
+        ws.set_column(col, col, column_width([name, *sample], most=40), text)
     ws.freeze_panes(1, 0)
+    print_setup(ws)
     _headers(ws, sheet_headers, header)
     write = ws.write_string
     for n, row in enumerate(rows, start=1):

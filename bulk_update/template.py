@@ -31,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import fields as cat
+from bulk_update.errors import BulkUpdateError
 from bulk_update.fields import Catalog, Field
 from bulk_update.sheet import rules as rulebook
 from bulk_update.sheet.messages import pattern_message
@@ -44,7 +46,7 @@ from bulk_update.workbook import LAST_ROW as LAST_ROW
 from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
 from bulk_update.workbook import TEXT_OPTIONS as TEXT_OPTIONS
-from bulk_update.workbook import column_letter, wrapped_lines
+from bulk_update.workbook import check_output, column_letter, print_setup, wrapped_lines
 
 RECORD_ITEMS = 2
 """How many items of each list of records the full template offers."""
@@ -415,7 +417,9 @@ def add_rule_formats(
 ) -> list[rulebook.Flag]:
     """Colour the cells the cross-field rules (rules.RULES) flag; return the flags written."""
     refs = {h: f"${column_letter(n)}2" for n, h in enumerate(headers)}
-    flags = rulebook.row_flags(refs)
+    # In column order: the rules may list a list's items in any order (one of
+    # them sorts a set), and the workbook's bytes must not depend on it.
+    flags = sorted(rulebook.row_flags(refs), key=lambda flag: headers.index(flag.header))
     formats = {"fill": book.add_format(NEEDS_FILL), "clear": book.add_format(NEEDS_CLEAR)}
     for flag in flags:
         col = headers.index(flag.header)
@@ -459,8 +463,7 @@ def _write_data_sheet(
     add_rule_formats(book, ws, [c.header for c in columns])
     ws.set_row(0, 45)
     ws.freeze_panes(1, 1)
-    ws.set_landscape()
-    ws.repeat_rows(0)
+    print_setup(ws)
 
 
 GUIDE_WIDTH = 90
@@ -564,6 +567,24 @@ def rule_lines(columns: list[TemplateColumn]) -> list[tuple[str, str]]:
     return lines
 
 
+def _write_guide_lines(
+    ws: Worksheet, row: int, lines: list[tuple[str, str]], heading: Format, label: Format
+) -> int:
+    """Write ("#", heading), ("", paragraph) or (label, text) lines after ``row``; the last row."""
+    for left, right in lines:
+        row += 1
+        if left == "#":
+            row += 1
+            ws.write_string(row, 0, right, heading)
+            ws.write_string(row, 1, "", heading)
+            continue
+        if left:
+            ws.write_string(row, 0, left, label)
+        ws.write_string(row, 1, right)
+        _fit_row(ws, row, right, GUIDE_WIDTH - 5)
+    return row
+
+
 def _write_guide(
     book: xlsxwriter.Workbook, ws: Worksheet, task: str, columns: list[TemplateColumn]
 ) -> None:
@@ -574,34 +595,12 @@ def _write_guide(
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, GUIDE_WIDTH, wrap)
     ws.set_column(2, 2, 50, wrap)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    print_setup(ws, header=False)
     ws.write_string(0, 0, "Opportunity update template", title)
     ws.write_string(1, 0, f"Task: {task}", label)
     ws.write_string(1, 1, TASKS[task][0])
-    row = 2
-    for left, right in GUIDE:
-        row += 1
-        if left == "#":
-            row += 1
-            ws.write_string(row, 0, right, heading)
-            ws.write_string(row, 1, "", heading)
-        else:
-            if left:
-                ws.write_string(row, 0, left, label)
-            ws.write_string(row, 1, right)
-            _fit_row(ws, row, right, GUIDE_WIDTH - 5)
-    row += 2
-    for left, right in rule_lines(columns):
-        row += 1
-        if left == "#":
-            row += 1
-            ws.write_string(row, 0, right, heading)
-            ws.write_string(row, 1, "", heading)
-            continue
-        ws.write_string(row, 0, left, label)
-        ws.write_string(row, 1, right)
-        _fit_row(ws, row, right, GUIDE_WIDTH - 5)
+    row = _write_guide_lines(ws, 2, GUIDE, heading, label)
+    row = _write_guide_lines(ws, row + 2, rule_lines(columns), heading, label)
     row += 2
     for col, name in enumerate(("Column", "Meaning and values", "Example")):
         ws.write_string(row, col, name, heading)
@@ -616,9 +615,21 @@ def _write_guide(
             ws.write_string(row, 2, sample)
 
 
-def write_template(path: str | Path, *, task: str | None = None) -> Path:
-    """Write a blank template (every updatable column, or one task's) and return its path."""
+def write_template(path: str | Path, *, task: str | None = None, force: bool = False) -> Path:
+    """Write a blank template (every updatable column, or one task's) and return its path.
+
+    A template is an Excel workbook (dropdowns, hints, the Guide): a name that
+    does not end in ``.xlsx`` is refused, never written as an xlsx under
+    another extension. An existing file is refused (:class:`OutputExists`)
+    unless ``force``.
+    """
     path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise BulkUpdateError(
+            f"{path.name}: a template is an Excel workbook (dropdowns, hints, a guide), "
+            f"so its name must end in .xlsx, e.g. {path.with_suffix('.xlsx').name}"
+        )
+    check_output(path, force)
     name = task or DEFAULT_TASK
     columns = task_columns(name)
     book = xlsxwriter.Workbook(
@@ -662,7 +673,7 @@ def write_shipped(folder: Path | None = None) -> list[Path]:
         if folder is not None:
             target = folder / target.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        written.append(write_template(target, task=name))
+        written.append(write_template(target, task=name, force=True))
     return written
 
 

@@ -261,6 +261,13 @@ RETRY_ROWS = [
     ["O3", "", "@foo"],
 ]
 
+RETRY_CSV_CELLS = [
+    ["O1", "0123", "'=1+1"],
+    ["O2", "'+4930123", 'Zoë, "quoted"\nline two'],
+    ["O3", "", "'@foo"],
+]
+"""RETRY_ROWS as a csv reader sees the retry csv: formula triggers escaped."""
+
 
 def test_retry_xlsx_is_text(tmp_path: Path) -> None:
     path = write_retry(tmp_path / "retry.xlsx", HEADERS, RETRY_ROWS, csv=False)
@@ -284,19 +291,31 @@ def test_retry_csv_has_bom_and_round_trips(tmp_path: Path) -> None:
     assert raw.startswith(b"\xef\xbb\xbf")
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows == [HEADERS, *RETRY_ROWS]
+    # Issue 12 point 8: a cell a spreadsheet would run as a formula gets one apostrophe
+    # first (OWASP's CSV-injection advice); the tool's reader takes it off again.
+    assert rows == [HEADERS, *RETRY_CSV_CELLS]
     assert b'"Zo\xc3\xab, ""quoted""\nline two"' in raw
 
 
-def test_retry_reads_back_through_the_reader(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "as_csv",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.xfail(strict=True, reason="reader side lands with the sheet branch"),
+        ),
+    ],
+    ids=["xlsx", "csv"],
+)
+def test_retry_reads_back_through_the_reader(tmp_path: Path, as_csv: bool) -> None:
     from bulk_update.sheet import read as readers
 
     if not hasattr(readers, "read_sheet"):
         pytest.skip("reader not built yet")
-    for as_csv in (False, True):
-        path = write_retry(
-            tmp_path / f"retry.{'csv' if as_csv else 'xlsx'}", HEADERS, RETRY_ROWS, csv=as_csv
-        )
-        sheet = readers.read_sheet(path)
-        assert sheet.headers == HEADERS
-        assert sheet.cells.values.tolist() == RETRY_ROWS
+    path = write_retry(
+        tmp_path / f"retry.{'csv' if as_csv else 'xlsx'}", HEADERS, RETRY_ROWS, csv=as_csv
+    )
+    sheet = readers.read_sheet(path)
+    assert sheet.headers == HEADERS
+    assert sheet.cells.values.tolist() == RETRY_ROWS

@@ -6,7 +6,11 @@ adds is covered without touching this file.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -17,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bulk_update import fields as cat
 from bulk_update import template as tpl
+from bulk_update.errors import BulkUpdateError, OutputExists
 from bulk_update.template import CLEAR, TASKS, task_columns, write_template
 
 CATALOG = cat.load()
@@ -336,6 +341,22 @@ def test_rebuild_is_reproducible(tmp_path: Path) -> None:
     assert a.read_bytes() == b.read_bytes()  # xlsxwriter with a fixed creation time
 
 
+def test_rebuild_does_not_depend_on_hash_order(tmp_path: Path) -> None:
+    """The flaky rebuild: a rule listed a list's items from a set (of match objects, hashed
+    by address), so the conditional formats came in another order now and then. A fresh
+    interpreter per hash seed shows it every time; the bytes must be the same for all."""
+    script = (
+        "import sys; from bulk_update.template import write_template; write_template(sys.argv[1])"
+    )
+    digests = set()
+    for seed in ("1", "2", "3", "4"):
+        out = tmp_path / f"seed{seed}.xlsx"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", script, str(out)], env=env, check=True)
+        digests.add(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert len(digests) == 1
+
+
 def test_every_task_ships_under_its_own_name() -> None:
     names = {tpl.shipped_path(task).name for task in TASKS}
     assert len(names) == len(TASKS)
@@ -416,3 +437,23 @@ def test_comments_state_the_rules(each: tuple[str, openpyxl.Workbook]) -> None:
             assert f"{CLEAR} is refused" in text, column.header
         elif not f.required:
             assert f"{CLEAR} empties it" in text, column.header
+
+
+# -- what write_template refuses (issue 11 points 4 and 6) ---------------------------
+
+
+def test_an_existing_file_is_not_replaced_unless_forced(tmp_path: Path) -> None:
+    mine = tmp_path / "opportunity-update.xlsx"
+    mine.write_bytes(b"my edited sheet")
+    with pytest.raises(OutputExists, match="already exists.*--force"):
+        write_template(mine)
+    assert mine.read_bytes() == b"my edited sheet"
+    write_template(mine, force=True)
+    assert _load(mine).sheetnames[0] == "Opportunities"
+
+
+@pytest.mark.parametrize("name", ["x.csv", "x.xls", "x.xlsm", "x"])
+def test_a_name_that_is_not_xlsx_is_refused_and_nothing_written(tmp_path: Path, name: str) -> None:
+    with pytest.raises(BulkUpdateError, match=r"must end in \.xlsx, e\.g\. x\.xlsx"):
+        write_template(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []

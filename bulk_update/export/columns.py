@@ -1,8 +1,9 @@
 """Which columns an export writes, and in what order.
 
-``Identifier`` and ``LastModifiedDate`` first, then the chosen field columns
-in the catalog's order (record lists kept together item by item), then
-``Catalog``.  ``--columns`` takes ``default`` (:data:`DEFAULT_COLUMNS`),
+``Identifier`` and ``LastModifiedDate`` first, then the columns a clean-up
+edits most (:data:`FIRST_COLUMNS`: stage, closed-lost reason, next steps,
+target close date) when chosen, then the other chosen field columns in the
+catalog's order (record lists kept together item by item), then ``Catalog``.  ``--columns`` takes ``default`` (:data:`DEFAULT_COLUMNS`),
 ``all`` (every editable field the records hold, plus :data:`REVIEW_COLUMNS`)
 or a list of column names, spelled loosely.
 """
@@ -22,7 +23,16 @@ from bulk_update.payload import parse_column
 
 Columns = Literal["default", "all"] | list[str]
 
+FIRST_COLUMNS: tuple[str, ...] = (
+    "LifeCycle.Stage",
+    "LifeCycle.ClosedLostReason",
+    "LifeCycle.NextSteps",
+    "LifeCycle.TargetCloseDate",
+)
+"""The columns a quarterly clean-up edits most: right after the frame, in this order."""
+
 DEFAULT_COLUMNS: tuple[str, ...] = (
+    *FIRST_COLUMNS,
     "Customer.Account.Industry",
     "Customer.Account.CompanyName",
     "Customer.Account.WebsiteUrl",
@@ -36,10 +46,6 @@ DEFAULT_COLUMNS: tuple[str, ...] = (
     "Project.ExpectedCustomerSpend[1].Frequency",
     "Project.ExpectedCustomerSpend[1].TargetCompany",
     "Project.Title",
-    "LifeCycle.Stage",
-    "LifeCycle.ClosedLostReason",
-    "LifeCycle.NextSteps",
-    "LifeCycle.TargetCloseDate",
     "LifeCycle.ReviewStatus",
 )
 """The quarterly clean-up's columns: stage, close, next steps, dates, customer, spend."""
@@ -54,19 +60,21 @@ REVIEW_COLUMNS: tuple[str, ...] = (
 _FRAME_HEADERS = (_catalog.IDENTIFIER, _catalog.LAST_MODIFIED)
 
 
-def _order_key(name: str, cat: Catalog) -> tuple[int, int, int]:
-    """Catalog order, record lists kept together item by item."""
+def _order_key(name: str, cat: Catalog) -> tuple[int, int, int, int]:
+    """FIRST_COLUMNS first, then catalog order, record lists kept together item by item."""
+    if name in FIRST_COLUMNS:
+        return (0, FIRST_COLUMNS.index(name), 0, 0)
     positions = {f.key: i for i, f in enumerate((*cat.fields, *cat.read_only))}
     found = parse_column(name, cat)
     if found is None:
-        return (10_000, 0, 0)
+        return (1, 10_000, 0, 0)
     f, index = found
     if f.record_list is None:
-        return (positions[f.key], 0, 0)
+        return (1, positions[f.key], 0, 0)
     first = min(
         positions[g.key] for g in (*cat.fields, *cat.read_only) if g.record_list == f.record_list
     )
-    return (first, (index or 0) + 1, positions[f.key])
+    return (1, first, (index or 0) + 1, positions[f.key])
 
 
 def _resolve(name: str, cat: Catalog) -> str:

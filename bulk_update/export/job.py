@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from bulk_update import fields as _catalog
 from bulk_update.api import client as pcc
@@ -35,7 +35,7 @@ from bulk_update.errors import BulkUpdateError
 from bulk_update.export.columns import DEFAULT_COLUMNS as DEFAULT_COLUMNS
 from bulk_update.export.columns import REVIEW_COLUMNS as REVIEW_COLUMNS
 from bulk_update.export.columns import Columns, choose_columns, sheet_columns
-from bulk_update.export.sinks import CsvSink, Sink, XlsxSink
+from bulk_update.export.sinks import CsvSink, Sink, XlsxSink, sidecar_paths
 from bulk_update.fields import Catalog
 from bulk_update.payload import record_to_row
 from bulk_update.problems import Outcome
@@ -45,9 +45,7 @@ from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
 from bulk_update.workbook import DATA_SHEET as DATA_SHEET
 from bulk_update.workbook import EXPORT_SHEET as EXPORT_SHEET
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
-
-if TYPE_CHECKING:
-    pass
+from bulk_update.workbook import check_output
 
 Format_ = Literal["xlsx", "csv"]
 
@@ -395,73 +393,167 @@ def export_opportunities(
     fmt: Format_ | None = None,
     workers: int = 8,
     on_record: Callable[[ReadResult], None] | None = None,
+    force: bool = False,
 ) -> ExportReport:
     """``bulk-update export``: list, read and write the opportunities as a sheet.
 
-    ``fmt`` defaults to the file's suffix (``.csv`` -> csv, else xlsx).  Rows
-    are written as their reads come in (``columns="all"`` waits for every read
+    The file's extension decides the format (``.xlsx`` or ``.csv``; any other
+    is refused, and so is a ``fmt`` that disagrees with it).  An existing file
+    (for a csv: or one of its sidecars) is refused with
+    :class:`bulk_update.errors.OutputExists` unless ``force``.  Rows are
+    written as their reads come in (``columns="all"`` waits for every read
     first: the columns depend on what the records hold).  Raises
     :class:`BulkUpdateError` for bad filters, columns or paths (before any
     call) and :class:`bulk_update.api.client.AccessDeniedError` when reads are
     refused; a read that fails for one opportunity is in ``failures``.
     """
     out = Path(out)
-    filters = filters or ExportFilters()
-    fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "xlsx")
-    if fmt not in ("xlsx", "csv"):
+    fmt = _output_format(out, fmt, force)
+    cat = _catalog.load()
+    filters = _checked_filters(filters or ExportFilters(), cat)  # before any call
+    names = None if columns == "all" else choose_columns(columns, [], cat)
+    started = datetime.now(UTC)
+    job = _Job(out, fmt, cat)
+    try:
+        job.write(read_rows(pc, filters, workers=workers, on_record=on_record, cat=cat), names)
+        notes = job.missing_ids(filters, pc.catalog)
+        meta = _meta(pc.catalog, started, columns, job.sink, filters)
+        files = job.sink.close(meta)
+    except OSError as e:
+        raise BulkUpdateError(f"cannot write {out}: {e.strerror or e}") from e
+    job.failures.sort(key=lambda f: f.identifier)
+    stats = pc.stats
+    return ExportReport(
+        path=out,
+        catalog=pc.catalog,
+        exported_at=started,
+        headers=job.sink.headers,
+        rows=job.sink.rows,
+        listed=len(job.listed),
+        failures=job.failures,
+        warnings=[*job.sink.warnings, *notes],
+        files=files,
+        seconds=(datetime.now(UTC) - started).total_seconds(),
+        calls=stats.calls,
+        throttled=stats.throttled,
+        retries=stats.retries,
+    )
+
+
+_SUFFIXES: dict[str, Format_] = {".xlsx": "xlsx", ".csv": "csv"}
+
+
+def _output_format(out: Path, fmt: str | None, force: bool) -> Format_:
+    """The format the file's name asks for; a name or ``fmt`` that does not fit stops here."""
+    if fmt is not None and fmt not in ("xlsx", "csv"):
         raise BulkUpdateError(f"unknown format {fmt!r}: choose xlsx or csv")
-    if fmt == "xlsx" and out.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise BulkUpdateError(f"{out.name}: an xlsx export needs a name ending in .xlsx")
+    by_name = _SUFFIXES.get(out.suffix.lower())
+    if by_name is None:
+        wanted = f".{fmt}" if fmt else ".xlsx or .csv"
+        raise BulkUpdateError(
+            f"{out.name}: an export's name must end in {wanted} (the extension decides the format)"
+        )
+    if fmt is not None and fmt != by_name:
+        raise BulkUpdateError(
+            f"{out.name}: --format {fmt} does not match the extension {out.suffix}: "
+            f"name the file {out.with_suffix('.' + fmt).name}, or drop --format"
+        )
     if not out.parent.is_dir():
         raise BulkUpdateError(f"{out.parent}: no such folder")
-    cat = _catalog.load()
-    params = list_params(filters, cat)  # check the filters before any call
-    filters = replace(
+    check_output(out, force, *(sidecar_paths(out) if by_name == "csv" else ()))
+    return by_name
+
+
+def _checked_filters(filters: ExportFilters, cat: Catalog) -> ExportFilters:
+    """The filters in their canonical spelling (the values checked before any call)."""
+    params = list_params(filters, cat)
+    return replace(
         filters,
         stages=tuple(params.get("LifeCycleStage", ())),
         review_statuses=tuple(params.get("LifeCycleReviewStatus", ())),
         ids=tuple(check_ids(filters.ids)),
     )
-    names = None if columns == "all" else choose_columns(columns, [], cat)
 
-    def open_sink(names: list[str], sample: Sequence[dict[str, str]]) -> Sink:
-        cols = sheet_columns(names, cat)
+
+def _meta(
+    catalog: str, started: datetime, columns: Columns, sink: Sink, filters: ExportFilters
+) -> list[tuple[str, str]]:
+    """The facts the ``_export`` sheet (csv: the json sidecar) keeps about the export."""
+    return [
+        ("catalog", catalog),
+        ("exported_at", format_timestamp(started)),
+        ("columns", columns if isinstance(columns, str) else ", ".join(sink.headers[2:-1])),
+        ("rows", str(sink.rows)),
+        ("filters", json.dumps(filters.describe(), ensure_ascii=False)),
+        ("tool", "bulk-update export"),
+    ]
+
+
+SAMPLE_ROWS = 200
+"""Rows held before the first is written: the column widths are set from them."""
+
+
+class _Job:
+    """One export's rows on their way to the sink, and what could not be written."""
+
+    def __init__(self, out: Path, fmt: Format_, cat: Catalog) -> None:
+        self.out, self.fmt, self.cat = out, fmt, cat
+        self.listed: list[str] = []
+        self.failures: list[ReadFailure] = []
+        self.unseen: dict[str, int] = {}
+        """Member paths the installed model does not know -> records holding them."""
+        self._sink: Sink | None = None
+
+    @property
+    def sink(self) -> Sink:
+        assert self._sink is not None, "write() opens the sink"
+        return self._sink
+
+    def _open(self, names: list[str], sample: Sequence[dict[str, str]]) -> Sink:
+        cols = sheet_columns(names, self.cat)
         try:
-            return XlsxSink(out, cols, sample) if fmt == "xlsx" else CsvSink(out, cols)
+            if self.fmt == "xlsx":
+                return XlsxSink(self.out, cols, sample)
+            return CsvSink(self.out, cols)
         except OSError as e:
-            raise BulkUpdateError(f"cannot write {out}: {e.strerror or e}") from e
+            raise BulkUpdateError(f"cannot write {self.out}: {e.strerror or e}") from e
 
-    started = datetime.now(UTC)
-    listed: list[str] = []
-    failures: list[ReadFailure] = []
-    held: list[dict[str, str]] = []
-    unseen: dict[str, int] = {}
-    sink = open_sink(names, ()) if names is not None else None
-    try:
-        for got in read_rows(pc, filters, workers=workers, on_record=on_record, cat=cat):
-            listed.append(got.identifier)
+    def write(self, reads: Iterable[_Read], names: list[str] | None) -> None:
+        """Every read to the sink as it comes, once the first :data:`SAMPLE_ROWS` are in
+        (they set the column widths); with ``names`` None (``all``), once all are in."""
+        held: list[dict[str, str]] = []
+        for got in reads:
+            self.listed.append(got.identifier)
             for path in got.unknown:
-                unseen[path] = unseen.get(path, 0) + 1
+                self.unseen[path] = self.unseen.get(path, 0) + 1
             if got.failure is not None:
-                failures.append(got.failure)
+                self.failures.append(got.failure)
+            elif got.row is not None and self._sink is not None:
+                self._sink.add(got.row)
             elif got.row is not None:
-                if sink is not None:
-                    sink.add(got.row)
-                else:
-                    held.append(got.row)
-        if sink is None:
-            names = choose_columns("all", held, cat)
-            sink = open_sink(names, held)
-            for row in held:
-                sink.add(row)
+                held.append(got.row)
+                if names is not None and len(held) >= SAMPLE_ROWS:
+                    self._flush(names, held)
+        if self._sink is None:
+            self._flush(names if names is not None else choose_columns("all", held, self.cat), held)
+
+    def _flush(self, names: list[str], held: list[dict[str, str]]) -> None:
+        self._sink = self._open(names, held)
+        for row in held:
+            self._sink.add(row)
+        held.clear()
+
+    def missing_ids(self, filters: ExportFilters, catalog: str) -> list[str]:
+        """Ids given but not listed (failures, or a note when other filters narrowed them),
+        and the model-drift warning; returns the notes for the report."""
         notes: list[str] = []
-        if unseen:
-            notes.append(drift_warning(unseen))
-        listed_set = set(listed)
-        missing = [i for i in filters.ids if i not in listed_set]
+        if self.unseen:
+            notes.append(drift_warning(self.unseen))
+        listed = set(self.listed)
+        missing = [i for i in filters.ids if i not in listed]
         if missing and not filters.narrows_beyond_ids:
-            failures.extend(
-                ReadFailure(i, Outcome.NOT_FOUND, f"no opportunity {i} in catalog {pc.catalog}")
+            self.failures.extend(
+                ReadFailure(i, Outcome.NOT_FOUND, f"no opportunity {i} in catalog {catalog}")
                 for i in missing
             )
         elif missing:
@@ -470,35 +562,7 @@ def export_opportunities(
                 f"{len(missing)} of the ids given did not match the other filters "
                 f"(or do not exist): {shown}"
             )
-        meta = [
-            ("catalog", pc.catalog),
-            ("exported_at", format_timestamp(started)),
-            ("columns", columns if isinstance(columns, str) else ", ".join(sink.headers[2:-1])),
-            ("rows", str(sink.rows)),
-            ("filters", json.dumps(filters.describe(), ensure_ascii=False)),
-            ("tool", "bulk-update export"),
-        ]
-        files = sink.close(meta)
-        warnings = [*sink.warnings, *notes]
-    except OSError as e:
-        raise BulkUpdateError(f"cannot write {out}: {e.strerror or e}") from e
-    failures.sort(key=lambda f: f.identifier)
-    stats = pc.stats
-    return ExportReport(
-        path=out,
-        catalog=pc.catalog,
-        exported_at=started,
-        headers=sink.headers,
-        rows=sink.rows,
-        listed=len(listed),
-        failures=failures,
-        warnings=warnings,
-        files=files,
-        seconds=(datetime.now(UTC) - started).total_seconds(),
-        calls=stats.calls,
-        throttled=stats.throttled,
-        retries=stats.retries,
-    )
+        return notes
 
 
 def drift_warning(unseen: dict[str, int]) -> str:

@@ -27,7 +27,10 @@ the cells they flag (``rules.RULES``).
 
 A ``.csv`` export is UTF-8 with a byte-order mark; its baseline goes to
 ``<name>.baseline.csv`` beside it (same shape as ``_baseline``) and its
-metadata to ``<name>.export.json`` (see :func:`sidecar_paths`).
+metadata to ``<name>.export.json`` (see :func:`sidecar_paths`).  In both csv
+files a cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
+``@``, tab, carriage return first) gets one apostrophe before it
+(:func:`bulk_update.csvtext.escape`); the tool's reader takes it off again.
 
 Every text is written as text: never a formula, a number or a link.  A value
 longer than Excel's 32,767-character cell limit cannot be held by an ``.xlsx``
@@ -49,11 +52,20 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import fields as _catalog
+from bulk_update.csvtext import escape, needs_escape
 from bulk_update.fields import Field
 from bulk_update.sheet.baseline import sidecar_paths as sidecar_paths
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
-from bulk_update.workbook import CLEAR_TEXT, LAST_ROW, WORKBOOK_OPTIONS, column_letter
+from bulk_update.workbook import (
+    CLEAR_TEXT,
+    HEADER_STYLE,
+    LAST_ROW,
+    WORKBOOK_OPTIONS,
+    column_letter,
+    column_width,
+    print_setup,
+)
 from bulk_update.workbook import DATA_SHEET as DATA_SHEET
 from bulk_update.workbook import EXPORT_SHEET as EXPORT_SHEET
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
@@ -192,9 +204,31 @@ def _cell_check(f: Field, col: int) -> dict[str, Any] | None:
     return cell_validation(f, not f.required, f"{column_letter(col)}2")
 
 
-def _width(name: str, values: Iterable[str]) -> float:
-    longest = max([len(name), *(len(v.split("\n")[0]) for v in values)], default=10)
-    return float(min(max(longest + 2, 10), 50))
+TIMESTAMP_WIDTH = len("2026-05-01T20:37:46.123Z")
+"""The characters of a LastModifiedDate as the export writes it."""
+MAX_WIDTH = 50
+"""No column is wider than this (characters); longer texts wrap when edited."""
+
+
+def _least(column: Column) -> int:
+    """The characters a column's values take whatever the sample holds (frame, dates, lists)."""
+    f = column.field
+    if column.name == _catalog.LAST_MODIFIED:
+        return TIMESTAMP_WIDTH
+    if column.name == _catalog.IDENTIFIER:
+        return len("O1234567890")
+    if f is None:
+        return 0
+    if f.kind == "date":
+        return len("2026-12-31")
+    if f.allowed and f.kind != "list":
+        return max(len(v) for v in f.allowed)
+    return 0
+
+
+def _width(column: Column, values: Iterable[str]) -> float:
+    """Wide enough for the header, the sample's values (first lines) and what the field holds."""
+    return column_width([column.name, *values], least=_least(column), most=MAX_WIDTH)
 
 
 def _too_long(identifier: str, column: str) -> str:
@@ -241,30 +275,14 @@ class XlsxSink(Sink):
         self.locked = book.add_format(
             {"num_format": "@", "locked": True, "bg_color": "#E7E6E6", "font_color": "#595959"}
         )
-        head_edit = book.add_format(
-            {
-                "bold": True,
-                "num_format": "@",
-                "bg_color": "#1F4E78",
-                "font_color": "#FFFFFF",
-                "border": 1,
-            }
-        )
-        head_ro = book.add_format(
-            {
-                "bold": True,
-                "num_format": "@",
-                "bg_color": "#A6A6A6",
-                "font_color": "#FFFFFF",
-                "border": 1,
-            }
-        )
+        head_edit = book.add_format({**HEADER_STYLE, "num_format": "@"})
+        head_ro = book.add_format({**HEADER_STYLE, "num_format": "@", "bg_color": "#A6A6A6"})
         self.ws = book.add_worksheet(DATA_SHEET)
         self.base = book.add_worksheet(BASELINE_SHEET)
         self.info = book.add_worksheet(EXPORT_SHEET)
         self.lists = _Lists(book, self.text)
         for col, c in enumerate(columns):
-            width = _width(c.name, (r.get(c.name, "") for r in sample[:200]))
+            width = _width(c, (r.get(c.name, "") for r in sample[:200]))
             self.ws.set_column(col, col, width, self.locked if c.read_only else self.editable)
             self.base.set_column(col, col, width, self.text)
             _validate(self.ws, col, c, self.lists)
@@ -274,6 +292,7 @@ class XlsxSink(Sink):
 
         add_rule_formats(book, self.ws, [c.name for c in columns], last_row=LAST_ROW)
         self.ws.freeze_panes(1, 1)
+        print_setup(self.ws)
         self.ws.protect(
             "",
             {
@@ -333,20 +352,22 @@ class CsvSink(Sink):
         ]
         self.writers = [csv.writer(f, quoting=csv.QUOTE_MINIMAL) for f in self.files]
         for w in self.writers:
-            w.writerow(self.headers)
+            w.writerow([escape(h) for h in self.headers])
         self.long_cells = 0
-        self.formulas = 0
+        self.escaped = 0
+        """Cells written with csvtext's apostrophe first (they would run as formulas)."""
 
     def add(self, row: dict[str, str]) -> None:
         self.rows += 1
         cells = [row.get(h, "") for h in self.headers]
         for value in cells:
-            if value[:1] in ("=", "+", "-", "@"):
-                self.formulas += 1
+            if needs_escape(value):
+                self.escaped += 1
             if len(value) > CELL_LIMIT // 2 and _units(value) > CELL_LIMIT:
                 self.long_cells += 1
+        written = [escape(value) for value in cells]
         for w in self.writers:
-            w.writerow(cells)
+            w.writerow(written)
 
     def close(self, meta: list[tuple[str, str]]) -> list[Path]:
         for f in self.files:
@@ -362,9 +383,11 @@ class CsvSink(Sink):
                 f"{self.long_cells} cell(s) are longer than Excel's {CELL_LIMIT:,}-character "
                 "limit: Excel would cut them if you open this CSV in it; edit it in a text editor"
             )
-        if self.formulas:
+        if self.escaped:
             self.warnings.append(
-                f"{self.formulas} cell(s) begin with =, +, - or @: Excel would take them for "
-                "formulas if you open this CSV in it; use --format xlsx to edit in Excel"
+                f"{self.escaped} cell(s) begin with =, +, -, @, a tab or a carriage return: "
+                "they are written with an apostrophe first so that a spreadsheet shows them "
+                "as text, not formulas (the tool takes that apostrophe off when it reads "
+                "the file back); keep it if you edit them, or use --format xlsx"
             )
         return [self.out, self.baseline, self.info]

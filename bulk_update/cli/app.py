@@ -158,7 +158,7 @@ def _partner_central(
     boto = pcc.make_boto_client(
         profile=profile, endpoint_url=endpoint_url, region=region, max_pool=max(16, workers * 2)
     )
-    return pcc.PartnerCentral(
+    pc = pcc.PartnerCentral(
         boto,
         catalog,
         read_limiter=TokenBucket(read_rate, burst=max(1.0, read_rate)),
@@ -166,6 +166,8 @@ def _partner_central(
             write_rate, burst=1.0, margin=pcc.default_write_margin(write_rate)
         ),
     )
+    pc.check_reachable()
+    return pc
 
 
 def _report(report: Any, as_json: bool) -> None:
@@ -308,5 +310,5 @@ def _progress(stats: Any = None) -> Iterator[_Progress]:
 
 
 def _samples() -> Path:
-    here = Path(__file__).resolve().parent.parent.parent / "samples"
-    return here if here.is_dir() else Path("samples")
+    """The sample files that ship in the package (the demo's sheet)."""
+    return Path(__file__).resolve().parent.parent / "data" / "samples"

@@ -41,7 +41,10 @@ def _port_taken(port: int) -> None:
     "--endpoint-url http://127.0.0.1:4566)"
 )
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=4566, show_default=True,
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=4566,
+    show_default=True,
     help="TCP port on 127.0.0.1 (0: any free port).",
 )
 @click.option(

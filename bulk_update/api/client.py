@@ -468,3 +468,34 @@ class PartnerCentral:
 
 def _snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def connect(
+    catalog: str,
+    *,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    region: str = REGION,
+    read_rate: float = 10.0,
+    write_rate: float = 1.0,
+    workers: int = 8,
+) -> PartnerCentral:
+    """A :class:`PartnerCentral` for ``catalog``, paced at the given rates, endpoint checked.
+
+    The way in for library users and the CLI alike: the boto3 client from
+    :func:`make_boto_client`, a read and a write :class:`TokenBucket`, and
+    :meth:`PartnerCentral.check_reachable` (raises
+    :class:`bulk_update.errors.EndpointUnreachable` at once when nothing
+    answers, :class:`bulk_update.errors.NoCredentials` without credentials).
+    """
+    boto = make_boto_client(
+        profile=profile, endpoint_url=endpoint_url, region=region, max_pool=max(16, workers * 2)
+    )
+    pc = PartnerCentral(
+        boto,
+        catalog,
+        read_limiter=TokenBucket(read_rate, burst=max(1.0, read_rate)),
+        write_limiter=TokenBucket(write_rate, burst=1.0, margin=default_write_margin(write_rate)),
+    )
+    pc.check_reachable()
+    return pc

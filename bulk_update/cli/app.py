@@ -189,22 +189,17 @@ def _partner_central(
     write_rate: float,
     workers: int = 8,
 ) -> Any:
-    from bulk_update.api import client as pcc
-    from bulk_update.api.pacing import TokenBucket
+    from bulk_update.api.client import connect
 
-    boto = pcc.make_boto_client(
-        profile=profile, endpoint_url=endpoint_url, region=region, max_pool=max(16, workers * 2)
-    )
-    pc = pcc.PartnerCentral(
-        boto,
+    return connect(
         catalog,
-        read_limiter=TokenBucket(read_rate, burst=max(1.0, read_rate)),
-        write_limiter=TokenBucket(
-            write_rate, burst=1.0, margin=pcc.default_write_margin(write_rate)
-        ),
+        profile=profile,
+        endpoint_url=endpoint_url,
+        region=region,
+        read_rate=read_rate,
+        write_rate=write_rate,
+        workers=workers,
     )
-    pc.check_reachable()
-    return pc
 
 
 def _report(report: Any, as_json: bool) -> None:

@@ -213,3 +213,21 @@ def test_the_console_counts_warnings_after_the_outcomes(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     first = result.stderr.splitlines()[0]
     assert first == "2 rows: 1 valid, 1 invalid (1 warning)"
+
+
+def test_the_built_in_seed_is_the_samples_records() -> None:
+    import json
+
+    from bulk_update.emulator.seeddata import generate
+
+    samples = Path(__file__).resolve().parent.parent / "samples" / "opportunities.json"
+    assert generate() == json.loads(samples.read_text("utf-8"))
+
+
+def test_the_demo_sheet_ships_inside_the_package() -> None:
+    from bulk_update.cli.app import _samples
+
+    shipped = _samples() / "quarterly-cleanup.xlsx"
+    assert shipped.is_file()
+    assert shipped.resolve().is_relative_to(Path(cli.__file__).resolve().parent.parent.parent)
+    assert load_workbook(shipped).active["A1"].value == "Identifier"

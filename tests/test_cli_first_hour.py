@@ -231,3 +231,61 @@ def test_the_demo_sheet_ships_inside_the_package() -> None:
     assert shipped.is_file()
     assert shipped.resolve().is_relative_to(Path(cli.__file__).resolve().parent.parent.parent)
     assert load_workbook(shipped).active["A1"].value == "Identifier"
+
+
+COMMANDS = ["validate", "apply", "rollback", "export", "template", "emulator", "demo"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_help_ends_with_one_example(command: str) -> None:
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    last = result.stdout.rstrip().splitlines()[-1].strip()
+    assert last.startswith(f"Example: bulk-update {command}"), last
+    assert result.stdout.count("Example:") == 1
+
+
+def test_the_filters_list_their_values_from_the_model() -> None:
+    from bulk_update import fields
+
+    members = fields.service_model().operation_model("ListOpportunities").input_shape.members
+    text = " ".join(invoke("export", "--help").stdout.split())
+    for member in ("LifeCycleStage", "LifeCycleReviewStatus"):
+        values = members[member].member.enum
+        assert values and ", ".join(values) in text, member
+    assert "2026-05-01T20:37:46Z" in text
+    task_help = " ".join(invoke("template", "--help").stdout.split())
+    assert "close-stale|move-dates|fix-websites|expected-spend|full" in task_help
+
+
+def test_the_emulator_options_say_they_are_the_servers_quota() -> None:
+    text = " ".join(invoke("emulator", "--help").stdout.split())
+    assert "--quota-writes FLOAT RANGE The server's write quota" in text
+    assert "--quota-reads FLOAT RANGE The server's read quota" in text
+
+
+def test_the_production_prompt_is_asked_on_a_cleared_line() -> None:
+    from bulk_update.cli.app import _asking_over
+    from bulk_update.problems import Outcome
+
+    events: list[str] = []
+
+    class Bar:
+        def clear(self) -> None:
+            events.append("clear")
+
+    def confirm(counts: dict[Outcome, int]) -> bool:
+        events.append("ask")
+        return True
+
+    asked = _asking_over(Bar(), confirm)  # type: ignore[arg-type]
+    assert asked is not None and asked({Outcome.WOULD_UPDATE: 2}) is True
+    assert events == ["clear", "ask"]
+    assert _asking_over(Bar(), None) is None  # type: ignore[arg-type]
+
+
+def test_the_emulator_keeps_its_old_quota_option_names_hidden(taken_port: int) -> None:
+    assert "--write-rate" not in invoke("emulator", "--help").stdout
+    result = invoke("emulator", "--port", str(taken_port), "--write-rate", "5", "--read-rate", "9")
+    assert result.exit_code == 2
+    assert "is already in use" in result.stderr  # the old names parsed; the port stopped it

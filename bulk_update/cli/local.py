@@ -9,8 +9,9 @@ records come from :mod:`bulk_update.emulator.seeddata` (the same records as
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -27,6 +28,8 @@ from bulk_update.cli.app import (
     main,
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 def _port_taken(port: int) -> None:
     _fail(
@@ -35,11 +38,12 @@ def _port_taken(port: int) -> None:
     )
 
 
-@main.command(
-    epilog="Example: bulk-update emulator --port 4566   "
-    "(then: bulk-update export pipeline.xlsx --catalog Sandbox "
-    "--endpoint-url http://127.0.0.1:4566)"
-)
+def _old_name(name: str, dest: str, kind: Any) -> Callable[[F], F]:
+    """A hidden option under a name this command had before (issue 11, point 13)."""
+    return click.option(name, dest, type=kind, hidden=True, default=None)
+
+
+@main.command(epilog="Example: bulk-update emulator --port 4566")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -59,8 +63,6 @@ def _port_taken(port: int) -> None:
 )
 @click.option(
     "--quota-writes",
-    "--write-rate",
-    "quota_writes",
     type=click.FloatRange(min=0.01),
     default=1.0,
     show_default=True,
@@ -69,8 +71,6 @@ def _port_taken(port: int) -> None:
 )
 @click.option(
     "--quota-reads",
-    "--read-rate",
-    "quota_reads",
     type=click.FloatRange(min=0.01),
     default=10.0,
     show_default=True,
@@ -84,6 +84,8 @@ def _port_taken(port: int) -> None:
     show_default=True,
     help="Share of calls that answer InternalServerException.",
 )
+@_old_name("--write-rate", "old_write_rate", click.FloatRange(min=0.01))
+@_old_name("--read-rate", "old_read_rate", click.FloatRange(min=0.01))
 def emulator(
     port: int,
     seed: Path | None,
@@ -91,13 +93,16 @@ def emulator(
     quota_writes: float,
     quota_reads: float,
     fault_rate: float,
+    old_write_rate: float | None,
+    old_read_rate: float | None,
 ) -> None:
     """Run a local Partner Central stand-in on 127.0.0.1 until Ctrl-C.
 
-    Point the tool at it with --endpoint-url (the URL it prints); no AWS
-    account or credentials are needed. (--write-rate and --read-rate still
-    work as old names of --quota-writes and --quota-reads.)
+    Point the tool at it with --endpoint-url and the URL it prints; no AWS
+    account or credentials are needed.
     """
+    quota_writes = old_write_rate if old_write_rate is not None else quota_writes
+    quota_reads = old_read_rate if old_read_rate is not None else quota_reads
     from bulk_update.emulator import serve
 
     try:
@@ -120,8 +125,6 @@ def emulator(
 @main.command(epilog="Example: bulk-update demo --out-dir demo-run")
 @click.option(
     "--out-dir",
-    "--out",
-    "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("demo-run"),
     show_default=True,
@@ -129,20 +132,19 @@ def emulator(
 )
 @click.option(
     "--write-rate",
-    "--rate",
-    "write_rate",
     type=click.FloatRange(min=0.01),
     default=10.0,
     show_default=True,
     help="Writes per second, for the tool and the stand-in's quota alike "
     "(the real service allows 1 per second).",
 )
+@_old_name("--out", "old_out", click.Path(path_type=Path, file_okay=False))
+@_old_name("--rate", "old_rate", click.FloatRange(min=0.01))
 @handles_errors
-def demo(out_dir: Path, write_rate: float) -> None:
-    """Apply the sample quarterly-cleanup sheet to a local stand-in: no AWS account needed.
-
-    (--out and --rate still work as old names of --out-dir and --write-rate.)
-    """
+def demo(out_dir: Path, write_rate: float, old_out: Path | None, old_rate: float | None) -> None:
+    """Apply the sample quarterly-cleanup sheet to a local stand-in: no AWS account needed."""
+    out_dir = old_out or out_dir
+    write_rate = old_rate or write_rate
     from bulk_update.emulator import Emulator
     from bulk_update.emulator.seeddata import generate
     from bulk_update.run.jobs import ApplySettings, apply_file

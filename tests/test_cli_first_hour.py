@@ -289,3 +289,10 @@ def test_the_emulator_keeps_its_old_quota_option_names_hidden(taken_port: int) -
     result = invoke("emulator", "--port", str(taken_port), "--write-rate", "5", "--read-rate", "9")
     assert result.exit_code == 2
     assert "is already in use" in result.stderr  # the old names parsed; the port stopped it
+
+
+def test_the_emulator_page_names_the_options_the_command_has() -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "emulator.md").read_text("utf-8")
+    help_text = invoke("emulator", "--help").stdout
+    for option in ("--port", "--seed", "--data", "--quota-writes", "--quota-reads", "--fault-rate"):
+        assert option in page and option in help_text, option

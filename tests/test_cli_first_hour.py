@@ -296,3 +296,9 @@ def test_the_emulator_page_names_the_options_the_command_has() -> None:
     help_text = invoke("emulator", "--help").stdout
     for option in ("--port", "--seed", "--data", "--quota-writes", "--quota-reads", "--fault-rate"):
         assert option in page and option in help_text, option
+
+
+def test_template_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+    result = invoke("template", str(tmp_path / "nope" / "t.xlsx"))
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {tmp_path / 'nope'}: no such folder\n"

@@ -74,5 +74,10 @@ def template(out: Path | None, task: str | None, list_tasks: bool, force: bool) 
             f"(e.g. {target.with_suffix('.xlsx').name})"
         )
     refuse_existing(target, force=force)
-    tpl.write_template(target, task=task)
+    if not target.parent.is_dir():
+        raise BulkUpdateError(f"{target.parent}: no such folder")
+    try:
+        tpl.write_template(target, task=task)
+    except OSError as exc:
+        raise BulkUpdateError(f"cannot write {target}: {exc.strerror or exc}") from None
     click.echo(f"Template written: {target}", err=True)

@@ -227,9 +227,12 @@ def test_the_built_in_seed_is_the_samples_records() -> None:
 def test_the_demo_sheet_ships_inside_the_package() -> None:
     from bulk_update.cli.app import _samples
 
+    package = Path(cli.__file__).resolve().parent.parent
     shipped = _samples() / "quarterly-cleanup.xlsx"
     assert shipped.is_file()
-    assert shipped.resolve().is_relative_to(Path(cli.__file__).resolve().parent.parent.parent)
+    assert shipped.is_relative_to(package)  # inside bulk_update/, so a wheel carries it
+    pyproject = (package.parent / "pyproject.toml").read_text("utf-8")
+    assert '"data/samples/*.xlsx"' in pyproject
     assert load_workbook(shipped).active["A1"].value == "Identifier"
 
 

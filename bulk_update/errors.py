@@ -31,3 +31,7 @@ class NoCredentials(BulkUpdateError):
 
 class OutputExists(BulkUpdateError):
     """An output file already exists; --force to replace it."""
+
+
+class EndpointUnreachable(BulkUpdateError):
+    """Nothing answers at the endpoint: the run stops before its first row."""

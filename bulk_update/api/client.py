@@ -41,6 +41,7 @@ from urllib.parse import urlparse
 
 import boto3
 import botocore.exceptions as bce
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 
 from bulk_update import errors
@@ -193,6 +194,13 @@ def make_boto_client(
     raise errors.NoCredentials(NO_CREDENTIALS)
 
 
+def unreachable_message(url: str) -> str:
+    """The one line for an endpoint nobody answers at."""
+    if is_loopback(url):
+        return f"cannot reach {url}: is `bulk-update emulator` running?"
+    return f"cannot reach {url}: check the network (or proxy) and --endpoint-url"
+
+
 # -- the calls -------------------------------------------------------------------------
 
 
@@ -256,6 +264,28 @@ class PartnerCentral:
             self._see_raw_answer,
             unique_id=f"bulk-update-drift-{id(self)}",
         )
+
+    def check_reachable(self) -> None:
+        """Make sure something answers at the endpoint, before the first call.
+
+        One plain HTTPS/HTTP request through botocore's own connection pool
+        (its proxies and timeouts), not an API call: no quota, not counted in
+        :attr:`stats`.  Any answer, even an error page, will do.  Raises
+        :class:`bulk_update.errors.EndpointUnreachable` at once when the
+        connection cannot be made (refused, unknown host, connect timeout),
+        instead of a run whose every row spends its retries on it.
+        """
+        url = str(self.client.meta.endpoint_url)
+        endpoint = getattr(self.client, "_endpoint", None)
+        session = getattr(endpoint, "http_session", None)
+        if session is None:  # not a botocore client as we know it: the calls will tell
+            return
+        try:
+            session.send(AWSRequest(method="GET", url=url).prepare())
+        except NOT_SENT:
+            raise errors.EndpointUnreachable(unreachable_message(url)) from None
+        except MAYBE_SENT:  # it accepted the connection: something is there
+            return
 
     # -- operations --------------------------------------------------------------
 
@@ -438,3 +468,34 @@ class PartnerCentral:
 
 def _snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def connect(
+    catalog: str,
+    *,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    region: str = REGION,
+    read_rate: float = 10.0,
+    write_rate: float = 1.0,
+    workers: int = 8,
+) -> PartnerCentral:
+    """A :class:`PartnerCentral` for ``catalog``, paced at the given rates, endpoint checked.
+
+    The way in for library users and the CLI alike: the boto3 client from
+    :func:`make_boto_client`, a read and a write :class:`TokenBucket`, and
+    :meth:`PartnerCentral.check_reachable` (raises
+    :class:`bulk_update.errors.EndpointUnreachable` at once when nothing
+    answers, :class:`bulk_update.errors.NoCredentials` without credentials).
+    """
+    boto = make_boto_client(
+        profile=profile, endpoint_url=endpoint_url, region=region, max_pool=max(16, workers * 2)
+    )
+    pc = PartnerCentral(
+        boto,
+        catalog,
+        read_limiter=TokenBucket(read_rate, burst=max(1.0, read_rate)),
+        write_limiter=TokenBucket(write_rate, burst=1.0, margin=default_write_margin(write_rate)),
+    )
+    pc.check_reachable()
+    return pc

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from bulk_update import fields as cat
-from bulk_update.errors import BulkUpdateError
+from bulk_update.errors import BulkUpdateError, OutputExists
 from bulk_update.problems import Outcome
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,10 +67,47 @@ def main() -> None:
 # -- shared options -------------------------------------------------------------
 
 
+def model_values(operation: str, member: str) -> str:
+    """The values the service model allows for a list member of an operation's input.
+
+    For --help texts: the list comes from botocore's model, never by hand.
+    """
+    shape = cat.service_model().operation_model(operation).input_shape
+    found = shape.members.get(member) if shape is not None else None
+    values = list(getattr(getattr(found, "member", found), "enum", None) or [])
+    return ", ".join(values)
+
+
+def refuse_existing(*paths: Path, force: bool) -> None:
+    """An output file that already exists is never replaced without --force."""
+    if force:
+        return
+    for path in paths:
+        if path.exists():
+            raise OutputExists(
+                f"{path} already exists: choose another name, or pass --force to replace it"
+            )
+
+
+class CatalogChoice(click.ParamType):
+    """AWS or Sandbox, in any case (``sandbox`` -> ``Sandbox``)."""
+
+    name = "catalog"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(cat.CATALOGS) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        for name in cat.CATALOGS:
+            if str(value).strip().casefold() == name.casefold():
+                return name
+        self.fail(f"{value!r} is not a catalog: choose {' or '.join(cat.CATALOGS)}", param, ctx)
+
+
 def catalog_option(required: bool) -> Callable[[F], F]:
     return click.option(
         "--catalog",
-        type=click.Choice(cat.CATALOGS),
+        type=CatalogChoice(),
         required=required,
         help="AWS (production) or Sandbox (testing). No default: you choose."
         if required
@@ -152,19 +189,16 @@ def _partner_central(
     write_rate: float,
     workers: int = 8,
 ) -> Any:
-    from bulk_update.api import client as pcc
-    from bulk_update.api.pacing import TokenBucket
+    from bulk_update.api.client import connect
 
-    boto = pcc.make_boto_client(
-        profile=profile, endpoint_url=endpoint_url, region=region, max_pool=max(16, workers * 2)
-    )
-    return pcc.PartnerCentral(
-        boto,
+    return connect(
         catalog,
-        read_limiter=TokenBucket(read_rate, burst=max(1.0, read_rate)),
-        write_limiter=TokenBucket(
-            write_rate, burst=1.0, margin=pcc.default_write_margin(write_rate)
-        ),
+        profile=profile,
+        endpoint_url=endpoint_url,
+        region=region,
+        read_rate=read_rate,
+        write_rate=write_rate,
+        workers=workers,
     )
 
 
@@ -181,9 +215,7 @@ def _report(report: Any, as_json: bool) -> None:
         data["exit_code"] = report.exit_code
         click.echo(json.dumps(data, indent=2, default=str))
         return
-    counts = report.counts
-    parts = [f"{n} {o.value}" for o, n in counts.items() if n]
-    click.echo(f"{len(report.results)} rows: " + (", ".join(parts) or "none"), err=True)
+    click.echo(_counts_line(report), err=True)
     if report.summary.extra.get("stopped"):
         click.echo(f"Stopped early: {report.summary.extra['stopped']}", err=True)
     click.echo(f"Results: {report.results_path}", err=True)
@@ -195,6 +227,16 @@ def _report(report: Any, as_json: bool) -> None:
             f"--catalog {report.summary.catalog}",
             err=True,
         )
+
+
+def _counts_line(report: Any) -> str:
+    """``66 rows: 60 valid, 6 invalid (3 warnings)``: the warnings last, in brackets."""
+    parts = [f"{n} {o.value}" for o, n in report.counts.items() if n]
+    line = f"{len(report.results)} rows: " + (", ".join(parts) or "none")
+    warnings = sum(1 for p in getattr(report, "problems", None) or [] if not p.is_error)
+    if warnings:
+        line += f" ({warnings} warning{'s' if warnings != 1 else ''})"
+    return line
 
 
 # -- confirmation, Ctrl-C and progress ------------------------------------------
@@ -284,8 +326,27 @@ class _Progress:
                 f"reads={s.reads} writes={s.writes} throttled={s.throttled}", refresh=False
             )
 
+    def clear(self) -> None:
+        """Take the bar off the screen (it comes back at the next row)."""
+        self.bar.clear()
+
     def close(self) -> None:
         self.bar.close()
+
+
+def _asking_over(
+    progress: _Progress, confirm: Callable[[dict[Outcome, int]], bool] | None
+) -> Callable[[dict[Outcome, int]], bool] | None:
+    """The confirmation, asked on a clean line: the progress bar cleared first."""
+    if confirm is None:
+        return None
+    ask = confirm
+
+    def cleared(counts: dict[Outcome, int]) -> bool:
+        progress.clear()
+        return ask(counts)
+
+    return cleared
 
 
 def _watch(executors: list[Any], progress: _Progress) -> Callable[[Any], None]:
@@ -308,5 +369,5 @@ def _progress(stats: Any = None) -> Iterator[_Progress]:
 
 
 def _samples() -> Path:
-    here = Path(__file__).resolve().parent.parent.parent / "samples"
-    return here if here.is_dir() else Path("samples")
+    """The sample files that ship in the package (the demo's sheet)."""
+    return Path(__file__).resolve().parent.parent / "data" / "samples"

@@ -17,6 +17,8 @@ from bulk_update.cli.app import (
     handles_errors,
     json_option,
     main,
+    model_values,
+    refuse_existing,
     workers_option,
 )
 
@@ -43,23 +45,33 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> An
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-@main.command()
+_MOMENT = "YYYY-MM-DD or an ISO 8601 time such as 2026-05-01T20:37:46Z (UTC when no zone)"
+
+
+@main.command(epilog="Example: bulk-update export pipeline.xlsx --catalog Sandbox --stage Prospect")
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
 @catalog_option(required=True)
 @click.option(
-    "--stage", "stages", multiple=True, help="Only this stage (repeat for several: any of them)."
+    "--stage",
+    "stages",
+    multiple=True,
+    help="Only this stage (repeat for several: any of them): "
+    + model_values("ListOpportunities", "LifeCycleStage")
+    + ".",
 )
 @click.option(
     "--review-status",
     "review_statuses",
     multiple=True,
-    help="Only this review status (repeat for several: any of them).",
+    help="Only this review status (repeat for several: any of them): "
+    + model_values("ListOpportunities", "LifeCycleReviewStatus")
+    + ".",
 )
 @click.option(
-    "--modified-after", callback=_moment, help="Modified at or after this date/time (UTC)."
+    "--modified-after", callback=_moment, help=f"Modified at or after this moment: {_MOMENT}."
 )
 @click.option(
-    "--modified-before", callback=_moment, help="Modified at or before this date/time (UTC)."
+    "--modified-before", callback=_moment, help=f"Modified at or before this moment: {_MOMENT}."
 )
 @click.option(
     "--target-close-after", callback=_moment, help="Target close date on or after YYYY-MM-DD."
@@ -90,6 +102,7 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> An
     type=click.Choice(["xlsx", "csv"]),
     help="Default: from OUT's suffix. A csv gets its baseline in OUT.baseline.csv.",
 )
+@click.option("--force", is_flag=True, help="Replace OUT (and its csv side files) if it exists.")
 @workers_option("Reads in progress at once (all paced by --read-rate).")
 @api_options
 @json_option
@@ -107,6 +120,7 @@ def export(
     companies: tuple[str, ...],
     columns: str,
     fmt: str | None,
+    force: bool,
     workers: int,
     profile: str | None,
     endpoint_url: str | None,
@@ -124,7 +138,10 @@ def export(
     Exit status 1 when some opportunity could not be read (listed on stderr).
     """
     from bulk_update.export.job import ExportFilters, export_opportunities, read_ids
+    from bulk_update.sheet.baseline import sidecar_paths
 
+    is_csv = (fmt or ("csv" if out.suffix.lower() == ".csv" else "xlsx")) == "csv"
+    refuse_existing(out, *(sidecar_paths(out) if is_csv else ()), force=force)
     filters = ExportFilters(
         stages=stages,
         review_statuses=review_statuses,

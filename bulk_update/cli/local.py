@@ -1,14 +1,23 @@
-"""Commands that need no AWS account: the local ``emulator`` and the ``demo``."""
+"""Commands that need no AWS account: the local ``emulator`` and the ``demo``.
+
+Both run from any folder after a plain ``pip install``: the emulator's
+records come from :mod:`bulk_update.emulator.seeddata` (the same records as
+``samples/opportunities.json``) and the demo's sheet ships in the package
+(``bulk_update/data/samples``).
+"""
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from bulk_update import fields as cat
 from bulk_update.cli.app import (
+    _fail,
     _interruptible,
     _partner_central,
     _progress,
@@ -19,21 +28,55 @@ from bulk_update.cli.app import (
     main,
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-@main.command()
-@click.option("--port", type=int, default=4566, show_default=True)
+
+def _port_taken(port: int) -> None:
+    _fail(
+        f"port {port} is already in use (another emulator?): stop it, or choose another "
+        f"port with --port {port + 1}"
+    )
+
+
+def _old_name(name: str, dest: str, kind: Any) -> Callable[[F], F]:
+    """A hidden option under a name this command had before (issue 11, point 13)."""
+    return click.option(name, dest, type=kind, hidden=True, default=None)
+
+
+@main.command(epilog="Example: bulk-update emulator --port 4566")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=4566,
+    show_default=True,
+    help="TCP port on 127.0.0.1 (0: any free port).",
+)
 @click.option(
     "--seed",
-    type=click.Path(path_type=Path, exists=True),
-    help="JSON file of records to start with (default: the samples).",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="JSON file of records to start with (default: the built-in sample records).",
 )
 @click.option(
     "--data",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, dir_okay=False),
     help="Keep the state in this JSON file across restarts.",
 )
-@click.option("--write-rate", type=float, default=1.0, show_default=True)
-@click.option("--read-rate", type=float, default=10.0, show_default=True)
+@click.option(
+    "--quota-writes",
+    type=click.FloatRange(min=0.01),
+    default=1.0,
+    show_default=True,
+    help="The server's write quota: UpdateOpportunity calls per second it accepts before "
+    "answering ThrottlingException (the real service: 1).",
+)
+@click.option(
+    "--quota-reads",
+    type=click.FloatRange(min=0.01),
+    default=10.0,
+    show_default=True,
+    help="The server's read quota: GetOpportunity/ListOpportunities calls per second it "
+    "accepts before throttling (the real service: 10).",
+)
 @click.option(
     "--fault-rate",
     type=click.FloatRange(0, 1),
@@ -41,65 +84,83 @@ from bulk_update.cli.app import (
     show_default=True,
     help="Share of calls that answer InternalServerException.",
 )
+@_old_name("--write-rate", "old_write_rate", click.FloatRange(min=0.01))
+@_old_name("--read-rate", "old_read_rate", click.FloatRange(min=0.01))
 def emulator(
     port: int,
     seed: Path | None,
     data: Path | None,
-    write_rate: float,
-    read_rate: float,
+    quota_writes: float,
+    quota_reads: float,
     fault_rate: float,
+    old_write_rate: float | None,
+    old_read_rate: float | None,
 ) -> None:
     """Run a local Partner Central stand-in on 127.0.0.1 until Ctrl-C.
 
-    Point the tool at it with --endpoint-url (the URL it prints); no AWS
+    Point the tool at it with --endpoint-url and the URL it prints; no AWS
     account or credentials are needed.
     """
+    quota_writes = old_write_rate if old_write_rate is not None else quota_writes
+    quota_reads = old_read_rate if old_read_rate is not None else quota_reads
     from bulk_update.emulator import serve
 
-    serve(
-        port=port,
-        seed=seed or _samples() / "opportunities.json",
-        data_file=data,
-        write_rate=write_rate,
-        read_rate=read_rate,
-        fault_rate=fault_rate,
-    )
+    try:
+        serve(
+            port=port,
+            seed=seed,
+            data_file=data,
+            write_rate=quota_writes,
+            read_rate=quota_reads,
+            fault_rate=fault_rate,
+        )
+    except ValueError as exc:  # a seed or data file that is not a list of records
+        _fail(f"the emulator could not load its records: {exc}")
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            _port_taken(port)
+        _fail(f"the emulator could not start on port {port}: {exc.strerror or exc}")
 
 
-@main.command()
+@main.command(epilog="Example: bulk-update demo --out-dir demo-run")
 @click.option(
-    "--out",
+    "--out-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("demo-run"),
     show_default=True,
-    help="Folder for the run folder and results.",
+    help="Folder for the run folder and its results workbook (created if missing).",
 )
 @click.option(
-    "--rate",
-    type=float,
+    "--write-rate",
+    type=click.FloatRange(min=0.01),
     default=10.0,
     show_default=True,
-    help="Write quota of the stand-in (the real one is 1 per second).",
+    help="Writes per second, for the tool and the stand-in's quota alike "
+    "(the real service allows 1 per second).",
 )
+@_old_name("--out", "old_out", click.Path(path_type=Path, file_okay=False))
+@_old_name("--rate", "old_rate", click.FloatRange(min=0.01))
 @handles_errors
-def demo(out: Path, rate: float) -> None:
+def demo(out_dir: Path, write_rate: float, old_out: Path | None, old_rate: float | None) -> None:
     """Apply the sample quarterly-cleanup sheet to a local stand-in: no AWS account needed."""
+    out_dir = old_out or out_dir
+    write_rate = old_rate or write_rate
     from bulk_update.emulator import Emulator
+    from bulk_update.emulator.seeddata import generate
     from bulk_update.run.jobs import ApplySettings, apply_file
 
-    samples = _samples()
-    sheet = samples / "quarterly-cleanup.xlsx"
+    sheet = _samples() / "quarterly-cleanup.xlsx"
     with Emulator(
-        seed=samples / "opportunities.json",
-        write_rate=rate,
+        seed=generate(),
+        write_rate=write_rate,
         write_burst=1,
-        read_rate=rate * 10,
-        read_burst=rate * 10,
+        read_rate=write_rate * 10,
+        read_burst=write_rate * 10,
     ) as emu:
         click.echo(f"Local Partner Central stand-in at {emu.url} (catalog Sandbox)", err=True)
-        pc = _partner_central("Sandbox", None, emu.url, cat.REGION, rate * 10, rate)
-        out.mkdir(parents=True, exist_ok=True)
-        settings = ApplySettings(catalog="Sandbox", run_dir=out)
+        pc = _partner_central("Sandbox", None, emu.url, cat.REGION, write_rate * 10, write_rate)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        settings = ApplySettings(catalog="Sandbox", run_dir=out_dir)
         executors: list[Any] = []
         with _interruptible(executors), _progress(pc.stats) as progress:
             report = apply_file(

@@ -7,10 +7,19 @@ from pathlib import Path
 
 import click
 
-from bulk_update.cli.app import _report, catalog_option, handles_errors, json_option, main
+from bulk_update import template as tpl
+from bulk_update.cli.app import (
+    _report,
+    catalog_option,
+    handles_errors,
+    json_option,
+    main,
+    refuse_existing,
+)
+from bulk_update.errors import BulkUpdateError
 
 
-@main.command()
+@main.command(epilog="Example: bulk-update validate pipeline.xlsx")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--sheet", help="Which sheet of an .xlsx to read (default: the first).")
 @catalog_option(required=False)
@@ -37,24 +46,38 @@ def validate(
     sys.exit(report.exit_code)
 
 
-@main.command()
-@click.argument("out", type=click.Path(path_type=Path), required=False)
-@click.option("--task", help="A template with only the columns one job needs (see --list).")
+@main.command(epilog="Example: bulk-update template close-stale.xlsx --task close-stale")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option(
+    "--task",
+    type=click.Choice(list(tpl.TASKS)),
+    help="A template with only the columns one job needs (--list says what each is for).",
+)
 @click.option("--list", "list_tasks", is_flag=True, help="List the task templates and exit.")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists (default: refuse).")
 @handles_errors
-def template(out: Path | None, task: str | None, list_tasks: bool) -> None:
-    """Write a blank template to fill in (default: opportunity-update.xlsx)."""
-    from bulk_update import template as tpl
+def template(out: Path | None, task: str | None, list_tasks: bool, force: bool) -> None:
+    """Write a blank template to fill in (default: opportunity-update.xlsx).
 
+    The template is an Excel workbook (dropdowns, help on each header), so
+    OUT must end in .xlsx; an existing file is kept unless --force.
+    """
     if list_tasks:
         for name, (description, _cols) in tpl.TASKS.items():
             click.echo(f"{name:16} {description}")
         return
-    if task is not None and task not in tpl.TASKS:
-        raise click.BadParameter(
-            f"unknown task {task!r}; choose from {', '.join(tpl.TASKS)}", param_hint="--task"
-        )
     name = task if task and task != "full" else "opportunity-update"
     target = out or Path(f"{name}.xlsx")
-    tpl.write_template(target, task=task)
+    if target.suffix.lower() != ".xlsx":
+        raise BulkUpdateError(
+            f"{target.name}: a template is an Excel workbook; give a name ending in .xlsx "
+            f"(e.g. {target.with_suffix('.xlsx').name})"
+        )
+    refuse_existing(target, force=force)
+    if not target.parent.is_dir():
+        raise BulkUpdateError(f"{target.parent}: no such folder")
+    try:
+        tpl.write_template(target, task=task)
+    except OSError as exc:
+        raise BulkUpdateError(f"cannot write {target}: {exc.strerror or exc}") from None
     click.echo(f"Template written: {target}", err=True)

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from bulk_update.cli.app import (
+    _asking_over,
     _interruptible,
     _partner_central,
     _production_confirmation,
@@ -30,7 +31,7 @@ from bulk_update.cli.app import (
 )
 
 
-@main.command()
+@main.command(epilog="Example: bulk-update apply pipeline.xlsx --catalog Sandbox --dry-run")
 @click.argument("file", type=click.Path(path_type=Path), required=False)
 @catalog_option(required=True)
 @write_guard_options(
@@ -136,7 +137,7 @@ def apply(
             file,
             pc,
             settings,
-            confirm=confirm,
+            confirm=_asking_over(progress, confirm),
             on_row=progress.row,
             on_executor=_watch(executors, progress),
         )
@@ -159,7 +160,9 @@ def _drift_hint(report: Any, as_json: bool, then: str = "run the retry file") ->
         )
 
 
-@main.command()
+@main.command(
+    epilog="Example: bulk-update rollback runs/pipeline-20261201T101500Z --catalog Sandbox"
+)
 @click.argument("run", type=click.Path(path_type=Path, file_okay=False))
 @catalog_option(required=True)
 @write_guard_options(
@@ -220,7 +223,7 @@ def rollback(
             pc,
             run,
             dry_run=dry_run,
-            confirm=confirm,
+            confirm=_asking_over(progress, confirm),
             on_row=progress.row,
             max_writes=max_writes,
             workers=workers,

@@ -146,58 +146,96 @@ def _blank(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def business_errors(
-    record: dict[str, Any], stored: dict[str, Any] | None, today: str
-) -> list[FieldError]:
+def _need(path: str, why: str) -> FieldError:
+    return FieldError(path, "REQUIRED_FIELD_MISSING", why)
+
+
+def _refuse(path: str, why: str) -> FieldError:
+    return FieldError(path, "INVALID_VALUE", why)
+
+
+Record = dict[str, Any]
+
+
+def _customer(record: Record, stored: Record | None, today: str) -> list[FieldError]:
+    industry = _get(record, "Customer.Account.Industry")
+    national = record.get("NationalSecurity")
+    other_industry = _get(record, "Customer.Account.OtherIndustry")
+    checks = [
+        (
+            _blank(_get(record, "Customer.Account.CompanyName")),
+            _need("Customer.Account.CompanyName", "the customer's company name is required"),
+        ),
+        (
+            _blank(industry),
+            _need("Customer.Account.Industry", "the customer's industry is required"),
+        ),
+        (
+            industry == "Other" and _blank(other_industry),
+            _need("Customer.Account.OtherIndustry", "required when Industry is 'Other'"),
+        ),
+        (
+            industry != "Other" and not _blank(other_industry),
+            _refuse("Customer.Account.OtherIndustry", "only allowed when Industry is 'Other'"),
+        ),
+        (
+            national != "Yes" and _blank(_get(record, "Customer.Account.WebsiteUrl")),
+            _need(
+                "Customer.Account.WebsiteUrl",
+                "required unless the opportunity is national security",
+            ),
+        ),
+        (
+            national == "Yes" and industry != "Government",
+            _refuse("NationalSecurity", "'Yes' is only allowed when Industry is 'Government'"),
+        ),
+    ]
+    return [error for broken, error in checks if broken]
+
+
+def _closed_lost(record: Record, stored: Record | None, today: str) -> list[FieldError]:
+    stage = _get(record, "LifeCycle.Stage")
+    reason = _get(record, "LifeCycle.ClosedLostReason")
+    if stage == "Closed Lost" and _blank(reason):
+        return [_need("LifeCycle.ClosedLostReason", "required when Stage is 'Closed Lost'")]
+    if stage != "Closed Lost" and not _blank(reason):
+        return [_refuse("LifeCycle.ClosedLostReason", "only allowed when Stage is 'Closed Lost'")]
+    return []
+
+
+def _target_close(record: Record, stored: Record | None, today: str) -> list[FieldError]:
+    close = _get(record, "LifeCycle.TargetCloseDate")
+    before = _get(stored, "LifeCycle.TargetCloseDate") if stored else None
+    if isinstance(close, str) and close != before and close < today:
+        return [_refuse("LifeCycle.TargetCloseDate", "must not be in the past")]
+    return []
+
+
+def _competitors(record: Record, stored: Record | None, today: str) -> list[FieldError]:
+    others = _get(record, "Project.OtherCompetitorNames")
+    if not _blank(others) and _get(record, "Project.CompetitorName") != "*Other":
+        return [
+            _refuse("Project.OtherCompetitorNames", "only allowed when CompetitorName is '*Other'")
+        ]
+    return []
+
+
+def _use_cases(record: Record, stored: Record | None, today: str) -> list[FieldError]:
+    if _get(record, "Marketing.AwsFundingUsed") == "No" and not _blank(
+        _get(record, "Marketing.UseCases")
+    ):
+        return [_refuse("Marketing.UseCases", "must be empty when AwsFundingUsed is 'No'")]
+    return []
+
+
+_BUSINESS_RULES = (_customer, _closed_lost, _target_close, _competitors, _use_cases)
+"""The server's business rules, in the order it reports their breaks."""
+
+
+def business_errors(record: Record, stored: Record | None, today: str) -> list[FieldError]:
     """Breaks of the documented business rules in the record an update would store.
 
     ``stored`` is the record before the update (None on create); ``today`` is
     ``YYYY-MM-DD`` in UTC.
     """
-    errors: list[FieldError] = []
-
-    def need(path: str, why: str) -> None:
-        errors.append(FieldError(path, "REQUIRED_FIELD_MISSING", why))
-
-    def refuse(path: str, why: str) -> None:
-        errors.append(FieldError(path, "INVALID_VALUE", why))
-
-    industry = _get(record, "Customer.Account.Industry")
-    national = record.get("NationalSecurity")
-    if _blank(_get(record, "Customer.Account.CompanyName")):
-        need("Customer.Account.CompanyName", "the customer's company name is required")
-    if _blank(industry):
-        need("Customer.Account.Industry", "the customer's industry is required")
-    other_industry = _get(record, "Customer.Account.OtherIndustry")
-    if industry == "Other" and _blank(other_industry):
-        need("Customer.Account.OtherIndustry", "required when Industry is 'Other'")
-    if industry != "Other" and not _blank(other_industry):
-        refuse("Customer.Account.OtherIndustry", "only allowed when Industry is 'Other'")
-    if national != "Yes" and _blank(_get(record, "Customer.Account.WebsiteUrl")):
-        need("Customer.Account.WebsiteUrl", "required unless the opportunity is national security")
-    if national == "Yes" and industry != "Government":
-        refuse("NationalSecurity", "'Yes' is only allowed when Industry is 'Government'")
-
-    stage = _get(record, "LifeCycle.Stage")
-    reason = _get(record, "LifeCycle.ClosedLostReason")
-    if stage == "Closed Lost" and _blank(reason):
-        need("LifeCycle.ClosedLostReason", "required when Stage is 'Closed Lost'")
-    if stage != "Closed Lost" and not _blank(reason):
-        refuse("LifeCycle.ClosedLostReason", "only allowed when Stage is 'Closed Lost'")
-
-    close = _get(record, "LifeCycle.TargetCloseDate")
-    before = _get(stored, "LifeCycle.TargetCloseDate") if stored else None
-    if isinstance(close, str) and close != before and close < today:
-        errors.append(
-            FieldError("LifeCycle.TargetCloseDate", "INVALID_VALUE", "must not be in the past")
-        )
-
-    others = _get(record, "Project.OtherCompetitorNames")
-    if not _blank(others) and _get(record, "Project.CompetitorName") != "*Other":
-        refuse("Project.OtherCompetitorNames", "only allowed when CompetitorName is '*Other'")
-
-    if _get(record, "Marketing.AwsFundingUsed") == "No" and not _blank(
-        _get(record, "Marketing.UseCases")
-    ):
-        refuse("Marketing.UseCases", "must be empty when AwsFundingUsed is 'No'")
-    return errors
+    return [error for rule in _BUSINESS_RULES for error in rule(record, stored, today)]

@@ -113,16 +113,10 @@ def _stamp(rng: random.Random, month_low: int, month_high: int) -> str:
     )
 
 
-def _record(number: int, index: int, catalog: str, rng: random.Random) -> dict[str, Any]:
-    stages = _enum("LifeCycle", "Stage")
-    statuses = _enum("LifeCycle", "ReviewStatus")
-    stage = stages[index % len(stages)]
-    status = statuses[index % len(statuses)]
-    company, industry, domain = _COMPANIES[index % len(_COMPANIES)]
-    city, state, postal, country, street = _PLACES[rng.randrange(len(_PLACES))]
-    identifier = f"O{number}"
-    created = _stamp(rng, 1, 6)
-    modified = _stamp(rng, 7, 10)
+def _account(
+    rng: random.Random, company: str, industry: str, domain: str, place: tuple[str, ...]
+) -> dict[str, Any]:
+    city, state, postal, country, street = place
     account: dict[str, Any] = {
         "Industry": industry,
         "CompanyName": company,
@@ -139,6 +133,10 @@ def _record(number: int, index: int, catalog: str, rng: random.Random) -> dict[s
     }
     if industry == "Other":
         account["OtherIndustry"] = "Design services"
+    return account
+
+
+def _contacts(rng: random.Random, domain: str) -> list[dict[str, Any]]:
     contacts = []
     for first, last, title in rng.sample(_PEOPLE, rng.randint(1, 2)):
         contacts.append(
@@ -150,6 +148,10 @@ def _record(number: int, index: int, catalog: str, rng: random.Random) -> dict[s
                 "Phone": f"+1206555{rng.randrange(10**4):04d}",
             }
         )
+    return contacts
+
+
+def _project(index: int, rng: random.Random, company: str) -> dict[str, Any]:
     amount = rng.choice((2500, 4800, 12000, 25000, 60000, 150000))
     spend: dict[str, Any] = {
         "Amount": f"{amount}.00",
@@ -181,6 +183,23 @@ def _record(number: int, index: int, catalog: str, rng: random.Random) -> dict[s
         project["OtherCompetitorNames"] = "Regional hosting provider"
     if not project["ApnPrograms"]:
         del project["ApnPrograms"]
+    return project
+
+
+_REVIEW_NOTES: dict[str, dict[str, str]] = {
+    "Action Required": {
+        "ReviewComments": "Please confirm the expected monthly spend and the target close date.",
+        "ReviewStatusReason": "Missing information",
+    },
+    "Rejected": {
+        "ReviewComments": "Duplicate of an existing opportunity.",
+        "ReviewStatusReason": "Duplicate",
+    },
+    "Approved": {"ReviewComments": "Approved for co-sell."},
+}
+
+
+def _life(rng: random.Random, stage: str, status: str, created: str) -> dict[str, Any]:
     history = [
         {"Value": step, "Time": _stamp(rng, 6, 6)}
         for step in rng.sample(_NEXT_STEPS, rng.randint(0, 2))
@@ -196,18 +215,52 @@ def _record(number: int, index: int, catalog: str, rng: random.Random) -> dict[s
         history = [{"Value": life["NextSteps"], "Time": created}]
     if stage == "Closed Lost":
         life["ClosedLostReason"] = rng.choice(_enum("LifeCycle", "ClosedLostReason"))
-    if status == "Action Required":
-        life["ReviewComments"] = (
-            "Please confirm the expected monthly spend and the target close date."
-        )
-        life["ReviewStatusReason"] = "Missing information"
-    elif status == "Rejected":
-        life["ReviewComments"] = "Duplicate of an existing opportunity."
-        life["ReviewStatusReason"] = "Duplicate"
-    elif status == "Approved":
-        life["ReviewComments"] = "Approved for co-sell."
+    life.update(_REVIEW_NOTES.get(status, {}))
     life["NextStepsHistory"] = history
+    return life
+
+
+def _extras(index: int, industry: str, funded: bool) -> dict[str, Any]:
+    """The members only some records carry: funding, national security, software revenue."""
+    extras: dict[str, Any] = {}
+    if industry == "Government":
+        extras["NationalSecurity"] = "Yes" if index % 2 == 0 else "No"
+    if index % 6 == 1:
+        extras["SoftwareRevenue"] = {
+            "DeliveryModel": "Subscription",
+            "Value": {"Amount": "12000.00", "CurrencyCode": "USD"},
+            "EffectiveDate": "2027-01-01",
+            "ExpirationDate": "2027-12-31",
+        }
+    return extras
+
+
+def _record(number: int, index: int, catalog: str, rng: random.Random) -> dict[str, Any]:
+    """One record; the random draws come in a fixed order (the samples depend on it)."""
+    stages = _enum("LifeCycle", "Stage")
+    statuses = _enum("LifeCycle", "ReviewStatus")
+    stage = stages[index % len(stages)]
+    status = statuses[index % len(statuses)]
+    company, industry, domain = _COMPANIES[index % len(_COMPANIES)]
+    place = _PLACES[rng.randrange(len(_PLACES))]
+    identifier = f"O{number}"
+    created = _stamp(rng, 1, 6)
+    modified = _stamp(rng, 7, 10)
+    account = _account(rng, company, industry, domain, place)
+    contacts = _contacts(rng, domain)
+    project = _project(index, rng, company)
+    life = _life(rng, stage, status, created)
     funded = index % 5 == 0
+    marketing: dict[str, Any] = {
+        "Source": "Marketing Activity" if funded else "None",
+        "AwsFundingUsed": "Yes" if funded else "No",
+    }
+    if funded:
+        marketing.update(
+            CampaignName="Cloud Migration Days 2026",
+            Channels=["Live Event", "Email"],
+            UseCases=["Migration"],
+        )
     record: dict[str, Any] = {
         "Catalog": catalog,
         "PrimaryNeedsFromAws": rng.sample(_enum("PrimaryNeedsFromAws"), rng.randint(1, 3)),
@@ -215,10 +268,7 @@ def _record(number: int, index: int, catalog: str, rng: random.Random) -> dict[s
         "Customer": {"Account": account, "Contacts": contacts},
         "Project": project,
         "OpportunityType": _enum("OpportunityType")[index % 3],
-        "Marketing": {
-            "Source": "Marketing Activity" if funded else "None",
-            "AwsFundingUsed": "Yes" if funded else "No",
-        },
+        "Marketing": marketing,
         "Id": identifier,
         "Arn": f"arn:aws:partnercentral:us-east-1::catalog/{catalog}/opportunity/{identifier}",
         "LastModifiedDate": modified,
@@ -237,21 +287,7 @@ def _record(number: int, index: int, catalog: str, rng: random.Random) -> dict[s
             }
         ],
     }
-    if funded:
-        record["Marketing"].update(
-            CampaignName="Cloud Migration Days 2026",
-            Channels=["Live Event", "Email"],
-            UseCases=["Migration"],
-        )
-    if industry == "Government":
-        record["NationalSecurity"] = "Yes" if index % 2 == 0 else "No"
-    if index % 6 == 1:
-        record["SoftwareRevenue"] = {
-            "DeliveryModel": "Subscription",
-            "Value": {"Amount": "12000.00", "CurrencyCode": "USD"},
-            "EffectiveDate": "2027-01-01",
-            "ExpirationDate": "2027-12-31",
-        }
+    record.update(_extras(index, industry, funded))
     return record
 
 

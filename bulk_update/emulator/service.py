@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -301,6 +302,10 @@ def _check_catalog(catalog: str) -> None:
         raise ValueError(f"catalog must be one of {CATALOGS}, not {catalog!r}")
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(
     port: int = 0,
     seed: Seed = None,
@@ -331,6 +336,9 @@ def serve(
         **settings,
     )
     url = emulator.start()
+    # SIGTERM (a service manager, CI's `kill`) stops it as Ctrl-C does: a clean stop.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     counts = {c: len(emulator.store.catalogs[c]) for c in CATALOGS}
     print(f"Partner Central emulator at {url}", flush=True)
     print(f"  records: {counts['Sandbox']} Sandbox, {counts['AWS']} AWS", flush=True)

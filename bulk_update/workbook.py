@@ -108,5 +108,5 @@ def check_output(path: Path, force: bool, *others: Path) -> None:
     for target in (path, *others):
         if target.exists():
             raise OutputExists(
-                f"{target} already exists: give another name, or --force to replace it"
+                f"{target} already exists: choose another name, or pass --force to replace it"
             )

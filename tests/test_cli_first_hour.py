@@ -128,7 +128,8 @@ def test_template_refuses_a_name_that_is_not_xlsx(tmp_path: Path) -> None:
     result = invoke("template", str(tmp_path / "x.csv"))
     assert result.exit_code == 2
     assert result.stderr == (
-        "Error: x.csv: a template is an Excel workbook; give a name ending in .xlsx (e.g. x.xlsx)\n"
+        "Error: x.csv: a template is an Excel workbook (dropdowns, hints, a guide), "
+        "so its name must end in .xlsx, e.g. x.xlsx\n"
     )
     assert not (tmp_path / "x.csv").exists()
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from bulk_update import fields as cat
-from bulk_update.errors import BulkUpdateError, OutputExists
+from bulk_update.errors import BulkUpdateError
 from bulk_update.problems import Outcome
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,17 +76,6 @@ def model_values(operation: str, member: str) -> str:
     found = shape.members.get(member) if shape is not None else None
     values = list(getattr(getattr(found, "member", found), "enum", None) or [])
     return ", ".join(values)
-
-
-def refuse_existing(*paths: Path, force: bool) -> None:
-    """An output file that already exists is never replaced without --force."""
-    if force:
-        return
-    for path in paths:
-        if path.exists():
-            raise OutputExists(
-                f"{path} already exists: choose another name, or pass --force to replace it"
-            )
 
 
 class CatalogChoice(click.ParamType):

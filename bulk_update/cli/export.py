@@ -18,7 +18,6 @@ from bulk_update.cli.app import (
     json_option,
     main,
     model_values,
-    refuse_existing,
     workers_option,
 )
 
@@ -138,10 +137,7 @@ def export(
     Exit status 1 when some opportunity could not be read (listed on stderr).
     """
     from bulk_update.export.job import ExportFilters, export_opportunities, read_ids
-    from bulk_update.sheet.baseline import sidecar_paths
 
-    is_csv = (fmt or ("csv" if out.suffix.lower() == ".csv" else "xlsx")) == "csv"
-    refuse_existing(out, *(sidecar_paths(out) if is_csv else ()), force=force)
     filters = ExportFilters(
         stages=stages,
         review_statuses=review_statuses,
@@ -164,6 +160,7 @@ def export(
             columns=chosen,
             fmt=fmt,  # type: ignore[arg-type]
             workers=workers,
+            force=force,
             on_record=progress.row,
         )
     for failure in report.failures:

@@ -14,7 +14,6 @@ from bulk_update.cli.app import (
     handles_errors,
     json_option,
     main,
-    refuse_existing,
 )
 from bulk_update.errors import BulkUpdateError
 
@@ -68,16 +67,10 @@ def template(out: Path | None, task: str | None, list_tasks: bool, force: bool) 
         return
     name = task if task and task != "full" else "opportunity-update"
     target = out or Path(f"{name}.xlsx")
-    if target.suffix.lower() != ".xlsx":
-        raise BulkUpdateError(
-            f"{target.name}: a template is an Excel workbook; give a name ending in .xlsx "
-            f"(e.g. {target.with_suffix('.xlsx').name})"
-        )
-    refuse_existing(target, force=force)
     if not target.parent.is_dir():
         raise BulkUpdateError(f"{target.parent}: no such folder")
     try:
-        tpl.write_template(target, task=task)
+        tpl.write_template(target, task=task, force=force)
     except OSError as exc:
         raise BulkUpdateError(f"cannot write {target}: {exc.strerror or exc}") from None
     click.echo(f"Template written: {target}", err=True)

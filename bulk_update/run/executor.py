@@ -37,11 +37,12 @@ from bulk_update.decide import (
     moved_fields,
     user_edits,
 )
-from bulk_update.merge import diff, holds, project
+from bulk_update.merge import diff, project
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Change, Outcome, Problem, Severity
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
+from bulk_update.run.settle import FRAME, Verdict, settle
 from bulk_update.times import iso_or_none, minute_text, same_version
 
 VERIFIERS = 2
@@ -224,7 +225,7 @@ class Executor:
             baseline=self.baselines.get(edit.row),
         )
 
-    def _redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
+    def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
         """Decide again after a fresh read, the version question already settled."""
         return decide(
             edit,
@@ -290,30 +291,14 @@ class Executor:
                     edit.row, edit.identifier, Outcome.SKIPPED, self.stop_reason, d.changes
                 )
             sent_version = d.payload["LastModifiedDate"]
-            if self.folder is not None:
-                self.folder.save_before(edit.identifier, dict(d.live))
-                with self._lock:
-                    self._intents.add(edit.row)
-                self.folder.intent(
-                    edit.row,
-                    edit.identifier,
-                    iso_or_none(sent_version),
-                    digest(d.payload),
-                    [str(c) for c in d.changes],
-                )
+            self._journal_intent(d)
             try:
                 answer = self.pc.update(d.payload)
-            except pcc.Conflict:
-                nxt = self._after_conflict(d)
+            except (pcc.Conflict, pcc.WriteUncertain) as exc:
+                nxt = self._settled(d, sent_version, conflict=isinstance(exc, pcc.Conflict))
                 if isinstance(nxt, RowOutcome):
                     return nxt
                 d = nxt
-                continue
-            except pcc.WriteUncertain:
-                settled = self._settle(d, sent_version)
-                if isinstance(settled, RowOutcome):
-                    return settled
-                d = settled
                 continue
             except pcc.Validation as exc:
                 return RowOutcome(
@@ -343,53 +328,63 @@ class Executor:
             d.changes,
         )
 
-    def _after_conflict(self, d: Decision) -> Decision | RowOutcome:
-        """Someone wrote between our read and our write: read again, merge again."""
-        edit = d.edit
-        assert d.live is not None
-        live = self.pc.get(edit.identifier)
-        moved = moved_fields(d.live, live, set(edit.edits))
-        if moved:
-            return RowOutcome(
-                edit.row,
-                edit.identifier,
-                Outcome.CONFLICT,
-                "someone changed "
-                + ", ".join(moved)
-                + " in Partner Central while this run was writing; nothing was written",
-                d.changes,
-            )
-        again = self._redecide(edit, live)
-        if again.outcome is not None:
-            return self._from_decision(again)
-        return again
+    def _journal_intent(self, d: Decision) -> None:
+        """Keep the before-image and journal the intent, both before the write is sent."""
+        if self.folder is None:
+            return
+        assert d.payload is not None and d.live is not None
+        self.folder.save_before(d.edit.identifier, dict(d.live))
+        with self._lock:
+            self._intents.add(d.edit.row)
+        self.folder.intent(
+            d.edit.row,
+            d.edit.identifier,
+            iso_or_none(d.payload["LastModifiedDate"]),
+            digest(d.payload),
+            [str(c) for c in d.changes],
+        )
 
-    def _settle(self, d: Decision, sent_version: Any) -> Decision | RowOutcome:
-        """The answer to a write never came: read the record to learn whether it landed."""
+    def _settled(self, d: Decision, sent_version: Any, *, conflict: bool) -> Decision | RowOutcome:
+        """A write answered by a conflict or not at all: read the record, then
+        say it landed, send it again (decided afresh), or end the row ``conflict``.
+
+        A ConflictException may answer a retry of our own write that the
+        service had kept (it failed after its commit): so it is settled too,
+        never taken for someone else's change before the record is read.
+        """
         edit = d.edit
-        live = self.pc.get(edit.identifier)
-        if same_version(live.get("LastModifiedDate"), sent_version):
-            # Not landed. Sending again is safe: it carries the same version, so
-            # if the first copy lands meanwhile, this one is refused as a conflict.
-            again = self._redecide(edit, live)
-            return again if again.outcome is None else self._from_decision(again)
-        if holds(project(live), edit.edits):
+        assert d.payload is not None and d.live is not None
+        got = settle(self.pc, edit.identifier, sent_version, sent=d.payload)
+        if got.verdict is Verdict.LANDED:
+            how = "the answer was lost" if not conflict else "the service answered with an error"
             return RowOutcome(
                 edit.row,
                 edit.identifier,
                 Outcome.UPDATED,
-                "updated (the answer was lost; a fresh read shows the row's values)",
+                _with_warnings(
+                    f"updated {len(d.changes)} field(s) ({how}; a fresh read shows the "
+                    "values sent)",
+                    d.problems,
+                ),
                 d.changes,
-                new_version=iso_or_none(live.get("LastModifiedDate")),
+                list(d.problems),
+                new_version=iso_or_none(got.version),
             )
-        return RowOutcome(
-            edit.row,
-            edit.identifier,
-            Outcome.CONFLICT,
-            "the answer to the write was lost and the record now holds other values; "
-            "check it in Partner Central",
-            d.changes,
-        )
+        if got.verdict is Verdict.MOVED:
+            moved = moved_fields(d.live, got.live, set(edit.edits))
+            if moved or not conflict:
+                named = ", ".join(moved or got.differs) or "other fields"
+                return RowOutcome(
+                    edit.row,
+                    edit.identifier,
+                    Outcome.CONFLICT,
+                    f"someone changed {named} in Partner Central while this run was writing; "
+                    "the record does not hold what this run sent: check it there",
+                    d.changes,
+                )
+        # not landed, or moved only in fields the row does not set: merge again, send again
+        again = self.redecide(edit, got.live)
+        return again if again.outcome is None else self._from_decision(again)
 
     def verified(self, outcome: RowOutcome, sent: Decision) -> RowOutcome:
         """Read the record back after its write; warn about each field it did not keep.
@@ -433,7 +428,7 @@ class Executor:
                     )
                 ],
             )
-        wrote = {k: v for k, v in sent.payload.items() if k not in _FRAME}
+        wrote = {k: v for k, v in sent.payload.items() if k not in FRAME}
         lost = diff(wrote, project(back))
         return _warned(
             outcome,
@@ -466,9 +461,6 @@ class Executor:
                 )
             )
         return out
-
-
-_FRAME = ("Identifier", "LastModifiedDate", "Catalog")
 
 
 def _with_warnings(message: str, problems: Iterable[Problem]) -> str:

@@ -19,16 +19,16 @@ from xlsxwriter.exceptions import FileCreateError
 from bulk_update import fields as cat
 from bulk_update.api import client as pcc
 from bulk_update.errors import BulkUpdateError
-from bulk_update.merge import holds, project
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Problem
 from bulk_update.results import ResultsWriter, RowResult, RunSummary, write_results, write_retry
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
+from bulk_update.run.settle import Verdict, settle
 from bulk_update.sheet import baseline, checks, chunks, columns
 from bulk_update.sheet import read as readers
-from bulk_update.times import iso_or_none, now_stamp, same_version
+from bulk_update.times import iso_or_none, now_stamp
 
 
 @dataclass
@@ -358,17 +358,17 @@ def apply_file(
 
 
 def _settle_in_flight(pc: pcc.PartnerCentral, edit: RowEdit, sent: str | None) -> RowOutcome | None:
-    """A write the last run sent but never saw answered: did it land?"""
-    live = pc.get(edit.identifier)
-    if sent is not None and same_version(live.get("LastModifiedDate"), sent):
-        return None  # it did not land: plan the row again
-    if holds(project(live), edit.edits):
+    """A write the last run sent but never saw answered: did it land? (None: plan it again.)"""
+    got = settle(pc, edit.identifier, sent, edits=edit.edits)
+    if got.verdict is Verdict.NOT_LANDED:
+        return None
+    if got.verdict is Verdict.LANDED:
         return RowOutcome(
             edit.row,
             edit.identifier,
             Outcome.UPDATED,
             "updated by the interrupted run (confirmed by reading the record again)",
-            new_version=str(live.get("LastModifiedDate")),
+            new_version=iso_or_none(got.version),
         )
     return RowOutcome(
         edit.row,

@@ -189,7 +189,7 @@ class RollbackExecutor(Executor):
     def decide(self, edit: RowEdit) -> Decision:
         return self._decide(edit, self.pc.get(edit.identifier))
 
-    def _redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
+    def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
         return self._decide(edit, live)
 
     def _decide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:

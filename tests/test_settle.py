@@ -51,8 +51,9 @@ def test_a_write_kept_then_answered_500_ends_updated_not_conflict(
     assert report.exit_code == 0
     assert emu.counters()["writes_per_id"] == {f"Sandbox/{r['Identifier']}": 1 for r in rows}
     for r in rows:
-        assert emu.record("Sandbox", r["Identifier"])["LifeCycle"]["NextSteps"] == (
-            r["LifeCycle.NextSteps"]
+        assert (
+            emu.record("Sandbox", r["Identifier"])["LifeCycle"]["NextSteps"]
+            == (r["LifeCycle.NextSteps"])
         )
     # journalled as done with the version the record has now
     assert report.run_dir is not None

@@ -18,6 +18,7 @@ takes no longer.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections import Counter
@@ -44,6 +45,8 @@ from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
 from bulk_update.run.settle import FRAME, Verdict, settle
 from bulk_update.times import iso_or_none, minute_text, same_version
+
+log = logging.getLogger(__name__)
 
 VERIFIERS = 2
 """Threads that read records back after their writes (reads are paced anyway)."""
@@ -100,6 +103,8 @@ class Executor:
         self._lock = threading.Lock()
         self._sent = 0
         self._intents: set[int] = set()
+        self._uncertain: set[int] = set()
+        """Rows whose write may have landed and is not settled yet."""
         self.decisions: dict[int, Decision] = {}
         """In a dry run, each row's decision (kept so a confirmed run need not read again)."""
         self._written: dict[int, Decision] = {}
@@ -130,7 +135,10 @@ class Executor:
             with self._lock:
                 results[outcome.row] = outcome
             if self.on_row:
-                self.on_row(outcome)
+                try:
+                    self.on_row(outcome)
+                except Exception:  # a broken observer (a progress bar) must not kill a worker
+                    log.debug("on_row failed for row %s", outcome.row, exc_info=True)
 
         def worker() -> None:
             while not self.stop.is_set():
@@ -173,39 +181,64 @@ class Executor:
     # -- one row --------------------------------------------------------------
 
     def _row(self, edit: RowEdit, decision: Decision | None) -> RowOutcome:
+        """One row, start to end; never raises (a worker must not die on a row)."""
         try:
-            if decision is None:
-                decision = self.decide(edit)
-            if decision.outcome is not None:
-                return self._final(self._from_decision(decision))
-            if self.options.dry_run:
-                with self._lock:
-                    self.decisions[edit.row] = decision
-                return RowOutcome(
-                    edit.row,
-                    edit.identifier,
-                    Outcome.WOULD_UPDATE,
-                    _with_warnings(
-                        f"would change {len(decision.changes)} field(s)", decision.problems
-                    ),
-                    decision.changes,
-                    list(decision.problems),
-                )
-            return self._final(self._write(decision))
+            outcome = self._carry_out(edit, decision)
         except pcc.NotFound:
-            return self._final(
-                RowOutcome(
-                    edit.row,
-                    edit.identifier,
-                    Outcome.NOT_FOUND,
-                    f"no opportunity {edit.identifier} in catalog {self.pc.catalog}",
-                )
+            outcome = RowOutcome(
+                edit.row,
+                edit.identifier,
+                Outcome.NOT_FOUND,
+                f"no opportunity {edit.identifier} in catalog {self.pc.catalog}",
             )
         except pcc.AccessDeniedError as exc:
             self.halt("the run stopped: access denied")
-            return self._final(RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc)))
-        except pcc.CallFailed as exc:
-            return self._final(RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc)))
+            outcome = RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc))
+        except pcc.CallError as exc:
+            outcome = RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc))
+        except OSError as exc:
+            self.halt(self.storage_failed(exc))
+            outcome = RowOutcome(
+                edit.row, edit.identifier, Outcome.SKIPPED, "not written: " + self.stop_reason
+            )
+        except Exception as exc:  # a bug must end the row, not the worker
+            outcome = RowOutcome(
+                edit.row,
+                edit.identifier,
+                Outcome.FAILED,
+                f"unexpected error ({type(exc).__name__}: {exc}); the row was not finished",
+            )
+        return self._final(outcome)
+
+    def storage_failed(self, exc: OSError) -> str:
+        """One line: what could not be written, why, and how to go on."""
+        where = exc.filename or (self.folder.path if self.folder else "the run folder")
+        reason = exc.strerror or str(exc)
+        resume = (
+            f"; free space, then resume with `bulk-update apply --resume {self.folder.path} "
+            f"--catalog {self.pc.catalog}`"
+            if self.folder is not None
+            else ""
+        )
+        return f"the run stopped taking rows: cannot write {where}: {reason}{resume}"
+
+    def _carry_out(self, edit: RowEdit, decision: Decision | None) -> RowOutcome:
+        if decision is None:
+            decision = self.decide(edit)
+        if decision.outcome is not None:
+            return self._from_decision(decision)
+        if self.options.dry_run:
+            with self._lock:
+                self.decisions[edit.row] = decision
+            return RowOutcome(
+                edit.row,
+                edit.identifier,
+                Outcome.WOULD_UPDATE,
+                _with_warnings(f"would change {len(decision.changes)} field(s)", decision.problems),
+                decision.changes,
+                list(decision.problems),
+            )
+        return self._write(decision)
 
     def decide(self, edit: RowEdit) -> Decision:
         """Read the live record and decide the row (raises NotFound).
@@ -246,9 +279,25 @@ class Executor:
         )
 
     def _final(self, outcome: RowOutcome) -> RowOutcome:
-        """Journal how the row ended (``done`` after a write was sent, else ``outcome``)."""
-        if self.folder is not None and not self.options.dry_run:
-            if outcome.row in self._intents:
+        """Journal how the row ended (``done`` after a write was sent, else ``outcome``).
+
+        A row whose write may have landed and could not be settled (the read
+        failed too) is left in flight in the journal: a resume settles it.
+        A journal that cannot be written stops the run; the row keeps its end.
+        """
+        if self.folder is None or self.options.dry_run:
+            return outcome
+        with self._lock:
+            unsettled = outcome.row in self._uncertain
+            sent = outcome.row in self._intents
+        if unsettled:
+            return replace(
+                outcome,
+                message=f"{outcome.message}; the write may have landed: resume the run to "
+                "settle this row",
+            )
+        try:
+            if sent:
                 self.folder.done(
                     outcome.row,
                     outcome.identifier,
@@ -260,6 +309,8 @@ class Executor:
                 self.folder.outcome(
                     outcome.row, outcome.identifier, outcome.outcome.value, outcome.message
                 )
+        except OSError as exc:
+            self.halt(self.storage_failed(exc))
         return outcome
 
     def _reserve_write(self) -> bool:
@@ -294,8 +345,12 @@ class Executor:
             self._journal_intent(d)
             try:
                 answer = self.pc.update(d.payload)
-            except (pcc.Conflict, pcc.WriteUncertain) as exc:
-                nxt = self._settled(d, sent_version, conflict=isinstance(exc, pcc.Conflict))
+            except (pcc.Conflict, pcc.WriteUncertain, pcc.CallFailed) as exc:
+                with self._lock:
+                    self._uncertain.add(edit.row)
+                nxt = self._settled(d, sent_version, exc)
+                with self._lock:
+                    self._uncertain.discard(edit.row)
                 if isinstance(nxt, RowOutcome):
                     return nxt
                 d = nxt
@@ -344,7 +399,7 @@ class Executor:
             [str(c) for c in d.changes],
         )
 
-    def _settled(self, d: Decision, sent_version: Any, *, conflict: bool) -> Decision | RowOutcome:
+    def _settled(self, d: Decision, sent_version: Any, exc: pcc.CallError) -> Decision | RowOutcome:
         """A write answered by a conflict or not at all: read the record, then
         say it landed, send it again (decided afresh), or end the row ``conflict``.
 
@@ -354,7 +409,10 @@ class Executor:
         """
         edit = d.edit
         assert d.payload is not None and d.live is not None
+        conflict = isinstance(exc, pcc.Conflict)
         got = settle(self.pc, edit.identifier, sent_version, sent=d.payload)
+        if got.verdict is Verdict.NOT_LANDED and isinstance(exc, pcc.CallFailed):
+            return RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc), d.changes)
         if got.verdict is Verdict.LANDED:
             how = "the answer was lost" if not conflict else "the service answered with an error"
             return RowOutcome(

@@ -355,8 +355,6 @@ def apply_file(
     )
 
 
-
-
 def _settle_in_flight(pc: pcc.PartnerCentral, edit: RowEdit, sent: str | None) -> RowOutcome | None:
     """A write the last run sent but never saw answered: did it land? (None: plan it again.)"""
     got = settle(pc, edit.identifier, sent, edits=edit.edits)

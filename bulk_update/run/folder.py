@@ -81,6 +81,26 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+"""Run folders and what they hold are private to the user who ran the tool,
+whatever the umask: the journal and before-images hold customer data."""
+
+
+def private_dir(path: Path, *, exist_ok: bool = False) -> None:
+    """Make ``path`` (its parents as usual) readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=DIR_MODE, exist_ok=exist_ok)
+    os.chmod(path, DIR_MODE)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty if missing; either way readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    os.close(fd)
+    os.chmod(path, FILE_MODE)
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -96,6 +116,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a crash leaves the old file or the new one, whole."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -199,32 +220,40 @@ class RunFolder:
         catalog: str,
         command: str,
         settings: dict[str, Any],
+        name: str | None = None,
+        digest_of: Path | None = None,
+        started: datetime | None = None,
     ) -> RunFolder:
-        """Make a new run folder inside ``base_dir`` (default: ``runs/`` beside the input)."""
+        """Make a new private run folder inside ``base_dir`` (default: ``runs/`` beside the input).
+
+        It is named ``<input-stem>-<time>`` unless ``name`` is given (a rollback's
+        ``rollback-<time>``); ``digest_of`` is the file whose sha256 stands for
+        the input (default: the input itself; a rollback's is the run's journal).
+        """
         input_path = Path(input_path)
         base = Path(base_dir) if base_dir is not None else input_path.resolve().parent / "runs"
-        started = datetime.now(UTC).replace(microsecond=0)
-        stem = f"{input_path.stem}-{stamp(started)}"
+        started = (started or datetime.now(UTC)).replace(microsecond=0)
+        stem = name or f"{input_path.stem}-{stamp(started)}"
         try:
             base.mkdir(parents=True, exist_ok=True)
             path = base / stem
             for n in range(2, 1000):
                 try:
-                    path.mkdir()
+                    private_dir(path)
                     break
                 except FileExistsError:
                     path = base / f"{stem}-{n}"
-            (path / BEFORE_DIR).mkdir()
+            private_dir(path / BEFORE_DIR)
             info = {
                 "input": str(input_path.resolve()),
-                "input_sha256": file_sha256(input_path),
+                "input_sha256": file_sha256(digest_of or input_path),
                 "catalog": catalog,
                 "command": command,
                 "settings": _jsonable(settings),
                 "started": started.isoformat(),
             }
             atomic_write_text(path / RUN_FILE, _dumps(info) + "\n")
-            (path / JOURNAL_FILE).touch()
+            private_file(path / JOURNAL_FILE)
             _fsync_dir(path)
         except OSError as e:
             raise RunFolderError(f"cannot create a run folder in {base}: {e.strerror}") from e
@@ -248,7 +277,7 @@ class RunFolder:
             raise RunFolderError(f"{path} has no {JOURNAL_FILE}")
         if catalog is not None and info["catalog"] != catalog:
             raise RunFolderError(f"{path} was made for catalog {info['catalog']}, not {catalog}")
-        (path / BEFORE_DIR).mkdir(exist_ok=True)
+        (path / BEFORE_DIR).mkdir(mode=DIR_MODE, exist_ok=True)
         return cls(path, info)
 
     # -- what the folder knows -----------------------------------------------------

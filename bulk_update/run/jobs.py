@@ -7,6 +7,7 @@ cannot start.  Row problems travel as records inside the report.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Problem
 from bulk_update.results import ResultsWriter, RowResult, RunSummary, write_results, write_retry
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
-from bulk_update.run.folder import RunFolder
+from bulk_update.run.folder import FILE_MODE, RunFolder
 from bulk_update.run.ledger import Ledger
 from bulk_update.run.settle import Verdict, settle
 from bulk_update.sheet import baseline, checks, chunks, columns
@@ -159,6 +160,12 @@ def save(target: Path, write: Callable[[Path], Path]) -> Path:
                 f"cannot write {target}: {reason}; close it if it is open in Excel, "
                 "or choose another place with --out"
             ) from None
+
+
+def keep_private(path: Path, folder: RunFolder) -> None:
+    """An output written inside a run folder is as private as the journal (0600)."""
+    if path.resolve().is_relative_to(folder.path.resolve()):
+        os.chmod(path, FILE_MODE)
 
 
 def _row_results(
@@ -337,6 +344,8 @@ def apply_file(
     target = save(
         target, lambda t: write_results(t, results, problems, loaded.sheet.headers, summary)
     )
+    if folder is not None:
+        keep_private(target, folder)
     retry_path = None
     retry = [
         r
@@ -350,6 +359,8 @@ def apply_file(
             retry_path,
             lambda t: write_retry(t, loaded.sheet.headers, [r.cells for r in retry], csv=is_csv),
         )
+        if folder is not None:
+            keep_private(retry_path, folder)
     return JobReport(
         results, problems, summary, target, retry_path, folder.path if folder else None
     )

@@ -41,7 +41,6 @@ apply run first.  A dry run reads every record and writes nothing, no folder.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -59,8 +58,8 @@ from bulk_update.payload import Path as FieldPath
 from bulk_update.problems import Outcome, Problem
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
-from bulk_update.run.folder import JOURNAL_FILE, RUN_FILE, RunFolder, atomic_write_text, file_sha256
-from bulk_update.run.jobs import JobReport, save
+from bulk_update.run.folder import RunFolder
+from bulk_update.run.jobs import JobReport, keep_private, save
 from bulk_update.times import iso, same_version, stamp
 
 RESULT_HEADERS = ["LastModifiedDate after the run", "LastModifiedDate now"]
@@ -267,30 +266,16 @@ class RollbackExecutor(Executor):
 
 def create_folder(source: RunFolder, started: datetime, settings: dict[str, Any]) -> RunFolder:
     """A new ``rollback-<time>`` run folder inside the apply run's folder."""
-    base = source.path / f"rollback-{stamp(started)}"
-    path = base
-    try:
-        for n in range(2, 1000):
-            try:
-                path.mkdir()
-                break
-            except FileExistsError:
-                path = base.with_name(f"{base.name}-{n}")
-        info = {
-            "input": str(source.path.resolve()),
-            "input_sha256": file_sha256(source.journal_path),
-            "catalog": source.catalog,
-            "command": "rollback",
-            "settings": settings,
-            "started": started.isoformat(),
-        }
-        atomic_write_text(path / RUN_FILE, json.dumps(info, sort_keys=True) + "\n")
-        (path / JOURNAL_FILE).touch()
-    except OSError as e:
-        raise RunFolderError(
-            f"cannot create a rollback folder in {source.path}: {e.strerror}"
-        ) from e
-    return RunFolder.open(path)
+    return RunFolder.create(
+        source.path,
+        input_path=source.path,
+        catalog=source.catalog,
+        command="rollback",
+        settings=settings,
+        name=f"rollback-{stamp(started)}",
+        digest_of=source.journal_path,
+        started=started,
+    )
 
 
 def rollback_run(
@@ -416,6 +401,7 @@ def rollback_run(
         target, lambda t: write_results(t, results, problems, list(RESULT_HEADERS), summary)
     )
     if folder is not None:
+        keep_private(target, folder)
         folder.finish(summary_dict(results, summary))
         folder.close()
     return JobReport(results, problems, summary, target, None, None)

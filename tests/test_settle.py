@@ -11,9 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from apply_helpers import make_pc, write_sheet
 from conftest import FAST
 
+from bulk_update.errors import RunFolderError
 from bulk_update.problems import Outcome
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.jobs import ApplySettings, apply_file
@@ -94,7 +96,7 @@ def test_rollback_puts_back_every_settled_write(fresh_emulator: Any, tmp_path: P
         assert now["LifeCycle"].get("NextSteps") == old["LifeCycle"].get("NextSteps")
 
 
-def test_a_lost_answer_then_resume_keeps_the_row_updated(
+def test_a_lost_answer_is_journalled_done_and_resume_says_the_run_finished(
     fresh_emulator: Any, tmp_path: Path
 ) -> None:
     emu = fresh_emulator(**FAST)
@@ -103,10 +105,9 @@ def test_a_lost_answer_then_resume_keeps_the_row_updated(
     first = _apply(emu, tmp_path, rows)
     assert {r.outcome for r in first.results} == {Outcome.UPDATED}
     emu.set_faults(drop_after_write_rate=0.0)
-    again = apply_file(
-        None,
-        make_pc(emu.url),
-        ApplySettings(catalog="Sandbox", resume=first.run_dir),
-    )
-    assert {r.outcome for r in again.results} == {Outcome.UPDATED}
+    results = first.run_dir / "results.xlsx"
+    stamp = results.stat().st_mtime_ns
+    with pytest.raises(RunFolderError, match="finished run .*nothing to resume"):
+        apply_file(None, make_pc(emu.url), ApplySettings(catalog="Sandbox", resume=first.run_dir))
+    assert results.stat().st_mtime_ns == stamp  # not rewritten
     assert all(n == 1 for n in emu.counters()["writes_per_id"].values())

@@ -180,8 +180,8 @@ class Emulator:
                 return _DROP
             if self.faults.error_after_write():
                 self._count("faults", operation)
-                error = internal("Injected internal error after the write was kept")
-                return Outcome(error.status, error.body())
+                failure = internal("Injected internal error after the write was kept")
+                return Outcome(failure.status, failure.body())
             return Outcome(200, dumps(result))
         if operation == "CreateOpportunity":
             self._count_write(params["Catalog"], result["Id"])

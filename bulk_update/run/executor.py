@@ -304,10 +304,15 @@ class Executor:
                     outcome.outcome.value,
                     outcome.new_version,
                     outcome.message,
+                    outcome.problems,
                 )
             else:
                 self.folder.outcome(
-                    outcome.row, outcome.identifier, outcome.outcome.value, outcome.message
+                    outcome.row,
+                    outcome.identifier,
+                    outcome.outcome.value,
+                    outcome.message,
+                    outcome.problems,
                 )
         except OSError as exc:
             self.halt(self.storage_failed(exc))

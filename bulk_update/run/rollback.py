@@ -59,7 +59,7 @@ from bulk_update.problems import Outcome, Problem
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
 from bulk_update.run.folder import RunFolder
-from bulk_update.run.jobs import JobReport, keep_private, save
+from bulk_update.run.validate import JobReport, keep_private, save
 from bulk_update.times import iso, same_version, stamp
 
 RESULT_HEADERS = ["LastModifiedDate after the run", "LastModifiedDate now"]

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from bulk_update.api import client as pcc
 from bulk_update.decide import (
@@ -79,8 +79,58 @@ class Options:
     """Read each written record back and warn about fields it did not keep."""
 
 
+class Decider(Protocol):
+    """What a run does with each row: apply's merge, or rollback's restore."""
+
+    def decide(self, edit: RowEdit) -> Decision:
+        """Read the live record and decide the row."""
+        ...
+
+    def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
+        """Decide again on a fresh read (after a conflict or a settled write)."""
+        ...
+
+
+class MergeDecider:
+    """Apply's decision: merge the row's cells into the live record (:func:`decide`)."""
+
+    def __init__(
+        self,
+        pc: pcc.PartnerCentral,
+        options: Options,
+        baselines: Mapping[int, Mapping[str, str]] | None = None,
+    ) -> None:
+        self.pc = pc
+        self.options = options
+        self.baselines = baselines or {}
+        """Per input row, the export's baseline cells (three-way merge)."""
+
+    def decide(self, edit: RowEdit) -> Decision:
+        """A row of an exported sheet whose cells all equal the export's baseline
+        is ``unchanged`` without a read: the user asked for nothing."""
+        baseline = self.baselines.get(edit.row)
+        if baseline is not None and not user_edits(edit, baseline):
+            return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export")
+        live = self.pc.get(edit.identifier)
+        return decide(
+            edit, live, on_conflict=self.options.on_conflict, today=self.options.today,
+            baseline=baseline,
+        )  # fmt: skip
+
+    def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
+        return decide(
+            edit, live, on_conflict="overwrite", today=self.options.today,
+            baseline=self.baselines.get(edit.row),
+        )  # fmt: skip
+
+
 class Executor:
-    """Runs rows through read, decide and write; thread-safe, stoppable."""
+    """Runs rows through read, decide and write; thread-safe, stoppable.
+
+    What each row means is the ``decider``'s (apply's merge by default,
+    rollback's restore); the executor owns the pool, the pacing of writes, the
+    journal, the settling of ambiguous writes and the read-back.
+    """
 
     def __init__(
         self,
@@ -89,10 +139,10 @@ class Executor:
         folder: RunFolder | None = None,
         on_row: Callable[[RowOutcome], None] | None = None,
         baselines: Mapping[int, Mapping[str, str]] | None = None,
+        decider: Decider | None = None,
     ) -> None:
         self.pc = pc
-        self.baselines = baselines or {}
-        """Per input row, the export's baseline cells (three-way merge)."""
+        self.decider: Decider = decider or MergeDecider(pc, options, baselines)
         self.options = options
         self.folder = folder
         self.on_row = on_row
@@ -208,7 +258,7 @@ class Executor:
                 Outcome.FAILED,
                 f"unexpected error ({type(exc).__name__}: {exc}); the row was not finished",
             )
-        return self._final(outcome)
+        return self.final(outcome)
 
     def storage_failed(self, exc: OSError) -> str:
         """One line: what could not be written, why, and how to go on."""
@@ -241,32 +291,12 @@ class Executor:
         return self._write(decision)
 
     def decide(self, edit: RowEdit) -> Decision:
-        """Read the live record and decide the row (raises NotFound).
-
-        A row of an exported sheet whose cells all equal the export's baseline
-        is ``unchanged`` without a read: the user asked for nothing.
-        """
-        baseline = self.baselines.get(edit.row)
-        if baseline is not None and not user_edits(edit, baseline):
-            return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export")
-        live = self.pc.get(edit.identifier)
-        return decide(
-            edit,
-            live,
-            on_conflict=self.options.on_conflict,
-            today=self.options.today,
-            baseline=self.baselines.get(edit.row),
-        )
+        """Decide the row with the run's decider (reads the live record; raises NotFound)."""
+        return self.decider.decide(edit)
 
     def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
         """Decide again after a fresh read, the version question already settled."""
-        return decide(
-            edit,
-            live,
-            on_conflict="overwrite",
-            today=self.options.today,
-            baseline=self.baselines.get(edit.row),
-        )
+        return self.decider.redecide(edit, live)
 
     def _from_decision(self, d: Decision) -> RowOutcome:
         return RowOutcome(
@@ -278,7 +308,7 @@ class Executor:
             d.problems,
         )
 
-    def _final(self, outcome: RowOutcome) -> RowOutcome:
+    def final(self, outcome: RowOutcome) -> RowOutcome:
         """Journal how the row ended (``done`` after a write was sent, else ``outcome``).
 
         A row whose write may have landed and could not be settled (the read
@@ -593,11 +623,11 @@ def confirmed_run(
                     "not confirmed: nothing was written",
                     p.changes,
                 )
-            outcomes[e.row] = executor._final(p)
+            outcomes[e.row] = executor.final(p)
         return outcomes
     decided = planner.decisions
     for e in edits:
         if planned[e.row].outcome is not Outcome.WOULD_UPDATE:
-            outcomes[e.row] = executor._final(planned[e.row])
+            outcomes[e.row] = executor.final(planned[e.row])
     outcomes.update(executor.run([e for e in edits if e.row in decided], decided))
     return outcomes

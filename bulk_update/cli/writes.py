@@ -29,7 +29,6 @@ from bulk_update.cli.app import (
     write_rate_option,
 )
 
-
 daily_writes_option = click.option(
     "--daily-writes",
     type=click.IntRange(min=1),

@@ -15,17 +15,26 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bulk_update.api import client as pcc
-from bulk_update.errors import RunFolderError
+from bulk_update.errors import BulkUpdateError, RunFolderError
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Problem, Severity
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results, write_retry
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
-from bulk_update.run.folder import JournalState, RowState, RunFolder, find_run, holder_text
+from bulk_update.run.folder import (
+    JournalState,
+    RowState,
+    RunFolder,
+    end_run,
+    find_run,
+    holder_text,
+    private_dir,
+)
 from bulk_update.run.ledger import Ledger
 from bulk_update.run.settle import Verdict, settle
 from bulk_update.run.validate import (
     JobReport,
     Loaded,
+    check_writable,
     default_out,
     identifier_cells,
     keep_private,
@@ -93,6 +102,7 @@ def apply_file(
         )
         if run.folder is None and not settings.dry_run:
             run.folder = _new_folder(run.path, settings)
+        _check_outputs(run, settings)
         baselines, baseline_notes = baseline.row_baselines(
             loaded.sheet, loaded.report.edits, identifier_cells(loaded)
         )
@@ -105,8 +115,15 @@ def apply_file(
         problems = list(loaded.report.problems) + baseline_notes
         report = _report(loaded, run, settings, pc, executor, outcomes, problems, started)
         if run.folder is not None:
-            run.folder.finish(summary_dict(report.results, report.summary))
+            end_run(run.folder, summary_dict(report.results, report.summary))
         return report
+    except OSError as exc:  # the journal, a before-image or an output could not be written
+        where = exc.filename or (run.folder.path if run.folder else run.path)
+        raise BulkUpdateError(
+            f"cannot write {where}: {exc.strerror or exc}; free space, then resume with "
+            f"`bulk-update apply --resume {run.folder.path if run.folder else '<run folder>'} "
+            f"--catalog {settings.catalog}`"
+        ) from None
     finally:
         if run.folder is not None:
             run.folder.close()
@@ -178,6 +195,33 @@ def _refuse_concurrent(path: Path, settings: ApplySettings) -> None:
                 f"({holder_text(child)}) in {child}: two runs of one sheet would report "
                 "conflicts against each other; wait for it to end, or pass --allow-concurrent"
             )
+
+
+def _results_target(run: _Run, settings: ApplySettings) -> Path:
+    if settings.out is not None:
+        return settings.out
+    if run.folder is not None:
+        return run.folder.path / "results.xlsx"
+    return default_out(run.path, "dry-run")
+
+
+def _check_outputs(run: _Run, settings: ApplySettings) -> None:
+    """Every output the run will write, checked writable before the first call (exit 2).
+
+    The run folder was just made (or opened and locked); the results and the
+    retry file go to one folder; the daily-write ledger has its own.
+    """
+    check_writable(_results_target(run, settings), "results file")
+    if settings.ledger is not None and not settings.dry_run:
+        path = settings.ledger.path
+        try:
+            private_dir(path.parent, exist_ok=True)
+        except OSError as exc:
+            raise BulkUpdateError(
+                f"cannot write the daily-write ledger {path}: {exc.strerror or exc}; "
+                "nothing was sent"
+            ) from None
+        check_writable(path, "daily-write ledger")
 
 
 def _options(settings: ApplySettings) -> Options:
@@ -326,12 +370,14 @@ def _report(
     results = row_results(loaded, carried_out)
     summary = _summary(run, settings, pc, executor, started)
     folder = run.folder
-    target = settings.out or (
-        folder.path / "results.xlsx" if folder else default_out(run.path, "dry-run")
-    )
+    target = _results_target(run, settings)
     target = save(
-        target, lambda t: write_results(t, results, problems, loaded.sheet.headers, summary)
+        target,
+        lambda t: write_results(t, results, problems, loaded.sheet.headers, summary),
+        late=folder is not None,
     )
+    if target.parent != _results_target(run, settings).parent:
+        run.notes.append(f"the results could not be written in place: they are in {target}")
     if folder is not None:
         keep_private(target, folder)
     retry_path = None if settings.dry_run else _retry_file(loaded, run, target, results)
@@ -384,6 +430,7 @@ def _retry_file(loaded: Loaded, run: _Run, target: Path, results: list[RowResult
     retry_path = save(
         retry_path,
         lambda t: write_retry(t, loaded.sheet.headers, [r.cells for r in retry], csv=is_csv),
+        late=run.folder is not None,
     )
     if run.folder is not None:
         keep_private(retry_path, run.folder)

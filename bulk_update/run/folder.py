@@ -23,6 +23,7 @@ cuts it off first, so later events start on a line of their own.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -103,6 +104,17 @@ def private_file(path: Path) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
     os.close(fd)
     os.chmod(path, FILE_MODE)
+
+
+def _forget(journal: IO[str], size: int) -> None:
+    """Truncate a journal to ``size`` and close it without writing its buffer."""
+    fd = journal.fileno()
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, size)
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        journal.buffer.raw.close()  # type: ignore[attr-defined]  # the buffer is not written
+    with contextlib.suppress(OSError, ValueError):
+        journal.close()
 
 
 def _with_problems(event: dict[str, Any], problems: Iterable[Any]) -> dict[str, Any]:
@@ -409,9 +421,18 @@ class RunFolder:
         with self._lock:
             if self._journal is None:
                 self._journal = self._open_journal()
-            self._journal.write(line)
-            self._journal.flush()
-            os.fsync(self._journal.fileno())
+            journal = self._journal
+            start = os.fstat(journal.fileno()).st_size
+            try:
+                journal.write(line)
+                journal.flush()
+                os.fsync(journal.fileno())
+            except OSError:
+                # a full disk: cut back to the last whole event and drop the buffer, so
+                # no torn or half-buffered line is left to land later
+                self._journal = None
+                _forget(journal, start)
+                raise
 
     def intent(
         self,
@@ -483,8 +504,10 @@ class RunFolder:
         """Close the journal and give up the folder's lock."""
         with self._lock:
             if self._journal is not None:
-                self._journal.close()
-                self._journal = None
+                journal, self._journal = self._journal, None
+                # its last flush may fail (a full disk): the events before it stand
+                with contextlib.suppress(OSError):
+                    journal.close()
             if self._lock_fd is not None:
                 os.close(self._lock_fd)  # closing the descriptor releases the flock
                 self._lock_fd = None
@@ -500,7 +523,10 @@ class RunFolder:
         """
         if self._lock_fd is not None:
             return
-        fd = take_lock(self.path / LOCK_FILE)
+        try:
+            fd = take_lock(self.path / LOCK_FILE)
+        except OSError as e:
+            raise RunFolderError(f"cannot lock {self.path}: {e.strerror or e}") from None
         if fd is None:
             raise RunFolderError(
                 f"{self.path} is in use by another bulk-update ({holder_text(self.path)}); "
@@ -512,9 +538,12 @@ class RunFolder:
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": command,
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (_dumps(info) + "\n").encode(), 0)
         self._lock_fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (_dumps(info) + "\n").encode(), 0)
+        except OSError:
+            pass  # the lock holds without its note (a full disk): the holder is then unnamed
 
     def locked_by_other(self) -> bool:
         """True while another process owns this folder (its lock is held)."""
@@ -625,3 +654,17 @@ def find_run(path: Path) -> tuple[Path, str | None]:
     latest = max(open_runs or runs)[2]
     which = "latest unfinished" if open_runs else "latest"
     return latest, f"{path} holds {len(runs)} runs: using the {which} one, {latest}"
+
+
+def end_run(folder: RunFolder, summary: dict[str, Any]) -> None:
+    """End a run the one way apply and rollback share: journal ``finish``, close.
+
+    A ``finish`` that cannot be written (a full disk) is left out: the run then
+    reads as unfinished, and a resume settles it; the folder is closed anyway.
+    """
+    try:
+        folder.finish(summary)
+    except OSError:
+        pass
+    finally:
+        folder.close()

@@ -58,7 +58,7 @@ from bulk_update.payload import Path as FieldPath
 from bulk_update.problems import Outcome, Problem
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
-from bulk_update.run.folder import RunFolder, find_run
+from bulk_update.run.folder import RunFolder, end_run, find_run
 from bulk_update.run.ledger import Ledger
 from bulk_update.run.validate import JobReport, keep_private, save
 from bulk_update.times import iso, same_version, stamp
@@ -346,7 +346,7 @@ def rollback_run(
         if note:
             report.summary.extra["rolled back run"] = f"{source.path} ({note})"
         if folder is not None:
-            folder.finish(summary_dict(report.results, report.summary))
+            end_run(folder, summary_dict(report.results, report.summary))
         return report
     finally:
         if folder is not None:
@@ -416,7 +416,9 @@ def _report(
         target = source.path / f"rollback-{stamp(started)}.dry-run.xlsx"
     summary.results_file = str(target)
     target = save(
-        target, lambda t: write_results(t, results, problems, list(RESULT_HEADERS), summary)
+        target,
+        lambda t: write_results(t, results, problems, list(RESULT_HEADERS), summary),
+        late=folder is not None,
     )
     if folder is not None:
         keep_private(target, folder)

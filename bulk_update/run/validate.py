@@ -139,23 +139,72 @@ def validate_file(
     return JobReport(results, problems, summary, target)
 
 
-def save(target: Path, write: Callable[[Path], Path]) -> Path:
+def save(target: Path, write: Callable[[Path], Path], *, late: bool = False) -> Path:
     """Write an output file, making its folder; if the file cannot be written
-    (open in Excel, say), write it beside under a timestamped name instead."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return write(target)
-    except (OSError, FileCreateError) as exc:
-        stamp = now_stamp()
-        other = target.with_name(f"{target.stem}-{stamp}{target.suffix}")
+    (open in Excel, say), write it beside under a timestamped name instead.
+
+    ``late`` (the run already wrote to Partner Central, so its results must not
+    be lost): when neither can be written (a full disk), write it under the
+    system's temporary folder and return that path.  A failed attempt leaves
+    no empty or partial file behind.
+    """
+    stamp = now_stamp()
+    tries = [target, target.with_name(f"{target.stem}-{stamp}{target.suffix}")]
+    if late:
+        tries.append(Path(tempfile.gettempdir()) / "bulk-update-results" / tries[1].name)
+    first: BaseException | None = None
+    for n, place in enumerate(tries):
+        existed = place.exists()
         try:
-            return write(other)
-        except (OSError, FileCreateError):
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise BulkUpdateError(
-                f"cannot write {target}: {reason}; close it if it is open in Excel, "
-                "or choose another place with --out"
-            ) from None
+            if n == 2:  # the temporary folder is shared: keep the results private there
+                place.parent.mkdir(mode=0o700, exist_ok=True)
+                written = write(place)
+                os.chmod(written, FILE_MODE)
+                return written
+            place.parent.mkdir(parents=True, exist_ok=True)
+            return write(place)
+        except (OSError, FileCreateError) as exc:
+            first = first or exc
+            _remove_partial(place, existed)
+    reason = getattr(first, "strerror", None) or str(first)
+    raise BulkUpdateError(
+        f"cannot write {target}: {reason}; close it if it is open in Excel, "
+        "or choose another place with --out"
+    )
+
+
+def _remove_partial(path: Path, existed: bool) -> None:
+    """Remove what a failed write left: a file it created, or one it left empty."""
+    try:
+        if path.is_file() and (not existed or path.stat().st_size == 0):
+            path.unlink()
+    except OSError:
+        pass
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Refuse (exit 2) an output that cannot be written, before any call is made.
+
+    The folder is made if missing and a probe file written and removed in it:
+    so a read-only folder, a path under a file, or a full disk is found now,
+    not after the first update was sent.
+    """
+    if path.is_dir():
+        raise BulkUpdateError(f"cannot write the {what} {path}: it is a folder; name a file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=".bulk-update-probe-")
+        try:
+            os.write(fd, b"probe")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        where = exc.filename or path.parent
+        raise BulkUpdateError(
+            f"cannot write the {what} {path}: {exc.strerror or exc} ({where}); "
+            "nothing was sent: choose another place with --out or --run-dir"
+        ) from None
 
 
 def keep_private(path: Path, folder: RunFolder) -> None:
@@ -190,4 +239,4 @@ def _problems_by_row(problems: list[Problem]) -> dict[int, list[Problem]]:
     return out
 
 
-__all__ = ["JobReport", "Loaded", "load", "save", "validate_file"]
+__all__ = ["JobReport", "Loaded", "check_writable", "load", "save", "validate_file"]

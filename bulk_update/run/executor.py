@@ -48,6 +48,15 @@ from bulk_update.times import iso_or_none, minute_text, same_version
 
 log = logging.getLogger(__name__)
 
+WRITERS = 2
+"""Writes waiting for their token or on the wire at once (the rest wait before the
+stop check, so a stop holds them back); the write quota paces them anyway."""
+
+
+class _Stopped(Exception):
+    """The run stopped before this row's write was sent."""
+
+
 VERIFIERS = 2
 """Threads that read records back after their writes (reads are paced anyway)."""
 
@@ -77,6 +86,16 @@ class Options:
     """The account's rolling 24-hour write count (daily quota), when kept."""
     verify: bool = True
     """Read each written record back and warn about fields it did not keep."""
+
+
+@dataclass
+class _Pass:
+    """One :meth:`Executor.run`: its queue, the decisions carried in, the ends so far."""
+
+    todo: queue.Queue[RowEdit]
+    decided: Mapping[int, Decision]
+    results: dict[int, RowOutcome] = field(default_factory=dict)
+    verifier: ThreadPoolExecutor | None = None
 
 
 class Decider(Protocol):
@@ -153,6 +172,7 @@ class Executor:
         self._lock = threading.Lock()
         self._sent = 0
         self._intents: set[int] = set()
+        self._write_gate = threading.BoundedSemaphore(WRITERS)
         self._uncertain: set[int] = set()
         """Rows whose write may have landed and is not settled yet."""
         self.decisions: dict[int, Decision] = {}
@@ -168,59 +188,58 @@ class Executor:
         decided: Mapping[int, Decision] | None = None,
     ) -> dict[int, RowOutcome]:
         """Process every row; rows not reached when the run stops end ``skipped``."""
-        todo: queue.Queue[RowEdit] = queue.Queue()
         rows = list(edits)
+        todo: queue.Queue[RowEdit] = queue.Queue()
         for e in rows:
             todo.put(e)
-        results: dict[int, RowOutcome] = {}
-        decided = decided or {}
         if self.on_start is not None:
             self.on_start(len(rows), self.options.dry_run)
-
-        verifier = None
+        pass_ = _Pass(todo, decided or {})
         if self.options.verify and not self.options.dry_run and rows:
-            verifier = ThreadPoolExecutor(VERIFIERS, thread_name_prefix="verify")
-
-        def finish(outcome: RowOutcome) -> None:
-            with self._lock:
-                results[outcome.row] = outcome
-            if self.on_row:
-                try:
-                    self.on_row(outcome)
-                except Exception:  # a broken observer (a progress bar) must not kill a worker
-                    log.debug("on_row failed for row %s", outcome.row, exc_info=True)
-
-        def worker() -> None:
-            while not self.stop.is_set():
-                try:
-                    edit = todo.get_nowait()
-                except queue.Empty:
-                    return
-                outcome = self._row(edit, decided.get(edit.row))
-                with self._lock:
-                    sent = self._written.pop(edit.row, None)
-                if verifier is None or sent is None or outcome.outcome is not Outcome.UPDATED:
-                    finish(outcome)
-                    continue
-                future = verifier.submit(self.verified, outcome, sent)
-                future.add_done_callback(_then(finish, outcome))
-
+            pass_.verifier = ThreadPoolExecutor(VERIFIERS, thread_name_prefix="verify")
         threads = [
-            threading.Thread(target=worker, name=f"row-worker-{i}", daemon=True)
+            threading.Thread(target=self._work, args=(pass_,), name=f"row-worker-{i}", daemon=True)
             for i in range(max(1, min(self.options.workers, len(rows))))
         ]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        if verifier is not None:
-            verifier.shutdown(wait=True)
+        if pass_.verifier is not None:
+            pass_.verifier.shutdown(wait=True)
+        results = pass_.results
         for e in rows:
             if e.row not in results:
                 results[e.row] = RowOutcome(
                     e.row, e.identifier, Outcome.SKIPPED, self.stop_reason or "not reached"
                 )
         return results
+
+    def _work(self, pass_: _Pass) -> None:
+        """One worker: take rows until none is left or the run stops."""
+        while not self.stop.is_set():
+            try:
+                edit = pass_.todo.get_nowait()
+            except queue.Empty:
+                return
+            outcome = self._row(edit, pass_.decided.get(edit.row))
+            with self._lock:
+                sent = self._written.pop(edit.row, None)
+            if pass_.verifier is None or sent is None or outcome.outcome is not Outcome.UPDATED:
+                self._finish(pass_, outcome)
+                continue
+            future = pass_.verifier.submit(self.verified, outcome, sent)
+            future.add_done_callback(_then(lambda o: self._finish(pass_, o), outcome))
+
+    def _finish(self, pass_: _Pass, outcome: RowOutcome) -> None:
+        """A row's end: kept, and told to the observer (whose failure must not kill a worker)."""
+        with self._lock:
+            pass_.results[outcome.row] = outcome
+        if self.on_row:
+            try:
+                self.on_row(outcome)
+            except Exception:
+                log.debug("on_row failed for row %s", outcome.row, exc_info=True)
 
     def halt(self, reason: str) -> None:
         """Take no new rows; writes in flight finish."""
@@ -372,24 +391,23 @@ class Executor:
         edit = d.edit
         for _attempt in range(self.options.conflict_retries + 1):
             assert d.payload is not None and d.live is not None
-            if self.stop.is_set() or not self._reserve_write():
-                return RowOutcome(
-                    edit.row, edit.identifier, Outcome.SKIPPED, self.stop_reason, d.changes
-                )
             sent_version = d.payload["LastModifiedDate"]
-            self._journal_intent(d)
             try:
-                answer = self.pc.update(d.payload)
+                answer = self._send(d)
             except (pcc.Conflict, pcc.WriteUncertain, pcc.CallFailed) as exc:
                 with self._lock:
                     self._uncertain.add(edit.row)
-                nxt = self._settled(d, sent_version, exc)
+                nxt = self._settled(d, sent_version, exc)  # if this read fails, it stays uncertain
                 with self._lock:
                     self._uncertain.discard(edit.row)
                 if isinstance(nxt, RowOutcome):
                     return nxt
                 d = nxt
                 continue
+            except _Stopped:
+                return RowOutcome(
+                    edit.row, edit.identifier, Outcome.SKIPPED, self.stop_reason, d.changes
+                )
             except pcc.Validation as exc:
                 return RowOutcome(
                     edit.row,
@@ -417,6 +435,22 @@ class Executor:
             "the record kept changing while the tool tried to write it; run the row again",
             d.changes,
         )
+
+    def _send(self, d: Decision) -> dict[str, Any]:
+        """Send one write, once the gate lets it: raises :class:`_Stopped` if the run
+        stopped meanwhile (nothing sent, nothing journalled).
+
+        The gate lets only ``WRITERS`` writes wait for their token or be on the
+        wire at once, and the stop flag is checked again after it is passed: so
+        a Ctrl-C stops the rows still queued for a write at once, not after
+        every worker's write has gone out.
+        """
+        assert d.payload is not None
+        with self._write_gate:
+            if self.stop.is_set() or not self._reserve_write():
+                raise _Stopped
+            self._journal_intent(d)
+            return self.pc.update(d.payload)
 
     def _journal_intent(self, d: Decision) -> None:
         """Keep the before-image and journal the intent, both before the write is sent."""

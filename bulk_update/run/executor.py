@@ -168,6 +168,7 @@ class Executor:
         self.on_start: Callable[[int, bool], None] | None = None
         """Told (rows to process, dry run) when :meth:`run` starts: for progress bars."""
         self.stop = threading.Event()
+        self.abandoned = threading.Event()
         self.stop_reason = ""
         self._lock = threading.Lock()
         self._sent = 0
@@ -204,19 +205,32 @@ class Executor:
         for t in threads:
             t.start()
         for t in threads:
-            t.join()
+            while t.is_alive() and not self.abandoned.is_set():
+                t.join(0.1)
         if pass_.verifier is not None:
-            pass_.verifier.shutdown(wait=True)
-        results = pass_.results
+            pass_.verifier.shutdown(wait=not self.abandoned.is_set())
+        with self._lock:
+            results = dict(pass_.results)
+            on_wire = set(self._intents)
         for e in rows:
             if e.row not in results:
-                results[e.row] = RowOutcome(
-                    e.row, e.identifier, Outcome.SKIPPED, self.stop_reason or "not reached"
-                )
+                results[e.row] = self._not_reached(e, e.row in on_wire)
         return results
 
+    def _not_reached(self, edit: RowEdit, sent: bool) -> RowOutcome:
+        reason = self.stop_reason or "not reached"
+        if sent:  # abandoned while its write was on the wire: the journal holds its intent
+            reason = f"{reason}; its write was on the wire: resume the run to settle it"
+        return RowOutcome(edit.row, edit.identifier, Outcome.SKIPPED, reason)
+
     def _work(self, pass_: _Pass) -> None:
-        """One worker: take rows until none is left or the run stops."""
+        """One worker: take rows until none is left or the run stops; never raises."""
+        try:
+            self._take_rows(pass_)
+        except BaseException:  # noqa: BLE001 - e.g. the interpreter ending under an abandoned run
+            log.debug("a row worker ended on an error", exc_info=True)
+
+    def _take_rows(self, pass_: _Pass) -> None:
         while not self.stop.is_set():
             try:
                 edit = pass_.todo.get_nowait()
@@ -240,6 +254,12 @@ class Executor:
                 self.on_row(outcome)
             except Exception:
                 log.debug("on_row failed for row %s", outcome.row, exc_info=True)
+
+    def abandon(self, reason: str) -> None:
+        """Stop waiting for the writes on the wire too (a second Ctrl-C): :meth:`run`
+        returns at once, those rows ``skipped`` and left in flight for a resume."""
+        self.halt(reason)
+        self.abandoned.set()
 
     def halt(self, reason: str) -> None:
         """Take no new rows; writes in flight finish."""

@@ -405,7 +405,7 @@ def _summary(
         calls=stats.calls,
         throttled=stats.throttled,
         retries=stats.retries,
-        writes=stats.writes,
+        writes=executor.writes_sent,
     )
     if executor.stop_reason:
         summary.extra["stopped"] = executor.stop_reason

@@ -255,6 +255,13 @@ class Executor:
             except Exception:
                 log.debug("on_row failed for row %s", outcome.row, exc_info=True)
 
+    @property
+    def writes_sent(self) -> int:
+        """Writes this run sent, one per send of a row's update: a throttled attempt that
+        the client sent again is the same write (the Summary's "writes")."""
+        with self._lock:
+            return self._sent
+
     def abandon(self, reason: str) -> None:
         """Stop waiting for the writes on the wire too (a second Ctrl-C): :meth:`run`
         returns at once, those rows ``skipped`` and left in flight for a resume."""

@@ -444,7 +444,7 @@ def _summary(
         calls=stats.calls,
         throttled=stats.throttled,
         retries=stats.retries,
-        writes=stats.writes,
+        writes=executor.writes_sent,
     )
     summary.extra["rolled back run"] = str(source.path)
     if executor.stop_reason:

@@ -363,9 +363,10 @@ def _report(
     """Every row's result, the Summary, and the results (and retry) files written."""
 
     def carried_out(i: int, row: int, ident: str, cells: list[str]) -> RowResult:
-        done = outcomes[row]
+        done = outcomes[row]  # the row's one record: it gains its cells for the results
+        done.identifier, done.cells = ident, cells
         problems.extend(done.problems)
-        return RowResult(row, ident, done.outcome, done.message, done.changes, cells)
+        return done
 
     results = row_results(loaded, carried_out)
     summary = _summary(run, settings, pc, executor, started)

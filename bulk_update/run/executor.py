@@ -40,7 +40,7 @@ from bulk_update.decide import (
 )
 from bulk_update.merge import diff, project
 from bulk_update.payload import RowEdit
-from bulk_update.problems import Change, Outcome, Problem, Severity
+from bulk_update.problems import Outcome, Problem, RowEnd, Severity
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
 from bulk_update.run.settle import FRAME, Verdict, settle
@@ -61,17 +61,8 @@ VERIFIERS = 2
 """Threads that read records back after their writes (reads are paced anyway)."""
 
 
-@dataclass
-class RowOutcome:
-    """How one row ended."""
-
-    row: int
-    identifier: str
-    outcome: Outcome
-    message: str = ""
-    changes: list[Change] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    new_version: str | None = None
+RowOutcome = RowEnd
+"""How one row ended (the name the executor's callers know; one record, :class:`RowEnd`)."""
 
 
 @dataclass
@@ -332,7 +323,7 @@ class Executor:
                 Outcome.WOULD_UPDATE,
                 _with_warnings(f"would change {len(decision.changes)} field(s)", decision.problems),
                 decision.changes,
-                list(decision.problems),
+                problems=list(decision.problems),
             )
         return self._write(decision)
 
@@ -351,7 +342,7 @@ class Executor:
             d.outcome or Outcome.FAILED,
             d.message,
             d.changes,
-            d.problems,
+            problems=d.problems,
         )
 
     def final(self, outcome: RowOutcome) -> RowOutcome:
@@ -442,7 +433,7 @@ class Executor:
                     Outcome.INVALID,
                     "Partner Central refused the update: " + str(exc),
                     d.changes,
-                    self._field_problems(d, exc) + list(d.problems),
+                    problems=self._field_problems(d, exc) + list(d.problems),
                 )
             with self._lock:
                 self._written[edit.row] = d
@@ -452,7 +443,7 @@ class Executor:
                 Outcome.UPDATED,
                 _with_warnings(f"updated {len(d.changes)} field(s)", d.problems),
                 d.changes,
-                list(d.problems),
+                problems=list(d.problems),
                 new_version=iso_or_none(answer.get("LastModifiedDate")),
             )
         return RowOutcome(
@@ -521,7 +512,7 @@ class Executor:
                     d.problems,
                 ),
                 d.changes,
-                list(d.problems),
+                problems=list(d.problems),
                 new_version=iso_or_none(got.version),
             )
         if got.verdict is Verdict.MOVED:

@@ -404,8 +404,8 @@ def _report(
         o = outcomes[row]
         done = plan.get(row)
         now = o.new_version or seen.get(row, "")
-        cells = [iso(done.version) if done else "", now]
-        results.append(RowResult(row, o.identifier, o.outcome, o.message, o.changes, cells))
+        o.cells = [iso(done.version) if done else "", now]
+        results.append(o)
         problems.extend(o.problems)
     summary = _summary(pc, source, folder, executor, started, results, dry_run)
     if out is not None:

@@ -352,3 +352,24 @@ def test_ctrl_c_twice_still_writes_the_results_and_the_resume_hint(
     done = _resume(runs, emu.url)
     assert done.returncode == 0, done.stderr
     assert set(writes(emu).values()) == {1} and len(writes(emu)) == 10
+
+
+def test_resuming_a_finished_run_says_so_and_changes_nothing(emu: Any, tmp_path: Path) -> None:
+    ids = pending(emu, 2)
+    sheet = write_sheet(
+        tmp_path / "s.csv", [{"Identifier": i, "LifeCycle.NextSteps": f"Done {i}"} for i in ids]
+    )
+    runs = tmp_path / "runs"
+    first = invoke("apply", str(sheet), "--catalog", "Sandbox", "--endpoint-url", emu.url,
+                   "--run-dir", str(runs))  # fmt: skip
+    assert first.exit_code == 0, first.output
+    (folder,) = list(runs.iterdir())
+    stamp = (folder / "results.xlsx").stat().st_mtime_ns
+    again = invoke(
+        "apply", "--resume", str(runs), "--catalog", "Sandbox", "--endpoint-url", emu.url
+    )
+    assert again.exit_code == 2
+    assert "is a finished run" in again.stderr and "nothing to resume" in again.stderr
+    assert "Traceback" not in again.output
+    assert (folder / "results.xlsx").stat().st_mtime_ns == stamp
+    assert sum(writes(emu).values()) == 2

@@ -137,35 +137,10 @@ def decide(
     """
     today = today or datetime.now(UTC).date()
     live_version = live.get("LastModifiedDate")
-    wanted: Mapping[Path, Value] = edit.edits
-    if baseline is not None:
-        wanted = user_edits(edit, baseline)
-        if not wanted:
-            return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export", live=live)
-        if not same_version(edit.last_modified, live_version) and on_conflict != "overwrite":
-            clashes = both_sides(edit, live, baseline, wanted)
-            if clashes:
-                return Decision(
-                    edit,
-                    Outcome.CONFLICT,
-                    "changed on both sides since the export: "
-                    + ", ".join(str(p.column) for p in clashes),
-                    problems=clashes,
-                    live=live,
-                )
-    elif (
-        edit.last_modified is not None
-        and not same_version(edit.last_modified, live_version)
-        and on_conflict != "overwrite"
-    ):
-        return Decision(
-            edit,
-            Outcome.CONFLICT,
-            f"the record changed in Partner Central since this row was exported "
-            f"(row: {iso(edit.last_modified)}, now: {iso(live_version)}); export it again "
-            "and redo the edit, or run with --on-conflict overwrite to apply the row anyway",
-            live=live,
-        )
+    asked = _asked(edit, live, on_conflict, baseline)
+    if isinstance(asked, Decision):
+        return asked
+    wanted = asked
     current = project(live)
     merged = apply_edits(current, wanted)
     changes = diff(current, merged)
@@ -175,17 +150,9 @@ def decide(
     if unknown:
         return refuse_drift(edit, live, unknown, changes)
     touched = changed_paths(current, merged)
-    changed_keys = {key_of(p) for p in touched}
-    status = (live.get("LifeCycle") or {}).get("ReviewStatus")
-    verdict = locks.check(status, changed_keys)
-    if not verdict.allowed:
-        problems = [
-            Problem(edit.row, edit.identifier, column_for(edit, k), None, "locked", verdict.message)
-            for k in (verdict.fields or ())
-        ]
-        return Decision(
-            edit, Outcome.LOCKED, verdict.message, changes, problems, live=live, payload=None
-        )
+    locked = _locked(edit, live, touched, changes)
+    if locked is not None:
+        return locked
     problems, warnings = rule_problems(edit, current, merged, touched, today)
     if problems:
         return Decision(
@@ -202,6 +169,64 @@ def decide(
         "LastModifiedDate": as_utc(live_version),
     }
     return Decision(edit, None, "", changes, warnings, live=live, payload=body)
+
+
+def _asked(
+    edit: RowEdit,
+    live: Mapping[str, Any],
+    on_conflict: OnConflict,
+    baseline: Mapping[str, str] | None,
+) -> Mapping[Path, Value] | Decision:
+    """The edits to apply, or the row's end when the version question ends it first.
+
+    With the export's baseline: only the cells the user changed, and a field
+    changed on both sides is a conflict.  Without: a row whose LastModifiedDate
+    is not the live one is a conflict (unless ``on_conflict`` is overwrite).
+    """
+    live_version = live.get("LastModifiedDate")
+    moved = not same_version(edit.last_modified, live_version) and on_conflict != "overwrite"
+    if baseline is not None:
+        wanted = user_edits(edit, baseline)
+        if not wanted:
+            return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export", live=live)
+        clashes = both_sides(edit, live, baseline, wanted) if moved else []
+        if clashes:
+            return Decision(
+                edit,
+                Outcome.CONFLICT,
+                "changed on both sides since the export: "
+                + ", ".join(str(p.column) for p in clashes),
+                problems=clashes,
+                live=live,
+            )
+        return wanted
+    if edit.last_modified is not None and moved:
+        return Decision(
+            edit,
+            Outcome.CONFLICT,
+            f"the record changed in Partner Central since this row was exported "
+            f"(row: {iso(edit.last_modified)}, now: {iso(live_version)}); export it again "
+            "and redo the edit, or run with --on-conflict overwrite to apply the row anyway",
+            live=live,
+        )
+    return edit.edits
+
+
+def _locked(
+    edit: RowEdit, live: Mapping[str, Any], touched: set[Path], changes: list[Change]
+) -> Decision | None:
+    """The row's end when the record's review status forbids changing these fields."""
+    status = (live.get("LifeCycle") or {}).get("ReviewStatus")
+    verdict = locks.check(status, {key_of(p) for p in touched})
+    if verdict.allowed:
+        return None
+    problems = [
+        Problem(edit.row, edit.identifier, column_for(edit, k), None, "locked", verdict.message)
+        for k in (verdict.fields or ())
+    ]
+    return Decision(
+        edit, Outcome.LOCKED, verdict.message, changes, problems, live=live, payload=None
+    )
 
 
 def refuse_drift(

@@ -7,7 +7,8 @@ exactly one :class:`Outcome` (sheet-contract.md, section 5).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -74,3 +75,22 @@ class Change:
 
     def __str__(self) -> str:
         return f"{self.column}: {self.old or '(empty)'} -> {self.new or '(empty)'}"
+
+
+@dataclass(slots=True)
+class RowEnd:
+    """How one input row ended: the one record the executor, the run commands and the
+    results workbook share (slots: a million of them stay small)."""
+
+    row: int
+    """The row's number in the input, as Excel numbers it (header = 1)."""
+    identifier: str
+    outcome: Outcome
+    message: str = ""
+    changes: list[Change] = field(default_factory=list)
+    cells: list[str] = field(default_factory=list)
+    """The input row's own cells as read, in the input's column order (for the results)."""
+    problems: Sequence[Problem] = ()
+    """The row's problems (for the Errors sheet); shared empty by default, to stay small."""
+    new_version: str | None = None
+    """The LastModifiedDate the row's write produced, when it wrote."""

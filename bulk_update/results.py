@@ -30,7 +30,8 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update.csvtext import escape
-from bulk_update.problems import Change, Outcome, Problem
+from bulk_update.problems import Outcome, Problem
+from bulk_update.problems import RowEnd as RowResult
 from bulk_update.times import duration_text, when_text
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
 from bulk_update.workbook import HEADER_STYLE, column_width, print_setup
@@ -63,20 +64,6 @@ MAX_LINES = 12
 
 RESULT_COLUMNS = ["Row", "Identifier", "Outcome", "Message", "Changes"]
 ERROR_COLUMNS = ["Row", "Identifier", "Column", "Value", "Problem", "Severity", "Code"]
-
-
-@dataclass(slots=True)
-class RowResult:
-    """What happened to one input row (slots: a million of them stay small)."""
-
-    row: int
-    """The row's number in the input, as Excel numbers it (header = 1)."""
-    identifier: str
-    outcome: Outcome
-    message: str = ""
-    changes: list[Change] = field(default_factory=list)
-    cells: list[str] = field(default_factory=list)
-    """The input row's own cells as read, in the input's column order."""
 
 
 @dataclass

@@ -292,3 +292,14 @@ def test_the_daily_quota_stops_the_run_and_says_when_the_rest_fits(
     assert got.count(Outcome.UPDATED) == 2 and got.count(Outcome.SKIPPED) == 2
     assert "daily write quota" in report.summary.extra["stopped"]
     assert Ledger("test", limit=5, folder=tmp_path / "home").used == 5
+
+
+def test_the_summary_counts_writes_sent_not_throttled_attempts(
+    fresh_emulator: Any, tmp_path: Path
+) -> None:
+    emu = fresh_emulator(write_rate=20.0, write_burst=1, read_rate=1000.0, read_burst=1000)
+    rows = _pending_rows(emu, 11)
+    report = run(emu, tmp_path, rows, pc={"write_rate": 40.0})
+    assert report.summary.throttled > 0
+    assert report.counts[Outcome.UPDATED] == 11
+    assert report.summary.writes == 11

@@ -310,3 +310,66 @@ def test_no_credentials_for_aws_is_exit_2_before_any_call(tmp_path: Path, monkey
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: no AWS credentials found")
     assert "Traceback" not in result.output
+
+
+def test_ctrl_c_once_stops_the_queued_writes_at_once(fresh_emulator: Any, tmp_path: Path) -> None:
+    emu = fresh_emulator(**FAST)
+    ids = pending(emu, 20)
+    sheet = write_sheet(
+        tmp_path / "s.csv", [{"Identifier": i, "LifeCycle.NextSteps": f"Once {i}"} for i in ids]
+    )
+    proc = _start(sheet, emu.url, tmp_path / "runs", "--write-rate", "2")
+    _wait_for_writes(emu, 2)
+    at_signal = sum(writes(emu).values())
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err
+    # 8 workers were waiting for a write: only the writes let through the gate (2) may follow
+    assert sum(writes(emu).values()) - at_signal <= 2
+
+
+def test_ctrl_c_twice_still_writes_the_results_and_the_resume_hint(
+    fresh_emulator: Any, tmp_path: Path
+) -> None:
+    emu = fresh_emulator(latency=1.0, **FAST)  # every answer takes a second: writes on the wire
+    ids = pending(emu, 10)
+    sheet = write_sheet(
+        tmp_path / "s.csv", [{"Identifier": i, "LifeCycle.NextSteps": f"Twice {i}"} for i in ids]
+    )
+    runs = tmp_path / "runs"
+    proc = _start(sheet, emu.url, runs, "--write-rate", "50")
+    _wait_for_writes(emu, 1)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err and "Aborted" not in err
+    assert "Resume with: bulk-update apply --resume" in err
+    (folder,) = list(runs.iterdir())
+    assert (folder / "results.xlsx").is_file()
+    emu.set_faults(latency=0.0)
+    done = _resume(runs, emu.url)
+    assert done.returncode == 0, done.stderr
+    assert set(writes(emu).values()) == {1} and len(writes(emu)) == 10
+
+
+def test_resuming_a_finished_run_says_so_and_changes_nothing(emu: Any, tmp_path: Path) -> None:
+    ids = pending(emu, 2)
+    sheet = write_sheet(
+        tmp_path / "s.csv", [{"Identifier": i, "LifeCycle.NextSteps": f"Done {i}"} for i in ids]
+    )
+    runs = tmp_path / "runs"
+    first = invoke("apply", str(sheet), "--catalog", "Sandbox", "--endpoint-url", emu.url,
+                   "--run-dir", str(runs))  # fmt: skip
+    assert first.exit_code == 0, first.output
+    (folder,) = list(runs.iterdir())
+    stamp = (folder / "results.xlsx").stat().st_mtime_ns
+    again = invoke(
+        "apply", "--resume", str(runs), "--catalog", "Sandbox", "--endpoint-url", emu.url
+    )
+    assert again.exit_code == 2
+    assert "is a finished run" in again.stderr and "nothing to resume" in again.stderr
+    assert "Traceback" not in again.output
+    assert (folder / "results.xlsx").stat().st_mtime_ns == stamp
+    assert sum(writes(emu).values()) == 2

@@ -152,6 +152,24 @@ def test_drop_after_write_lands_the_write(fresh_emulator: Any) -> None:
         client.update_opportunity(**body)
 
 
+def test_error_after_write_keeps_the_write_and_answers_500(fresh_emulator: Any) -> None:
+    emu = fresh_emulator(**FAST)
+    client = client_for(emu.url, retries=1)
+    ident = pick(emu, "Pending Submission")
+    body = payload(client.get_opportunity(Catalog="Sandbox", Identifier=ident))
+    body["Project"]["Title"] = "Landed, answered 500"
+    emu.set_faults(error_after_write_rate=1.0)
+    with pytest.raises(ClientError) as raised:
+        client.update_opportunity(**body)
+    assert raised.value.response["Error"]["Code"] == "InternalServerException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert emu.record("Sandbox", ident)["Project"]["Title"] == "Landed, answered 500"
+    assert emu.counters()["writes_per_id"] == {f"Sandbox/{ident}": 1}
+    emu.set_faults(error_after_write_rate=0.0)
+    with pytest.raises(client.exceptions.ConflictException):
+        client.update_opportunity(**body)
+
+
 def test_random_seller_edit_makes_the_next_write_conflict(fresh_emulator: Any) -> None:
     emu = fresh_emulator(**FAST, seller_edit_rate=1.0, fault_seed=3)
     client = client_for(emu.url, retries=1)

@@ -291,5 +291,3 @@ def test_load_before_of_an_unknown_record_is_none(run: RunFolder):
 def test_identifiers_never_leave_the_before_folder(run: RunFolder, bad: str):
     with pytest.raises(ValueError):
         run.save_before(bad, {})
-
-

@@ -225,3 +225,37 @@ def test_rollback_command_on_production_needs_yes_without_a_terminal(
     )
     assert result.exit_code == 2
     assert "refusing to write to production" in result.stderr
+
+
+def test_a_row_written_but_journalled_conflict_is_reported_not_left_out(
+    emu: Any, tmp_path: Path
+) -> None:
+    """A journal from before the settle fix: the run's write landed, the row ended
+    `conflict`. The rollback must name it (exit 1), not report only the others."""
+    ids = three(emu)
+    run_dir, _ = applied(emu, tmp_path, ids)
+    journal = run_dir / "journal.jsonl"
+    event = {"event": "done", "row": 2, "identifier": ids[0], "outcome": "conflict",
+             "new_last_modified": None, "message": "someone changed LifeCycle.NextSteps"}  # fmt: skip
+    lines = journal.read_text(encoding="utf-8").splitlines()
+    kept = [ln for ln in lines if not ('"done"' in ln and f'"{ids[0]}"' in ln)]
+    journal.write_text("\n".join([*kept, json.dumps(event)]) + "\n", encoding="utf-8")
+    report = rollback_run(make_pc(emu.url), run_dir)
+    got = outcomes(report)
+    assert got[ids[0]] is Outcome.CONFLICT
+    row = next(r for r in report.results if r.identifier == ids[0])
+    assert "sent a write for this row but did not see it land" in row.message
+    assert {got[i] for i in ids[1:]} == {Outcome.UPDATED}
+    assert report.exit_code == 1
+
+
+def test_rollback_counts_its_writes_in_the_daily_ledger(emu: Any, tmp_path: Path) -> None:
+    from bulk_update.run.ledger import Ledger
+
+    ids = three(emu)
+    run_dir, _ = applied(emu, tmp_path, ids)
+    ledger = Ledger("rollback", limit=2, folder=tmp_path / "home")
+    report = rollback_run(make_pc(emu.url), run_dir, ledger=ledger, workers=1)
+    assert sorted(o.value for o in outcomes(report).values()) == ["skipped", "updated", "updated"]
+    assert "daily write quota" in report.summary.extra["stopped"]
+    assert Ledger("rollback", limit=2, folder=tmp_path / "home").used == 2

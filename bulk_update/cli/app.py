@@ -265,7 +265,8 @@ def _stdin_is_terminal() -> bool:
 
 @contextmanager
 def _interruptible(holder: list[Any]) -> Iterator[None]:
-    """First Ctrl-C: stop taking rows, finish writes in flight. Second: stop now."""
+    """First Ctrl-C: stop taking rows, finish writes in flight. Second: stop waiting for
+    them, write the results and the resume hint. A third ends the process at once."""
     presses = {"n": 0}
 
     def handler(signum: int, frame: Any) -> None:
@@ -278,8 +279,10 @@ def _interruptible(holder: list[Any]) -> Iterator[None]:
             for ex in holder:
                 ex.halt("interrupted (Ctrl-C)")
         else:
+            click.echo("\nStopping now: writing the results (Ctrl-C again to quit)...", err=True)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            raise KeyboardInterrupt
+            for ex in holder:
+                ex.abandon("interrupted twice (Ctrl-C)")
 
     old = signal.signal(signal.SIGINT, handler)
     try:

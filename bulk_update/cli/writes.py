@@ -30,6 +30,15 @@ from bulk_update.cli.app import (
     write_rate_option,
 )
 
+daily_writes_option = click.option(
+    "--daily-writes",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="The account's write quota per rolling 24 hours: the tool counts its own writes and "
+    "stops before going over it (rows `skipped`, resumable).",
+)
+
 
 @main.command(epilog="Example: bulk-update apply pipeline.xlsx --catalog Sandbox --dry-run")
 @click.argument("file", type=click.Path(path_type=Path), required=False)
@@ -59,13 +68,12 @@ from bulk_update.cli.app import (
 @click.option(
     "--out", type=click.Path(path_type=Path), help="Results workbook (default: in the run folder)."
 )
+@daily_writes_option
 @click.option(
-    "--daily-writes",
-    type=click.IntRange(min=1),
-    default=10_000,
-    show_default=True,
-    help="The account's write quota per rolling 24 hours: the tool counts its own writes and "
-    "stops before going over it (rows `skipped`, resumable).",
+    "--allow-concurrent",
+    is_flag=True,
+    help="Start even while another apply of the same sheet on the same catalog is running "
+    "(by default that is refused: the two would report conflicts against each other).",
 )
 @click.option(
     "--no-verify",
@@ -89,6 +97,7 @@ def apply(
     sheet: str | None,
     out: Path | None,
     daily_writes: int,
+    allow_concurrent: bool,
     no_verify: bool,
     workers: int,
     profile: str | None,
@@ -130,6 +139,7 @@ def apply(
         resume=resume,
         ledger=Ledger(account_key(profile, endpoint_url, catalog), limit=daily_writes),
         verify=not no_verify,
+        allow_concurrent=allow_concurrent,
     )
     executors: list[Any] = []
     with _interruptible(executors), _progress(pc.stats) as progress:
@@ -174,6 +184,7 @@ def _drift_hint(report: Any, as_json: bool, then: str = "run the retry file") ->
     type=click.Path(path_type=Path),
     help="Results workbook (default: in the rollback's folder).",
 )
+@daily_writes_option
 @click.option(
     "--no-verify",
     is_flag=True,
@@ -191,6 +202,7 @@ def rollback(
     yes: bool,
     max_writes: int | None,
     out: Path | None,
+    daily_writes: int,
     no_verify: bool,
     workers: int,
     profile: str | None,
@@ -210,6 +222,7 @@ def rollback(
     command again finishes an interrupted rollback. On --catalog AWS it
     shows the plan and asks first (or pass --yes).
     """
+    from bulk_update.run.ledger import Ledger, account_key
     from bulk_update.run.rollback import rollback_run
 
     confirm = _production_confirmation(
@@ -230,6 +243,7 @@ def rollback(
             out=out,
             on_executor=_watch(executors, progress),
             verify=not no_verify,
+            ledger=Ledger(account_key(profile, endpoint_url, catalog), limit=daily_writes),
         )
     _report(report, as_json)
     _drift_hint(report, as_json, "roll back again")

@@ -13,6 +13,10 @@ every run.
 - ``drop_after_write_rate``: share of successful UpdateOpportunity calls whose
   write is kept but whose connection is closed without an answer (the write
   landed, the client cannot know).
+- ``error_after_write_rate``: share of successful UpdateOpportunity calls whose
+  write is kept but which are answered InternalServerException (HTTP 500), as
+  a real service may fail after its commit: a client that retries gets a
+  ConflictException for its own write.
 - ``seller_edit_rate``: after a GetOpportunity, the chance that a seller edits
   that record at once, so the client's next write conflicts.
 - ``forget_on_write``: dotted paths (``Project.AdditionalComments``) that a
@@ -36,6 +40,7 @@ class FaultSettings:
     seller_edit_rate: float = 0.0
     fault_seed: int = 0
     forget_on_write: tuple[str, ...] = ()
+    error_after_write_rate: float = 0.0
 
 
 class Faults:
@@ -65,6 +70,9 @@ class Faults:
 
     def drop_after_write(self) -> bool:
         return self._draw(self.settings.drop_after_write_rate)
+
+    def error_after_write(self) -> bool:
+        return self._draw(self.settings.error_after_write_rate)
 
     def seller_edit(self) -> bool:
         return self._draw(self.settings.seller_edit_rate)

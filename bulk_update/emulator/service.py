@@ -179,6 +179,10 @@ class Emulator:
             if self.faults.drop_after_write():
                 self._count("faults", operation)
                 return _DROP
+            if self.faults.error_after_write():
+                self._count("faults", operation)
+                failure = internal("Injected internal error after the write was kept")
+                return Outcome(failure.status, failure.body())
             return Outcome(200, dumps(result))
         if operation == "CreateOpportunity":
             self._count_write(params["Catalog"], result["Id"])

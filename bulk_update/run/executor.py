@@ -18,6 +18,7 @@ takes no longer.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections import Counter
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from bulk_update.api import client as pcc
 from bulk_update.decide import (
@@ -37,28 +38,31 @@ from bulk_update.decide import (
     moved_fields,
     user_edits,
 )
-from bulk_update.merge import diff, holds, project
+from bulk_update.merge import diff, project
 from bulk_update.payload import RowEdit
-from bulk_update.problems import Change, Outcome, Problem, Severity
+from bulk_update.problems import Outcome, Problem, RowEnd, Severity
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
+from bulk_update.run.settle import FRAME, Verdict, settle
 from bulk_update.times import iso_or_none, minute_text, same_version
+
+log = logging.getLogger(__name__)
+
+WRITERS = 2
+"""Writes waiting for their token or on the wire at once (the rest wait before the
+stop check, so a stop holds them back); the write quota paces them anyway."""
+
+
+class _Stopped(Exception):
+    """The run stopped before this row's write was sent."""
+
 
 VERIFIERS = 2
 """Threads that read records back after their writes (reads are paced anyway)."""
 
 
-@dataclass
-class RowOutcome:
-    """How one row ended."""
-
-    row: int
-    identifier: str
-    outcome: Outcome
-    message: str = ""
-    changes: list[Change] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    new_version: str | None = None
+RowOutcome = RowEnd
+"""How one row ended (the name the executor's callers know; one record, :class:`RowEnd`)."""
 
 
 @dataclass
@@ -75,8 +79,68 @@ class Options:
     """Read each written record back and warn about fields it did not keep."""
 
 
+@dataclass
+class _Pass:
+    """One :meth:`Executor.run`: its queue, the decisions carried in, the ends so far."""
+
+    todo: queue.Queue[RowEdit]
+    decided: Mapping[int, Decision]
+    results: dict[int, RowOutcome] = field(default_factory=dict)
+    verifier: ThreadPoolExecutor | None = None
+
+
+class Decider(Protocol):
+    """What a run does with each row: apply's merge, or rollback's restore."""
+
+    def decide(self, edit: RowEdit) -> Decision:
+        """Read the live record and decide the row."""
+        ...
+
+    def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
+        """Decide again on a fresh read (after a conflict or a settled write)."""
+        ...
+
+
+class MergeDecider:
+    """Apply's decision: merge the row's cells into the live record (:func:`decide`)."""
+
+    def __init__(
+        self,
+        pc: pcc.PartnerCentral,
+        options: Options,
+        baselines: Mapping[int, Mapping[str, str]] | None = None,
+    ) -> None:
+        self.pc = pc
+        self.options = options
+        self.baselines = baselines or {}
+        """Per input row, the export's baseline cells (three-way merge)."""
+
+    def decide(self, edit: RowEdit) -> Decision:
+        """A row of an exported sheet whose cells all equal the export's baseline
+        is ``unchanged`` without a read: the user asked for nothing."""
+        baseline = self.baselines.get(edit.row)
+        if baseline is not None and not user_edits(edit, baseline):
+            return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export")
+        live = self.pc.get(edit.identifier)
+        return decide(
+            edit, live, on_conflict=self.options.on_conflict, today=self.options.today,
+            baseline=baseline,
+        )  # fmt: skip
+
+    def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
+        return decide(
+            edit, live, on_conflict="overwrite", today=self.options.today,
+            baseline=self.baselines.get(edit.row),
+        )  # fmt: skip
+
+
 class Executor:
-    """Runs rows through read, decide and write; thread-safe, stoppable."""
+    """Runs rows through read, decide and write; thread-safe, stoppable.
+
+    What each row means is the ``decider``'s (apply's merge by default,
+    rollback's restore); the executor owns the pool, the pacing of writes, the
+    journal, the settling of ambiguous writes and the read-back.
+    """
 
     def __init__(
         self,
@@ -85,20 +149,24 @@ class Executor:
         folder: RunFolder | None = None,
         on_row: Callable[[RowOutcome], None] | None = None,
         baselines: Mapping[int, Mapping[str, str]] | None = None,
+        decider: Decider | None = None,
     ) -> None:
         self.pc = pc
-        self.baselines = baselines or {}
-        """Per input row, the export's baseline cells (three-way merge)."""
+        self.decider: Decider = decider or MergeDecider(pc, options, baselines)
         self.options = options
         self.folder = folder
         self.on_row = on_row
         self.on_start: Callable[[int, bool], None] | None = None
         """Told (rows to process, dry run) when :meth:`run` starts: for progress bars."""
         self.stop = threading.Event()
+        self.abandoned = threading.Event()
         self.stop_reason = ""
         self._lock = threading.Lock()
         self._sent = 0
         self._intents: set[int] = set()
+        self._write_gate = threading.BoundedSemaphore(WRITERS)
+        self._uncertain: set[int] = set()
+        """Rows whose write may have landed and is not settled yet."""
         self.decisions: dict[int, Decision] = {}
         """In a dry run, each row's decision (kept so a confirmed run need not read again)."""
         self._written: dict[int, Decision] = {}
@@ -112,56 +180,84 @@ class Executor:
         decided: Mapping[int, Decision] | None = None,
     ) -> dict[int, RowOutcome]:
         """Process every row; rows not reached when the run stops end ``skipped``."""
-        todo: queue.Queue[RowEdit] = queue.Queue()
         rows = list(edits)
+        todo: queue.Queue[RowEdit] = queue.Queue()
         for e in rows:
             todo.put(e)
-        results: dict[int, RowOutcome] = {}
-        decided = decided or {}
         if self.on_start is not None:
             self.on_start(len(rows), self.options.dry_run)
-
-        verifier = None
+        pass_ = _Pass(todo, decided or {})
         if self.options.verify and not self.options.dry_run and rows:
-            verifier = ThreadPoolExecutor(VERIFIERS, thread_name_prefix="verify")
-
-        def finish(outcome: RowOutcome) -> None:
-            with self._lock:
-                results[outcome.row] = outcome
-            if self.on_row:
-                self.on_row(outcome)
-
-        def worker() -> None:
-            while not self.stop.is_set():
-                try:
-                    edit = todo.get_nowait()
-                except queue.Empty:
-                    return
-                outcome = self._row(edit, decided.get(edit.row))
-                with self._lock:
-                    sent = self._written.pop(edit.row, None)
-                if verifier is None or sent is None or outcome.outcome is not Outcome.UPDATED:
-                    finish(outcome)
-                    continue
-                future = verifier.submit(self.verified, outcome, sent)
-                future.add_done_callback(_then(finish, outcome))
-
+            pass_.verifier = ThreadPoolExecutor(VERIFIERS, thread_name_prefix="verify")
         threads = [
-            threading.Thread(target=worker, name=f"row-worker-{i}", daemon=True)
+            threading.Thread(target=self._work, args=(pass_,), name=f"row-worker-{i}", daemon=True)
             for i in range(max(1, min(self.options.workers, len(rows))))
         ]
         for t in threads:
             t.start()
         for t in threads:
-            t.join()
-        if verifier is not None:
-            verifier.shutdown(wait=True)
+            while t.is_alive() and not self.abandoned.is_set():
+                t.join(0.1)
+        if pass_.verifier is not None:
+            pass_.verifier.shutdown(wait=not self.abandoned.is_set())
+        with self._lock:
+            results = dict(pass_.results)
+            on_wire = set(self._intents)
         for e in rows:
             if e.row not in results:
-                results[e.row] = RowOutcome(
-                    e.row, e.identifier, Outcome.SKIPPED, self.stop_reason or "not reached"
-                )
+                results[e.row] = self._not_reached(e, e.row in on_wire)
         return results
+
+    def _not_reached(self, edit: RowEdit, sent: bool) -> RowOutcome:
+        reason = self.stop_reason or "not reached"
+        if sent:  # abandoned while its write was on the wire: the journal holds its intent
+            reason = f"{reason}; its write was on the wire: resume the run to settle it"
+        return RowOutcome(edit.row, edit.identifier, Outcome.SKIPPED, reason)
+
+    def _work(self, pass_: _Pass) -> None:
+        """One worker: take rows until none is left or the run stops; never raises."""
+        try:
+            self._take_rows(pass_)
+        except BaseException:  # noqa: BLE001 - e.g. the interpreter ending under an abandoned run
+            log.debug("a row worker ended on an error", exc_info=True)
+
+    def _take_rows(self, pass_: _Pass) -> None:
+        while not self.stop.is_set():
+            try:
+                edit = pass_.todo.get_nowait()
+            except queue.Empty:
+                return
+            outcome = self._row(edit, pass_.decided.get(edit.row))
+            with self._lock:
+                sent = self._written.pop(edit.row, None)
+            if pass_.verifier is None or sent is None or outcome.outcome is not Outcome.UPDATED:
+                self._finish(pass_, outcome)
+                continue
+            future = pass_.verifier.submit(self.verified, outcome, sent)
+            future.add_done_callback(_then(lambda o: self._finish(pass_, o), outcome))
+
+    def _finish(self, pass_: _Pass, outcome: RowOutcome) -> None:
+        """A row's end: kept, and told to the observer (whose failure must not kill a worker)."""
+        with self._lock:
+            pass_.results[outcome.row] = outcome
+        if self.on_row:
+            try:
+                self.on_row(outcome)
+            except Exception:
+                log.debug("on_row failed for row %s", outcome.row, exc_info=True)
+
+    @property
+    def writes_sent(self) -> int:
+        """Writes this run sent, one per send of a row's update: a throttled attempt that
+        the client sent again is the same write (the Summary's "writes")."""
+        with self._lock:
+            return self._sent
+
+    def abandon(self, reason: str) -> None:
+        """Stop waiting for the writes on the wire too (a second Ctrl-C): :meth:`run`
+        returns at once, those rows ``skipped`` and left in flight for a resume."""
+        self.halt(reason)
+        self.abandoned.set()
 
     def halt(self, reason: str) -> None:
         """Take no new rows; writes in flight finish."""
@@ -172,67 +268,72 @@ class Executor:
     # -- one row --------------------------------------------------------------
 
     def _row(self, edit: RowEdit, decision: Decision | None) -> RowOutcome:
+        """One row, start to end; never raises (a worker must not die on a row)."""
         try:
-            if decision is None:
-                decision = self.decide(edit)
-            if decision.outcome is not None:
-                return self._final(self._from_decision(decision))
-            if self.options.dry_run:
-                with self._lock:
-                    self.decisions[edit.row] = decision
-                return RowOutcome(
-                    edit.row,
-                    edit.identifier,
-                    Outcome.WOULD_UPDATE,
-                    _with_warnings(
-                        f"would change {len(decision.changes)} field(s)", decision.problems
-                    ),
-                    decision.changes,
-                    list(decision.problems),
-                )
-            return self._final(self._write(decision))
+            outcome = self._carry_out(edit, decision)
         except pcc.NotFound:
-            return self._final(
-                RowOutcome(
-                    edit.row,
-                    edit.identifier,
-                    Outcome.NOT_FOUND,
-                    f"no opportunity {edit.identifier} in catalog {self.pc.catalog}",
-                )
+            outcome = RowOutcome(
+                edit.row,
+                edit.identifier,
+                Outcome.NOT_FOUND,
+                f"no opportunity {edit.identifier} in catalog {self.pc.catalog}",
             )
         except pcc.AccessDeniedError as exc:
             self.halt("the run stopped: access denied")
-            return self._final(RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc)))
-        except pcc.CallFailed as exc:
-            return self._final(RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc)))
+            outcome = RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc))
+        except pcc.CallError as exc:
+            outcome = RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc))
+        except OSError as exc:
+            self.halt(self.storage_failed(exc))
+            outcome = RowOutcome(
+                edit.row, edit.identifier, Outcome.SKIPPED, "not written: " + self.stop_reason
+            )
+        except Exception as exc:  # a bug must end the row, not the worker
+            outcome = RowOutcome(
+                edit.row,
+                edit.identifier,
+                Outcome.FAILED,
+                f"unexpected error ({type(exc).__name__}: {exc}); the row was not finished",
+            )
+        return self.final(outcome)
+
+    def storage_failed(self, exc: OSError) -> str:
+        """One line: what could not be written, why, and how to go on."""
+        where = exc.filename or (self.folder.path if self.folder else "the run folder")
+        reason = exc.strerror or str(exc)
+        resume = (
+            f"; free space, then resume with `bulk-update apply --resume {self.folder.path} "
+            f"--catalog {self.pc.catalog}`"
+            if self.folder is not None
+            else ""
+        )
+        return f"the run stopped taking rows: cannot write {where}: {reason}{resume}"
+
+    def _carry_out(self, edit: RowEdit, decision: Decision | None) -> RowOutcome:
+        if decision is None:
+            decision = self.decide(edit)
+        if decision.outcome is not None:
+            return self._from_decision(decision)
+        if self.options.dry_run:
+            with self._lock:
+                self.decisions[edit.row] = decision
+            return RowOutcome(
+                edit.row,
+                edit.identifier,
+                Outcome.WOULD_UPDATE,
+                _with_warnings(f"would change {len(decision.changes)} field(s)", decision.problems),
+                decision.changes,
+                problems=list(decision.problems),
+            )
+        return self._write(decision)
 
     def decide(self, edit: RowEdit) -> Decision:
-        """Read the live record and decide the row (raises NotFound).
+        """Decide the row with the run's decider (reads the live record; raises NotFound)."""
+        return self.decider.decide(edit)
 
-        A row of an exported sheet whose cells all equal the export's baseline
-        is ``unchanged`` without a read: the user asked for nothing.
-        """
-        baseline = self.baselines.get(edit.row)
-        if baseline is not None and not user_edits(edit, baseline):
-            return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export")
-        live = self.pc.get(edit.identifier)
-        return decide(
-            edit,
-            live,
-            on_conflict=self.options.on_conflict,
-            today=self.options.today,
-            baseline=self.baselines.get(edit.row),
-        )
-
-    def _redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
+    def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
         """Decide again after a fresh read, the version question already settled."""
-        return decide(
-            edit,
-            live,
-            on_conflict="overwrite",
-            today=self.options.today,
-            baseline=self.baselines.get(edit.row),
-        )
+        return self.decider.redecide(edit, live)
 
     def _from_decision(self, d: Decision) -> RowOutcome:
         return RowOutcome(
@@ -241,24 +342,47 @@ class Executor:
             d.outcome or Outcome.FAILED,
             d.message,
             d.changes,
-            d.problems,
+            problems=d.problems,
         )
 
-    def _final(self, outcome: RowOutcome) -> RowOutcome:
-        """Journal how the row ended (``done`` after a write was sent, else ``outcome``)."""
-        if self.folder is not None and not self.options.dry_run:
-            if outcome.row in self._intents:
+    def final(self, outcome: RowOutcome) -> RowOutcome:
+        """Journal how the row ended (``done`` after a write was sent, else ``outcome``).
+
+        A row whose write may have landed and could not be settled (the read
+        failed too) is left in flight in the journal: a resume settles it.
+        A journal that cannot be written stops the run; the row keeps its end.
+        """
+        if self.folder is None or self.options.dry_run:
+            return outcome
+        with self._lock:
+            unsettled = outcome.row in self._uncertain
+            sent = outcome.row in self._intents
+        if unsettled:
+            return replace(
+                outcome,
+                message=f"{outcome.message}; the write may have landed: resume the run to "
+                "settle this row",
+            )
+        try:
+            if sent:
                 self.folder.done(
                     outcome.row,
                     outcome.identifier,
                     outcome.outcome.value,
                     outcome.new_version,
                     outcome.message,
+                    outcome.problems,
                 )
             else:
                 self.folder.outcome(
-                    outcome.row, outcome.identifier, outcome.outcome.value, outcome.message
+                    outcome.row,
+                    outcome.identifier,
+                    outcome.outcome.value,
+                    outcome.message,
+                    outcome.problems,
                 )
+        except OSError as exc:
+            self.halt(self.storage_failed(exc))
         return outcome
 
     def _reserve_write(self) -> bool:
@@ -285,36 +409,23 @@ class Executor:
         edit = d.edit
         for _attempt in range(self.options.conflict_retries + 1):
             assert d.payload is not None and d.live is not None
-            if self.stop.is_set() or not self._reserve_write():
-                return RowOutcome(
-                    edit.row, edit.identifier, Outcome.SKIPPED, self.stop_reason, d.changes
-                )
             sent_version = d.payload["LastModifiedDate"]
-            if self.folder is not None:
-                self.folder.save_before(edit.identifier, dict(d.live))
-                with self._lock:
-                    self._intents.add(edit.row)
-                self.folder.intent(
-                    edit.row,
-                    edit.identifier,
-                    iso_or_none(sent_version),
-                    digest(d.payload),
-                    [str(c) for c in d.changes],
-                )
             try:
-                answer = self.pc.update(d.payload)
-            except pcc.Conflict:
-                nxt = self._after_conflict(d)
+                answer = self._send(d)
+            except (pcc.Conflict, pcc.WriteUncertain, pcc.CallFailed) as exc:
+                with self._lock:
+                    self._uncertain.add(edit.row)
+                nxt = self._settled(d, sent_version, exc)  # if this read fails, it stays uncertain
+                with self._lock:
+                    self._uncertain.discard(edit.row)
                 if isinstance(nxt, RowOutcome):
                     return nxt
                 d = nxt
                 continue
-            except pcc.WriteUncertain:
-                settled = self._settle(d, sent_version)
-                if isinstance(settled, RowOutcome):
-                    return settled
-                d = settled
-                continue
+            except _Stopped:
+                return RowOutcome(
+                    edit.row, edit.identifier, Outcome.SKIPPED, self.stop_reason, d.changes
+                )
             except pcc.Validation as exc:
                 return RowOutcome(
                     edit.row,
@@ -322,7 +433,7 @@ class Executor:
                     Outcome.INVALID,
                     "Partner Central refused the update: " + str(exc),
                     d.changes,
-                    self._field_problems(d, exc) + list(d.problems),
+                    problems=self._field_problems(d, exc) + list(d.problems),
                 )
             with self._lock:
                 self._written[edit.row] = d
@@ -332,7 +443,7 @@ class Executor:
                 Outcome.UPDATED,
                 _with_warnings(f"updated {len(d.changes)} field(s)", d.problems),
                 d.changes,
-                list(d.problems),
+                problems=list(d.problems),
                 new_version=iso_or_none(answer.get("LastModifiedDate")),
             )
         return RowOutcome(
@@ -343,53 +454,82 @@ class Executor:
             d.changes,
         )
 
-    def _after_conflict(self, d: Decision) -> Decision | RowOutcome:
-        """Someone wrote between our read and our write: read again, merge again."""
-        edit = d.edit
-        assert d.live is not None
-        live = self.pc.get(edit.identifier)
-        moved = moved_fields(d.live, live, set(edit.edits))
-        if moved:
-            return RowOutcome(
-                edit.row,
-                edit.identifier,
-                Outcome.CONFLICT,
-                "someone changed "
-                + ", ".join(moved)
-                + " in Partner Central while this run was writing; nothing was written",
-                d.changes,
-            )
-        again = self._redecide(edit, live)
-        if again.outcome is not None:
-            return self._from_decision(again)
-        return again
+    def _send(self, d: Decision) -> dict[str, Any]:
+        """Send one write, once the gate lets it: raises :class:`_Stopped` if the run
+        stopped meanwhile (nothing sent, nothing journalled).
 
-    def _settle(self, d: Decision, sent_version: Any) -> Decision | RowOutcome:
-        """The answer to a write never came: read the record to learn whether it landed."""
+        The gate lets only ``WRITERS`` writes wait for their token or be on the
+        wire at once, and the stop flag is checked again after it is passed: so
+        a Ctrl-C stops the rows still queued for a write at once, not after
+        every worker's write has gone out.
+        """
+        assert d.payload is not None
+        with self._write_gate:
+            if self.stop.is_set() or not self._reserve_write():
+                raise _Stopped
+            self._journal_intent(d)
+            return self.pc.update(d.payload)
+
+    def _journal_intent(self, d: Decision) -> None:
+        """Keep the before-image and journal the intent, both before the write is sent."""
+        if self.folder is None:
+            return
+        assert d.payload is not None and d.live is not None
+        self.folder.save_before(d.edit.identifier, dict(d.live))
+        with self._lock:
+            self._intents.add(d.edit.row)
+        self.folder.intent(
+            d.edit.row,
+            d.edit.identifier,
+            iso_or_none(d.payload["LastModifiedDate"]),
+            digest(d.payload),
+            [str(c) for c in d.changes],
+        )
+
+    def _settled(self, d: Decision, sent_version: Any, exc: pcc.CallError) -> Decision | RowOutcome:
+        """A write answered by a conflict or not at all: read the record, then
+        say it landed, send it again (decided afresh), or end the row ``conflict``.
+
+        A ConflictException may answer a retry of our own write that the
+        service had kept (it failed after its commit): so it is settled too,
+        never taken for someone else's change before the record is read.
+        """
         edit = d.edit
-        live = self.pc.get(edit.identifier)
-        if same_version(live.get("LastModifiedDate"), sent_version):
-            # Not landed. Sending again is safe: it carries the same version, so
-            # if the first copy lands meanwhile, this one is refused as a conflict.
-            again = self._redecide(edit, live)
-            return again if again.outcome is None else self._from_decision(again)
-        if holds(project(live), edit.edits):
+        assert d.payload is not None and d.live is not None
+        conflict = isinstance(exc, pcc.Conflict)
+        got = settle(self.pc, edit.identifier, sent_version, sent=d.payload)
+        if got.verdict is Verdict.NOT_LANDED and isinstance(exc, pcc.CallFailed):
+            return RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc), d.changes)
+        if got.verdict is Verdict.LANDED:
+            how = "the answer was lost" if not conflict else "the service answered with an error"
             return RowOutcome(
                 edit.row,
                 edit.identifier,
                 Outcome.UPDATED,
-                "updated (the answer was lost; a fresh read shows the row's values)",
+                _with_warnings(
+                    f"updated {len(d.changes)} field(s) ({how}; a fresh read shows the "
+                    "values sent)",
+                    d.problems,
+                ),
                 d.changes,
-                new_version=iso_or_none(live.get("LastModifiedDate")),
+                problems=list(d.problems),
+                new_version=iso_or_none(got.version),
             )
-        return RowOutcome(
-            edit.row,
-            edit.identifier,
-            Outcome.CONFLICT,
-            "the answer to the write was lost and the record now holds other values; "
-            "check it in Partner Central",
-            d.changes,
-        )
+        if got.verdict is Verdict.MOVED:
+            moved = moved_fields(d.live, got.live, set(edit.edits))
+            if moved or not conflict:
+                named = ", ".join(moved or got.differs) or "other fields"
+                return RowOutcome(
+                    edit.row,
+                    edit.identifier,
+                    Outcome.CONFLICT,
+                    f"someone changed {named} in Partner Central while this run was writing; "
+                    "the record does not hold what this run sent: check it there",
+                    d.changes,
+                )
+        # not landed, or moved only in fields the row does not set: merge again, send again
+        again = self.redecide(edit, got.live)
+        return again if again.outcome is None else self._from_decision(again)
 
     def verified(self, outcome: RowOutcome, sent: Decision) -> RowOutcome:
         """Read the record back after its write; warn about each field it did not keep.
@@ -433,7 +573,7 @@ class Executor:
                     )
                 ],
             )
-        wrote = {k: v for k, v in sent.payload.items() if k not in _FRAME}
+        wrote = {k: v for k, v in sent.payload.items() if k not in FRAME}
         lost = diff(wrote, project(back))
         return _warned(
             outcome,
@@ -466,9 +606,6 @@ class Executor:
                 )
             )
         return out
-
-
-_FRAME = ("Identifier", "LastModifiedDate", "Catalog")
 
 
 def _with_warnings(message: str, problems: Iterable[Problem]) -> str:
@@ -538,11 +675,11 @@ def confirmed_run(
                     "not confirmed: nothing was written",
                     p.changes,
                 )
-            outcomes[e.row] = executor._final(p)
+            outcomes[e.row] = executor.final(p)
         return outcomes
     decided = planner.decisions
     for e in edits:
         if planned[e.row].outcome is not Outcome.WOULD_UPDATE:
-            outcomes[e.row] = executor._final(planned[e.row])
+            outcomes[e.row] = executor.final(planned[e.row])
     outcomes.update(executor.run([e for e in edits if e.row in decided], decided))
     return outcomes

@@ -6,6 +6,7 @@ A run folder holds::
         run.json        input path and its sha256, catalog, command, settings, start time
         journal.jsonl   one JSON event per line, each flushed and fsync'd before we go on
         before/<id>.json  the live record as it was just before our write
+        lock            held (flock) by the process that owns the run; says who
         plan.json       (written by the planner)
         results workbook (written by the results module)
 
@@ -22,10 +23,13 @@ cuts it off first, so later events start on a line of their own.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
+import socket
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -45,6 +49,7 @@ from bulk_update.times import parse_or_none, stamp
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"
 BEFORE_DIR = "before"
+LOCK_FILE = "lock"
 
 IN_FLIGHT = "in-flight"
 """The state of a row whose write was sent but whose answer was never recorded."""
@@ -81,6 +86,74 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+"""Run folders and what they hold are private to the user who ran the tool,
+whatever the umask: the journal and before-images hold customer data."""
+
+
+def private_dir(path: Path, *, exist_ok: bool = False) -> None:
+    """Make ``path`` (its parents as usual) readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=DIR_MODE, exist_ok=exist_ok)
+    os.chmod(path, DIR_MODE)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty if missing; either way readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    os.close(fd)
+    os.chmod(path, FILE_MODE)
+
+
+def _forget(journal: IO[str], size: int) -> None:
+    """Truncate a journal to ``size`` and close it without writing its buffer."""
+    fd = journal.fileno()
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, size)
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        journal.buffer.raw.close()  # type: ignore[attr-defined]  # the buffer is not written
+    with contextlib.suppress(OSError, ValueError):
+        journal.close()
+
+
+def _with_problems(event: dict[str, Any], problems: Iterable[Any]) -> dict[str, Any]:
+    kept = [_jsonable(p) for p in problems]
+    if kept:
+        event["problems"] = kept
+    return event
+
+
+def take_lock(path: Path) -> int | None:
+    """Open ``path`` (0600) and take an exclusive non-blocking flock: the descriptor, or
+    None when another process holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.fchmod(fd, FILE_MODE)
+    return fd
+
+
+def holder_text(folder: Path) -> str:
+    """Who holds a run folder's lock, from what the holder wrote in it."""
+    try:
+        info = json.loads((folder / LOCK_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "holder unknown"
+    if not isinstance(info, dict):
+        return "holder unknown"
+    return (
+        f"pid {info.get('pid')} on {info.get('host')}, {info.get('command', 'a run')} "
+        f"since {info.get('started')}"
+    )
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -96,6 +169,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a crash leaves the old file or the new one, whole."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -144,6 +218,8 @@ class RowState:
     payload_digest: str | None = None
     changes: list[Any] = field(default_factory=list)
     """The changes named in the last intent (a ``Change`` comes back as a dict)."""
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    """The row's problems as journalled with its outcome (plain dicts)."""
     writes_sent: int = 0
     """How many intents were recorded for this row (a ConflictException retry adds one)."""
 
@@ -161,6 +237,15 @@ class JournalState:
     """True when the last line was cut short by a crash and left out."""
     finished: dict[str, Any] | None = None
     """The summary of a ``finish`` event, when the run ended on its own."""
+
+    @property
+    def complete(self) -> bool:
+        """The run ended on its own with nothing left to do: no row skipped or in flight."""
+        if self.finished is None:
+            return False
+        counts = self.finished.get("counts") or {}
+        left = counts.get("skipped", 0) if isinstance(counts, dict) else 0
+        return not left and not any(r.in_flight or r.state == "skipped" for r in self.rows.values())
 
     def in_flight(self) -> list[RowState]:
         """Rows whose write may or may not have landed: settle them by reading."""
@@ -187,6 +272,7 @@ class RunFolder:
         self.info = info
         self._lock = threading.Lock()
         self._journal: IO[str] | None = None
+        self._lock_fd: int | None = None
 
     # -- making and opening --------------------------------------------------------
 
@@ -199,32 +285,40 @@ class RunFolder:
         catalog: str,
         command: str,
         settings: dict[str, Any],
+        name: str | None = None,
+        digest_of: Path | None = None,
+        started: datetime | None = None,
     ) -> RunFolder:
-        """Make a new run folder inside ``base_dir`` (default: ``runs/`` beside the input)."""
+        """Make a new private run folder inside ``base_dir`` (default: ``runs/`` beside the input).
+
+        It is named ``<input-stem>-<time>`` unless ``name`` is given (a rollback's
+        ``rollback-<time>``); ``digest_of`` is the file whose sha256 stands for
+        the input (default: the input itself; a rollback's is the run's journal).
+        """
         input_path = Path(input_path)
         base = Path(base_dir) if base_dir is not None else input_path.resolve().parent / "runs"
-        started = datetime.now(UTC).replace(microsecond=0)
-        stem = f"{input_path.stem}-{stamp(started)}"
+        started = (started or datetime.now(UTC)).replace(microsecond=0)
+        stem = name or f"{input_path.stem}-{stamp(started)}"
         try:
             base.mkdir(parents=True, exist_ok=True)
             path = base / stem
             for n in range(2, 1000):
                 try:
-                    path.mkdir()
+                    private_dir(path)
                     break
                 except FileExistsError:
                     path = base / f"{stem}-{n}"
-            (path / BEFORE_DIR).mkdir()
+            private_dir(path / BEFORE_DIR)
             info = {
                 "input": str(input_path.resolve()),
-                "input_sha256": file_sha256(input_path),
+                "input_sha256": file_sha256(digest_of or input_path),
                 "catalog": catalog,
                 "command": command,
                 "settings": _jsonable(settings),
                 "started": started.isoformat(),
             }
             atomic_write_text(path / RUN_FILE, _dumps(info) + "\n")
-            (path / JOURNAL_FILE).touch()
+            private_file(path / JOURNAL_FILE)
             _fsync_dir(path)
         except OSError as e:
             raise RunFolderError(f"cannot create a run folder in {base}: {e.strerror}") from e
@@ -248,7 +342,7 @@ class RunFolder:
             raise RunFolderError(f"{path} has no {JOURNAL_FILE}")
         if catalog is not None and info["catalog"] != catalog:
             raise RunFolderError(f"{path} was made for catalog {info['catalog']}, not {catalog}")
-        (path / BEFORE_DIR).mkdir(exist_ok=True)
+        (path / BEFORE_DIR).mkdir(mode=DIR_MODE, exist_ok=True)
         return cls(path, info)
 
     # -- what the folder knows -----------------------------------------------------
@@ -327,9 +421,18 @@ class RunFolder:
         with self._lock:
             if self._journal is None:
                 self._journal = self._open_journal()
-            self._journal.write(line)
-            self._journal.flush()
-            os.fsync(self._journal.fileno())
+            journal = self._journal
+            start = os.fstat(journal.fileno()).st_size
+            try:
+                journal.write(line)
+                journal.flush()
+                os.fsync(journal.fileno())
+            except OSError:
+                # a full disk: cut back to the last whole event and drop the buffer, so
+                # no torn or half-buffered line is left to land later
+                self._journal = None
+                _forget(journal, start)
+                raise
 
     def intent(
         self,
@@ -358,40 +461,99 @@ class RunFolder:
         outcome: str,
         new_last_modified: datetime | str | None = None,
         message: str = "",
+        problems: Iterable[Any] = (),
     ) -> None:
         """Record the answer to the write for ``row`` (or how an in-flight row was settled)."""
-        self._append(
-            {
-                "event": "done",
-                "row": row,
-                "identifier": identifier,
-                "outcome": outcome,
-                "new_last_modified": new_last_modified,
-                "message": message,
-            }
-        )
+        event: dict[str, Any] = {
+            "event": "done",
+            "row": row,
+            "identifier": identifier,
+            "outcome": outcome,
+            "new_last_modified": new_last_modified,
+            "message": message,
+        }
+        self._append(_with_problems(event, problems))
 
-    def outcome(self, row: int, identifier: str | None, outcome: str, message: str = "") -> None:
-        """Record the outcome of a row decided without a write (unchanged, invalid, conflict...)."""
-        self._append(
-            {
-                "event": "outcome",
-                "row": row,
-                "identifier": identifier,
-                "outcome": outcome,
-                "message": message,
-            }
-        )
+    def outcome(
+        self,
+        row: int,
+        identifier: str | None,
+        outcome: str,
+        message: str = "",
+        problems: Iterable[Any] = (),
+    ) -> None:
+        """Record the outcome of a row decided without a write (unchanged, invalid, conflict...).
+
+        ``problems`` (the row's Problem records) are kept so a resume shows them
+        again: a conflict's three-value lines in the Errors sheet.
+        """
+        event: dict[str, Any] = {
+            "event": "outcome",
+            "row": row,
+            "identifier": identifier,
+            "outcome": outcome,
+            "message": message,
+        }
+        self._append(_with_problems(event, problems))
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Record that the run ended on its own, with its counts."""
         self._append({"event": "finish", "summary": summary})
 
     def close(self) -> None:
+        """Close the journal and give up the folder's lock."""
         with self._lock:
             if self._journal is not None:
-                self._journal.close()
-                self._journal = None
+                journal, self._journal = self._journal, None
+                # its last flush may fail (a full disk): the events before it stand
+                with contextlib.suppress(OSError):
+                    journal.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # closing the descriptor releases the flock
+                self._lock_fd = None
+
+    # -- one owner at a time -------------------------------------------------------
+
+    def lock(self, command: str) -> None:
+        """Own the folder for the life of this run: an exclusive ``flock`` on its lock file.
+
+        The OS releases it when the process ends, however it ends, so a crash
+        leaves no stale lock.  A second process is refused at once, and told
+        who holds it (pid, host, start time, command).
+        """
+        if self._lock_fd is not None:
+            return
+        try:
+            fd = take_lock(self.path / LOCK_FILE)
+        except OSError as e:
+            raise RunFolderError(f"cannot lock {self.path}: {e.strerror or e}") from None
+        if fd is None:
+            raise RunFolderError(
+                f"{self.path} is in use by another bulk-update ({holder_text(self.path)}); "
+                "wait for it to end, then try again"
+            )
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": command,
+        }
+        self._lock_fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (_dumps(info) + "\n").encode(), 0)
+        except OSError:
+            pass  # the lock holds without its note (a full disk): the holder is then unnamed
+
+    def locked_by_other(self) -> bool:
+        """True while another process owns this folder (its lock is held)."""
+        if self._lock_fd is not None or not (self.path / LOCK_FILE).exists():
+            return False
+        fd = take_lock(self.path / LOCK_FILE)
+        if fd is None:
+            return True
+        os.close(fd)
+        return False
 
     def __enter__(self) -> RunFolder:
         return self
@@ -442,6 +604,7 @@ class RunFolder:
             row = ev.get("row")
             if not isinstance(row, int):
                 continue
+            state.finished = None  # a resume went on after an earlier finish
             rs = state.rows.get(row)
             if rs is None:
                 rs = state.rows[row] = RowState(row=row, identifier=ev.get("identifier"), state="")
@@ -458,5 +621,50 @@ class RunFolder:
             elif kind in ("done", "outcome"):
                 rs.state = str(ev.get("outcome"))
                 rs.message = ev.get("message") or ""
+                rs.problems = [p for p in ev.get("problems") or [] if isinstance(p, dict)]
                 rs.new_last_modified = parse_or_none(ev.get("new_last_modified"))
         return state
+
+
+def find_run(path: Path) -> tuple[Path, str | None]:
+    """The run folder ``path`` names, and a note when it was picked from inside ``path``.
+
+    ``path`` may be a run folder, or the folder given to ``--run-dir`` (the
+    runs inside it): its only run, or, when it holds several, the latest one
+    not finished (else the latest).  Anything else comes back as it is, for
+    :meth:`RunFolder.open` to refuse in its own words.
+    """
+    path = Path(path)
+    if (path / RUN_FILE).is_file() or not path.is_dir():
+        return path, None
+    runs: list[tuple[str, bool, Path]] = []
+    for child in sorted(path.iterdir()):
+        if not (child / RUN_FILE).is_file():
+            continue
+        try:
+            folder = RunFolder.open(child)
+            runs.append((str(folder.info.get("started", "")), folder.replay().complete, child))
+        except RunFolderError:
+            continue
+    if not runs:
+        return path, None
+    if len(runs) == 1:
+        return runs[0][2], f"using {runs[0][2]}, the run folder inside {path}"
+    open_runs = [r for r in runs if not r[1]]
+    latest = max(open_runs or runs)[2]
+    which = "latest unfinished" if open_runs else "latest"
+    return latest, f"{path} holds {len(runs)} runs: using the {which} one, {latest}"
+
+
+def end_run(folder: RunFolder, summary: dict[str, Any]) -> None:
+    """End a run the one way apply and rollback share: journal ``finish``, close.
+
+    A ``finish`` that cannot be written (a full disk) is left out: the run then
+    reads as unfinished, and a resume settles it; the folder is closed anyway.
+    """
+    try:
+        folder.finish(summary)
+    except OSError:
+        pass
+    finally:
+        folder.close()

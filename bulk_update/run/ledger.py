@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bulk_update.run.folder import FILE_MODE, private_dir
+
 DAY = timedelta(hours=24)
 DAILY_WRITES = 10_000
 
@@ -94,8 +96,11 @@ class Ledger:
         t = self._clock()
         with self._lock:
             self._times.append(t)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
+            if not self.path.parent.is_dir():
+                private_dir(self.path.parent, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+            with os.fdopen(fd, "a", encoding="utf-8") as f:
+                os.fchmod(f.fileno(), FILE_MODE)
                 f.write(t.isoformat() + "\n")
             if len(self._times) > 4 * self.limit:
                 self._compact()
@@ -105,4 +110,5 @@ class Ledger:
         self._times = [t for t in self._times if t > cutoff]
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text("".join(t.isoformat() + "\n" for t in self._times), encoding="utf-8")
+        os.chmod(tmp, FILE_MODE)
         tmp.replace(self.path)

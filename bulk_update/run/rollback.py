@@ -41,7 +41,6 @@ apply run first.  A dry run reads every record and writes nothing, no folder.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -59,8 +58,9 @@ from bulk_update.payload import Path as FieldPath
 from bulk_update.problems import Outcome, Problem
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
-from bulk_update.run.folder import JOURNAL_FILE, RUN_FILE, RunFolder, atomic_write_text, file_sha256
-from bulk_update.run.jobs import JobReport, save
+from bulk_update.run.folder import RunFolder, end_run, find_run
+from bulk_update.run.ledger import Ledger
+from bulk_update.run.validate import JobReport, keep_private, save
 from bulk_update.times import iso, same_version, stamp
 
 RESULT_HEADERS = ["LastModifiedDate after the run", "LastModifiedDate now"]
@@ -81,26 +81,32 @@ class Target:
     """The record just before the run's write (None if its file is missing)."""
     run_changes: list[Any] = field(default_factory=list)
     """The changes the journal's last intent named (text or dicts)."""
+    ended: str | None = None
+    """For a row the run sent a write for but did not end ``updated``: how it ended."""
 
 
 def targets(folder: RunFolder) -> tuple[list[Target], list[int]]:
-    """The rows the run updated (in row order), and the rows it left in flight."""
+    """The rows the run wrote (in row order), and the rows it left in flight.
+
+    A row the run sent a write for that did not end ``updated`` (a conflict,
+    a failure) is a target too, with ``ended`` set: it is checked against its
+    before-image and reported when it differs, never silently left out.
+    """
     state = folder.replay()
     found: list[Target] = []
     in_flight: list[int] = []
     for row, rs in sorted(state.rows.items()):
         if rs.in_flight:
             in_flight.append(row)
-        elif rs.state == Outcome.UPDATED.value and rs.identifier:
-            found.append(
-                Target(
-                    row,
-                    rs.identifier,
-                    rs.new_last_modified,
-                    folder.load_before(rs.identifier),
-                    list(rs.changes),
-                )
-            )
+        elif not rs.identifier:
+            continue
+        elif rs.state == Outcome.UPDATED.value or rs.writes_sent:
+            ended = None if rs.state == Outcome.UPDATED.value else rs.state
+            before = folder.load_before(rs.identifier)
+            if ended is not None and before is None:
+                continue  # no before-image: nothing was sent for it
+            version = rs.new_last_modified if ended is None else None
+            found.append(Target(row, rs.identifier, version, before, list(rs.changes), ended))
     return found, in_flight
 
 
@@ -169,30 +175,21 @@ def changed_since(before: Payload, live: Payload, run_changes: Iterable[Any]) ->
 # -- the executor -----------------------------------------------------------------------
 
 
-class RollbackExecutor(Executor):
-    """The apply engine with a rollback's decision: before-image, only on the run's version."""
+class RestoreDecider:
+    """Rollback's decision for a row: its before-image, only on the version the run left."""
 
-    def __init__(
-        self,
-        pc: pcc.PartnerCentral,
-        options: Options,
-        plan: Mapping[int, Target],
-        folder: RunFolder | None = None,
-        on_row: Callable[[RowOutcome], None] | None = None,
-    ) -> None:
-        super().__init__(pc, options, folder, on_row)
+    def __init__(self, pc: pcc.PartnerCentral, plan: Mapping[int, Target], today: date | None):
+        self.pc = pc
         self.plan = plan
+        self.today = today
         self.versions: dict[int, str] = {}
         """Per row, the live LastModifiedDate at its last read (for the Results sheet)."""
         self._seen_lock = threading.Lock()
 
     def decide(self, edit: RowEdit) -> Decision:
-        return self._decide(edit, self.pc.get(edit.identifier))
+        return self.redecide(edit, self.pc.get(edit.identifier))
 
-    def _redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
-        return self._decide(edit, live)
-
-    def _decide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
+    def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
         target = self.plan[edit.row]
         assert target.before is not None
         live_version = live.get("LastModifiedDate")
@@ -214,7 +211,7 @@ class RollbackExecutor(Executor):
             return self._conflict(edit, target, live, before, current)
         edit.edits = restore_edits(before, current)
         edit.columns = {p: column_of(p) for p in edit.edits}
-        decision = decide(edit, live, on_conflict="overwrite", today=self.options.today)
+        decision = decide(edit, live, on_conflict="overwrite", today=self.today)
         if decision.outcome is Outcome.UNCHANGED:
             decision.message = "the record already holds its values from before the run"
         return decision
@@ -229,6 +226,13 @@ class RollbackExecutor(Executor):
     ) -> Decision:
         changes = diff(current, before)
         now = iso(live.get("LastModifiedDate"))
+        if target.ended is not None:
+            message = (
+                f"the run sent a write for this row but did not see it land (the row ended "
+                f"{target.ended}); the record differs from before the run in "
+                f"{', '.join(c.column for c in changes)}: not rolled back, check it"
+            )
+            return Decision(edit, Outcome.CONFLICT, message, changes, live=live)
         if target.version is None:
             message = (
                 "the run did not record the version its write produced, so the tool "
@@ -267,30 +271,16 @@ class RollbackExecutor(Executor):
 
 def create_folder(source: RunFolder, started: datetime, settings: dict[str, Any]) -> RunFolder:
     """A new ``rollback-<time>`` run folder inside the apply run's folder."""
-    base = source.path / f"rollback-{stamp(started)}"
-    path = base
-    try:
-        for n in range(2, 1000):
-            try:
-                path.mkdir()
-                break
-            except FileExistsError:
-                path = base.with_name(f"{base.name}-{n}")
-        info = {
-            "input": str(source.path.resolve()),
-            "input_sha256": file_sha256(source.journal_path),
-            "catalog": source.catalog,
-            "command": "rollback",
-            "settings": settings,
-            "started": started.isoformat(),
-        }
-        atomic_write_text(path / RUN_FILE, json.dumps(info, sort_keys=True) + "\n")
-        (path / JOURNAL_FILE).touch()
-    except OSError as e:
-        raise RunFolderError(
-            f"cannot create a rollback folder in {source.path}: {e.strerror}"
-        ) from e
-    return RunFolder.open(path)
+    return RunFolder.create(
+        source.path,
+        input_path=source.path,
+        catalog=source.catalog,
+        command="rollback",
+        settings=settings,
+        name=f"rollback-{stamp(started)}",
+        digest_of=source.journal_path,
+        started=started,
+    )
 
 
 def rollback_run(
@@ -306,21 +296,68 @@ def rollback_run(
     today: date | None = None,
     on_executor: Callable[[Executor], None] | None = None,
     verify: bool = True,
+    ledger: Ledger | None = None,
 ) -> JobReport:
     """``bulk-update rollback``: undo what the run in ``run_dir`` updated, where safe.
 
     ``confirm`` is asked once with the planned counts before the first write;
     returning False ends the rollback with every row to restore ``skipped``.
     Raises :class:`bulk_update.errors.RunFolderError` when ``run_dir`` is not a
-    run folder of this catalog.  The report's ``run_dir`` is None (a rollback
-    is resumed by running it again); its folder is in ``summary.extra``.
+    run folder of this catalog, or another process owns it.  The report's
+    ``run_dir`` is None (a rollback is resumed by running it again); its folder
+    is in ``summary.extra``.
     """
     started = datetime.now(UTC)
-    source = RunFolder.open(Path(run_dir), catalog=pc.catalog)
+    where, note = find_run(Path(run_dir))
+    source = RunFolder.open(where, catalog=pc.catalog)
     if source.info.get("command") not in ("apply", "rollback"):
         raise RunFolderError(f"{run_dir} is a {source.info.get('command')} run, not an apply run")
-    found, in_flight = targets(source)
-    plan = {t.row: t for t in found}
+    folder: RunFolder | None = None
+    try:
+        source.lock("rollback")  # no resume of the run while it is rolled back
+        found, in_flight = targets(source)
+        plan = {t.row: t for t in found}
+        outcomes, edits = _first_outcomes(source, found, in_flight, pc.catalog)
+        if not dry_run and (edits or outcomes):
+            folder = create_folder(source, started, {"max_writes": max_writes, "workers": workers})
+            folder.lock("rollback")
+            for o in outcomes.values():
+                folder.outcome(o.row, o.identifier, o.outcome.value, o.message)
+        options = Options(
+            dry_run=dry_run, on_conflict="overwrite", max_writes=max_writes, workers=workers,
+            conflict_retries=0, today=today, verify=verify, ledger=ledger,
+        )  # fmt: skip
+        restore = RestoreDecider(pc, plan, today)
+        executor = Executor(pc, options, folder, on_row, decider=restore)
+        if on_executor:
+            on_executor(executor)
+        planner = None
+        if confirm is not None and not dry_run:
+            planner = Executor(
+                pc, Options(dry_run=True, workers=workers, today=today), decider=restore
+            )
+            if on_executor:
+                on_executor(planner)
+        outcomes.update(confirmed_run(executor, planner, edits, confirm))
+        report = _report(
+            pc, source, folder, plan, outcomes, restore.versions, executor, started,
+            dry_run=dry_run, out=out,
+        )  # fmt: skip
+        if note:
+            report.summary.extra["rolled back run"] = f"{source.path} ({note})"
+        if folder is not None:
+            end_run(folder, summary_dict(report.results, report.summary))
+        return report
+    finally:
+        if folder is not None:
+            folder.close()
+        source.close()
+
+
+def _first_outcomes(
+    source: RunFolder, found: list[Target], in_flight: list[int], catalog: str
+) -> tuple[dict[int, RowOutcome], list[RowEdit]]:
+    """Rows ended before any read (no before-image, left in flight), and the rows to run."""
     outcomes: dict[int, RowOutcome] = {}
     edits: list[RowEdit] = []
     for t in found:
@@ -341,48 +378,62 @@ def rollback_run(
             identifier,
             Outcome.SKIPPED,
             "the run was interrupted while writing this row: finish it first with "
-            f"`bulk-update apply --resume {source.path} --catalog {pc.catalog}`, "
+            f"`bulk-update apply --resume {source.path} --catalog {catalog}`, "
             "then roll back again",
         )
+    return outcomes, edits
 
-    folder = None
-    if not dry_run and (edits or outcomes):
-        folder = create_folder(source, started, {"max_writes": max_writes, "workers": workers})
-        for o in outcomes.values():
-            folder.outcome(o.row, o.identifier, o.outcome.value, o.message)
-    options = Options(
-        dry_run=dry_run,
-        on_conflict="overwrite",
-        max_writes=max_writes,
-        workers=workers,
-        conflict_retries=0,
-        today=today,
-        verify=verify,
-    )
-    executor = RollbackExecutor(pc, options, plan, folder, on_row)
-    if on_executor:
-        on_executor(executor)
 
-    seen: dict[int, str] = {}
-    planner = None
-    if confirm is not None and not dry_run:
-        planner = RollbackExecutor(pc, Options(dry_run=True, workers=workers, today=today), plan)
-        if on_executor:
-            on_executor(planner)
-    outcomes.update(confirmed_run(executor, planner, edits, confirm))
-    if planner is not None:
-        seen.update(planner.versions)
-    seen.update(executor.versions)
-
+def _report(
+    pc: pcc.PartnerCentral,
+    source: RunFolder,
+    folder: RunFolder | None,
+    plan: Mapping[int, Target],
+    outcomes: Mapping[int, RowOutcome],
+    seen: Mapping[int, str],
+    executor: Executor,
+    started: datetime,
+    *,
+    dry_run: bool,
+    out: Path | None,
+) -> JobReport:
+    """The rollback's results (with the two version columns) and its Summary, written."""
     results: list[RowResult] = []
     problems: list[Problem] = []
     for row in sorted(outcomes):
         o = outcomes[row]
         done = plan.get(row)
         now = o.new_version or seen.get(row, "")
-        cells = [iso(done.version) if done else "", now]
-        results.append(RowResult(row, o.identifier, o.outcome, o.message, o.changes, cells))
+        o.cells = [iso(done.version) if done else "", now]
+        results.append(o)
         problems.extend(o.problems)
+    summary = _summary(pc, source, folder, executor, started, results, dry_run)
+    if out is not None:
+        target = out
+    elif folder is not None:
+        target = folder.path / "results.xlsx"
+    else:
+        target = source.path / f"rollback-{stamp(started)}.dry-run.xlsx"
+    summary.results_file = str(target)
+    target = save(
+        target,
+        lambda t: write_results(t, results, problems, list(RESULT_HEADERS), summary),
+        late=folder is not None,
+    )
+    if folder is not None:
+        keep_private(target, folder)
+    return JobReport(results, problems, summary, target, None, None)
+
+
+def _summary(
+    pc: pcc.PartnerCentral,
+    source: RunFolder,
+    folder: RunFolder | None,
+    executor: Executor,
+    started: datetime,
+    results: list[RowResult],
+    dry_run: bool,
+) -> RunSummary:
     stats = pc.stats
     summary = RunSummary(
         "rollback --dry-run" if dry_run else "rollback",
@@ -393,7 +444,7 @@ def rollback_run(
         calls=stats.calls,
         throttled=stats.throttled,
         retries=stats.retries,
-        writes=stats.writes,
+        writes=executor.writes_sent,
     )
     summary.extra["rolled back run"] = str(source.path)
     if executor.stop_reason:
@@ -405,20 +456,7 @@ def rollback_run(
             f"run `bulk-update rollback {source.path} --catalog {pc.catalog}` again: rows "
             "already restored end unchanged"
         )
-    if out is not None:
-        target = out
-    elif folder is not None:
-        target = folder.path / "results.xlsx"
-    else:
-        target = source.path / f"rollback-{stamp(started)}.dry-run.xlsx"
-    summary.results_file = str(target)
-    target = save(
-        target, lambda t: write_results(t, results, problems, list(RESULT_HEADERS), summary)
-    )
-    if folder is not None:
-        folder.finish(summary_dict(results, summary))
-        folder.close()
-    return JobReport(results, problems, summary, target, None, None)
+    return summary
 
 
-__all__ = ["RollbackExecutor", "Target", "restore_edits", "rollback_run", "targets"]
+__all__ = ["RestoreDecider", "Target", "restore_edits", "rollback_run", "targets"]

@@ -1,0 +1,86 @@
+"""Settling a write whose answer does not say what happened: read the record.
+
+A write may have landed although its answer was lost (a timeout, a connection
+closed after sending), was a server error, or was a ``ConflictException`` to
+a retry of the tool's own write that the service had already kept.  Before any
+retry the record is read again, and one question decides the row:
+
+- still the version the write carried -> the write did not land: it may be
+  sent again (it carries the same version, so a late copy is refused);
+- a new version that holds what was sent -> it landed: the row is ``updated``
+  with the version it has now (journalled, so resume and rollback know it);
+- a new version holding other values -> someone else moved the record.
+
+The executor settles a write as it happens; ``apply --resume`` settles the
+rows the interrupted run left in flight; rollback uses the executor, so its
+writes are settled the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bulk_update.api import client as pcc
+from bulk_update.merge import diff, holds, project
+from bulk_update.payload import Path as FieldPath
+from bulk_update.payload import Value
+from bulk_update.times import same_version
+
+FRAME = ("Identifier", "LastModifiedDate", "Catalog")
+"""The payload keys that address a write rather than carry its values."""
+
+
+class Verdict(StrEnum):
+    NOT_LANDED = "not-landed"
+    LANDED = "landed"
+    MOVED = "moved"
+
+
+@dataclass
+class Settled:
+    """What a fresh read says about one write."""
+
+    verdict: Verdict
+    live: Mapping[str, Any]
+    differs: list[str] = field(default_factory=list)
+    """For ``moved``: the sent fields the record does not hold now."""
+
+    @property
+    def version(self) -> Any:
+        return self.live.get("LastModifiedDate")
+
+
+def sent_values(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a write carried (its payload without the addressing keys)."""
+    return {k: v for k, v in payload.items() if k not in FRAME}
+
+
+def settle(
+    pc: pcc.PartnerCentral,
+    identifier: str,
+    sent_version: Any,
+    *,
+    sent: Mapping[str, Any] | None = None,
+    edits: Mapping[FieldPath, Value] | None = None,
+) -> Settled:
+    """Read the record and say whether the write carrying ``sent_version`` landed.
+
+    ``sent`` is the whole update-shaped payload when known (the executor);
+    else ``edits``, the row's own values, are what the record must hold (a
+    resume, which journalled only the payload's digest).
+    """
+    live = pc.get(identifier)
+    if sent_version is not None and same_version(live.get("LastModifiedDate"), sent_version):
+        return Settled(Verdict.NOT_LANDED, live)
+    current = project(live)
+    if sent is not None:
+        missing = [c.column for c in diff(sent_values(sent), current)]
+        if not missing:
+            return Settled(Verdict.LANDED, live)
+        return Settled(Verdict.MOVED, live, missing)
+    if edits is not None and holds(current, edits):
+        return Settled(Verdict.LANDED, live)
+    return Settled(Verdict.MOVED, live)

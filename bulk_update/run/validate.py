@@ -8,10 +8,13 @@ for a run that cannot start.  Row problems travel as records inside the report.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -152,25 +155,44 @@ def save(target: Path, write: Callable[[Path], Path], *, late: bool = False) -> 
     tries = [target, target.with_name(f"{target.stem}-{stamp}{target.suffix}")]
     if late:
         tries.append(Path(tempfile.gettempdir()) / "bulk-update-results" / tries[1].name)
-    first: BaseException | None = None
-    for n, place in enumerate(tries):
-        existed = place.exists()
-        try:
-            if n == 2:  # the temporary folder is shared: keep the results private there
-                place.parent.mkdir(mode=0o700, exist_ok=True)
-                written = write(place)
-                os.chmod(written, FILE_MODE)
-                return written
-            place.parent.mkdir(parents=True, exist_ok=True)
-            return write(place)
-        except (OSError, FileCreateError) as exc:
-            first = first or exc
+    reason = ""
+    with _quiet_unraisable():
+        for n, place in enumerate(tries):
+            existed = place.exists()
+            try:
+                if n == 2:  # the temporary folder is shared: keep the results private there
+                    place.parent.mkdir(mode=0o700, exist_ok=True)
+                    written = write(place)
+                    os.chmod(written, FILE_MODE)
+                    return written
+                place.parent.mkdir(parents=True, exist_ok=True)
+                return write(place)
+            except (OSError, FileCreateError) as exc:
+                # Keep the words only: the exception's frames hold the half-written file.
+                reason = reason or (getattr(exc, "strerror", None) or str(exc))
             _remove_partial(place, existed)
-    reason = getattr(first, "strerror", None) or str(first)
     raise BulkUpdateError(
         f"cannot write {target}: {reason}; close it if it is open in Excel, "
         "or choose another place with --out"
     )
+
+
+@contextmanager
+def _quiet_unraisable() -> Iterator[None]:
+    """Keep a failed workbook write from printing a traceback later.
+
+    When xlsxwriter cannot finish a file (a full disk), its zip file is left
+    open; closing it when it is collected fails again, and Python would print
+    that as "Exception ignored in ...". The failure is already reported in one
+    line, so such leftovers are collected here, silently.
+    """
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _unraisable: None
+    try:
+        yield
+    finally:
+        gc.collect()
+        sys.unraisablehook = hook
 
 
 def _remove_partial(path: Path, existed: bool) -> None:

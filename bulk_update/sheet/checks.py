@@ -47,12 +47,15 @@ from bulk_update.sheet.messages import (
     allowed_message,
     and_list,
     canon_key,
+    cell_error_message,
+    control_message,
     date_message,
     length_message,
     number_problem,
     pattern_message,
+    uncalculated_message,
 )
-from bulk_update.sheet.read import NUMBER, Sheet
+from bulk_update.sheet.read import ERROR, EXCEL_ERRORS, FORMULA, NUMBER, Sheet
 from bulk_update.times import parse_timestamp
 
 _DATE = re.compile(
@@ -199,14 +202,15 @@ def _identifier_spec(name: str, col: Column, duplicates: dict[str, list[int]] | 
     pattern = (
         _catalog.update_shape().members["Identifier"].metadata.get("pattern", _IDENTIFIER_PATTERN)
     )
+    # Ids are compared ignoring case: o6410556 and O6410556 are one opportunity.
     if duplicates is None:
-        unique: Callable[[pd.Series], pd.Series] = lambda s: ~s.duplicated(keep=False)  # noqa: E731
+        unique: Callable[[pd.Series], pd.Series] = lambda s: ~s.str.upper().duplicated(keep=False)  # noqa: E731
     else:  # the sheet is checked in chunks: the whole sheet's duplicates are given
         twice = set(duplicates)
-        unique = lambda s: ~s.isin(twice)  # noqa: E731
+        unique = lambda s: ~s.str.upper().isin(twice)  # noqa: E731
     checks = [
+        pa.Check(unique, name="duplicate-identifier"),  # first: it names the other row
         pa.Check(lambda s: s.str.fullmatch(pattern), name="invalid-identifier"),
-        pa.Check(unique, name="duplicate-identifier"),
     ]
     messages: dict[str, tuple[Message, Severity]] = {
         "invalid-identifier": (
@@ -356,10 +360,39 @@ def _normalise_column(spec: _Spec, raw: pd.Series) -> tuple[pd.Series, dict[int,
     return out, notes
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters a cell must not hold: all but tab, line feed and carriage return."""
+
+
+def _damage(sheet: Sheet, spec: _Spec) -> list[_Found]:
+    """Cells the reader could not read as a value: an error, a formula never
+    calculated, control characters. Each is an error naming the cell and the fix."""
+    pos = spec.column.position
+    texts, kinds = sheet.cells[pos], sheet.kinds[pos]
+    letter = sheet.letter(pos)
+    found: list[_Found] = []
+    errors = (kinds == ERROR) | texts.isin(EXCEL_ERRORS)
+    for i in errors.to_numpy().nonzero()[0].tolist():
+        cell = f"{letter}{sheet.row_numbers[i]}"
+        found.append((i, spec, "error-cell", cell_error_message(cell, str(texts.iat[i])),
+                      Severity.ERROR))  # fmt: skip
+    for i in (kinds == FORMULA).to_numpy().nonzero()[0].tolist():
+        cell = f"{letter}{sheet.row_numbers[i]}"
+        found.append((i, spec, "formula-not-calculated", uncalculated_message(cell),
+                      Severity.ERROR))  # fmt: skip
+    hostile = _test_per_unique(texts, lambda v: _CONTROL.search(v) is not None)
+    for i in hostile.to_numpy().nonzero()[0].tolist():
+        cell = f"{letter}{sheet.row_numbers[i]}"
+        code = ord(_CONTROL.search(str(texts.iat[i])).group())  # type: ignore[union-attr]
+        found.append((i, spec, "control-character", control_message(cell, code), Severity.ERROR))
+    return found
+
+
 def _normalise(sheet: Sheet, specs: list[_Spec]) -> _Normalised:
     result = _Normalised({}, {}, [])
     for spec in specs:
         raw = sheet.cells[spec.column.position]
+        result.problems.extend(_damage(sheet, spec))
         values, notes = _normalise_column(spec, raw)
         result.values[spec.name] = values
         for i, note in notes.items():
@@ -430,11 +463,13 @@ def check_sheet(
     if duplicates is not None:
         id_rows = duplicates
     else:
-        for i in idents[idents.duplicated(keep=False)].index:
-            id_rows.setdefault(str(idents.iat[i]), []).append(sheet.row_numbers[i])
+        folded = idents.str.upper()
+        for i in idents[folded.duplicated(keep=False)].index:
+            id_rows.setdefault(str(folded.iat[i]), []).append(sheet.row_numbers[i])
     ident_spec.messages["duplicate-identifier"] = (
         lambda v: (
-            f"{v} appears on rows {and_list(id_rows.get(v, []))}: give each opportunity one row only"
+            f"{v} appears on rows {and_list(id_rows.get(v.upper(), []))}: "
+            "give each opportunity one row only"
         ),
         Severity.ERROR,
     )

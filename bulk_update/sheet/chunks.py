@@ -21,7 +21,6 @@ prefix) is read whole by :func:`readers.read_sheet` and yielded as one chunk.
 
 from __future__ import annotations
 
-import csv
 import io
 import pickle
 import re
@@ -35,7 +34,6 @@ from typing import IO, Any
 from python_calamine import CalamineError, CalamineWorkbook
 
 from bulk_update.errors import SheetError
-from bulk_update.payload import CLEAR_TEXT
 from bulk_update.sheet import read as readers
 
 CHUNK_BYTES = 8 << 20
@@ -60,13 +58,10 @@ class _Unstreamable(Exception):
 
 
 def identifier_key(value: Any) -> str | None:
-    """An identifier cell as the checks see it (trimmed, ``#CLEAR`` in capitals), None if empty."""
+    """An identifier cell as the duplicate check compares it (trimmed, in capitals:
+    ids are compared ignoring case), None if empty."""
     text = readers._cell(value)[0].strip()
-    if not text:
-        return None
-    if text[0] == "#" and text.upper() == CLEAR_TEXT:
-        return CLEAR_TEXT
-    return text
+    return text.upper() if text else None
 
 
 @dataclass
@@ -374,13 +369,7 @@ def _parse(parts: dict[str, bytes], member: str, name: str, prefix: bytes, body:
         rows = [[*([""] * left), *r] for r in rows]
     found: dict[tuple[int, int], str] = {}
     readers._scan_errors(body, found)
-    for (r, c), text in found.items():
-        k = r - top
-        if 0 <= k < len(rows):
-            line = rows[k]
-            if c >= len(line):
-                line.extend([""] * (c + 1 - len(line)))
-            line[c] = readers._ErrorCell(text)
+    readers.put_back(rows, found, top)
     return top + 1, rows
 
 
@@ -402,20 +391,15 @@ def _csv_source(path: Path, size: int) -> Callable[[], Iterator[RawChunk]]:
         with path.open(encoding="utf-8-sig", newline="") as f:
             if skip:
                 f.readline()
-            reader = csv.reader(f, delimiter=delimiter)
             rows: list[list[Any]] = []
             first = 1
             try:
-                for row in reader:
+                for row in readers.csv_records(f, delimiter, path.name, skip):
                     rows.append(row)
                     if len(rows) >= size:
                         yield first, rows
                         first += len(rows)
                         rows = []
-            except csv.Error as e:
-                raise SheetError(
-                    f"{path.name}: line {reader.line_num} cannot be read as CSV ({e})"
-                ) from e
             except UnicodeDecodeError as e:
                 raise _Unstreamable from e
             yield first, rows

@@ -124,3 +124,26 @@ def number_problem(f: Field, digits: str) -> tuple[str, str, Severity] | None:
         return None  # the pattern check speaks, or leading zeros cannot occur (amounts)
     return ("stored-as-number", "stored as a number: if it had leading zeros they were lost; "
             "format the column as Text", Severity.WARNING)  # fmt: skip
+
+
+def cell_error_message(cell: str, error: str) -> str:
+    return (
+        f"cell {cell} holds the Excel error {error}, not a value: fix the formula it comes "
+        "from, or type the value (leave the cell empty to keep the field as it is)"
+    )
+
+
+def uncalculated_message(cell: str) -> str:
+    return (
+        f"cell {cell} holds a formula that was never calculated (the program that saved the "
+        "file does not compute formulas), so its value is unknown: open the file in Excel "
+        "and save it again, or type the value"
+    )
+
+
+def control_message(cell: str, code: int) -> str:
+    name = "a NUL byte" if code == 0 else f"the control character U+{code:04X}"
+    return (
+        f"cell {cell} holds {name}, which no field accepts (often left by a copy from "
+        "another program): retype the cell's text"
+    )

@@ -28,7 +28,8 @@ Decisions where the contract is silent:
 - A column with neither a header nor any data is dropped wherever it is;
   ``Sheet.source_columns`` keeps each column's place in the file.
 - A formula that was never calculated (written by a program, never opened in
-  Excel) has no cached value and reads as empty.
+  Excel) has no cached value: it reads as "" of kind FORMULA, and the checks
+  make its row ``invalid`` (the edit it holds must not be lost silently).
 - A CSV file's first line ``sep=;`` (which Excel writes and reads) sets the
   delimiter and is not a row.
 """
@@ -40,7 +41,7 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -51,6 +52,7 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
+from bulk_update.csvtext import unescape
 from bulk_update.errors import SheetError
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
 from bulk_update.workbook import EXPORT_SHEET
@@ -63,6 +65,13 @@ NUMBER = "n"
 DATE = "d"  # a real Excel date or datetime cell
 BOOL = "b"
 ERROR = "e"  # an Excel error value such as #N/A
+FORMULA = "f"  # a formula saved without its computed value (never calculated)
+
+EXCEL_ERRORS = frozenset(
+    ("#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+     "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
+)  # fmt: skip
+"""The texts of Excel's error values: a CSV saved by Excel holds them as plain text."""
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv",)
@@ -143,6 +152,10 @@ class _ErrorCell(str):
     """An Excel error value (``#N/A``) put back into calamine's rows."""
 
 
+class _Uncalculated(str):
+    """A formula cell saved without a computed value, put back into calamine's rows as ""."""
+
+
 def number_text(value: float) -> str:
     """A number as Excel shows it: 15 significant digits, no ".0", no exponent."""
     short = repr(value)
@@ -182,6 +195,8 @@ def _cell(value: Any) -> tuple[str, str]:
         return f"{hours}:{rest // 60:02d}:{rest % 60:02d}", DATE
     if kind_of is _ErrorCell:
         return str(value), ERROR
+    if kind_of is _Uncalculated:
+        return "", FORMULA
     return str(value), TEXT
 
 
@@ -410,17 +425,24 @@ _CHUNK = 1 << 22
 
 
 def _put_back_errors(path: Path, name: str, rows: list[list[Any]]) -> None:
-    """Replace calamine's "" by the error text (#N/A...) wherever the sheet holds an error."""
-    for (row, col), text in _error_cells(path, name).items():
-        if row < len(rows):
-            line = rows[row]
+    """Put back what calamine reads as "": error cells (#N/A...) and uncalculated formulas."""
+    put_back(rows, _error_cells(path, name), 0)
+
+
+def put_back(rows: list[list[Any]], found: dict[tuple[int, int], str], top: int) -> None:
+    """Write each marked cell of ``found`` (0-based sheet row, column) into ``rows``,
+    whose first row is sheet row ``top`` (0-based)."""
+    for (row, col), value in found.items():
+        k = row - top
+        if 0 <= k < len(rows):
+            line = rows[k]
             if col >= len(line):
                 line.extend([""] * (col + 1 - len(line)))
-            line[col] = _ErrorCell(text)
+            line[col] = value
 
 
 def _error_cells(path: Path, name: str) -> dict[tuple[int, int], str]:
-    """0-based (row, column) -> error text, for every error cell of sheet ``name``."""
+    """0-based (row, column) -> marked cell, for every error cell or uncalculated formula."""
     found: dict[tuple[int, int], str] = {}
     try:
         with zipfile.ZipFile(path) as z:
@@ -443,6 +465,7 @@ def _error_cells(path: Path, name: str) -> dict[tuple[int, int], str]:
 
 
 def _scan_errors(xml: bytes, found: dict[tuple[int, int], str]) -> None:
+    """Mark the error cells and the formulas without a value in a piece of sheet XML."""
     # A writer quotes cell attributes one way throughout: search only for its way.
     single = xml.find(b' r="') < 0 and xml.find(b" r='") >= 0
     marker = _ERROR_MARKERS[1] if single else _ERROR_MARKERS[0]
@@ -450,6 +473,34 @@ def _scan_errors(xml: bytes, found: dict[tuple[int, int], str]) -> None:
     while at >= 0:
         _error_at(xml, at, found)
         at = xml.find(marker, at + len(marker))
+    at = xml.find(b"<f")
+    while at >= 0:
+        if xml[at + 2 : at + 3] in (b">", b" ", b"/"):
+            _formula_at(xml, at, found)
+        at = xml.find(b"<f", at + 2)
+
+
+def _formula_at(xml: bytes, at: int, found: dict[tuple[int, int], str]) -> None:
+    """Mark the cell whose formula starts at ``at`` when it holds no computed value."""
+    start = xml.rfind(b"<c ", 0, at)
+    end = xml.find(b"</c>", at)
+    if start < 0 or end < 0 or xml.find(b"</c>", start, at) >= 0:
+        return
+    if _VALUE.search(xml, at, end) is not None:
+        return  # calculated: calamine reads its value
+    open_end = xml.find(b">", start)
+    ref = _REF.search(xml, start, open_end)
+    if ref is None:
+        return
+    row, col = _ref_position(ref)
+    found.setdefault((row, col), _Uncalculated(""))
+
+
+def _ref_position(ref: re.Match[bytes]) -> tuple[int, int]:
+    col = 0
+    for ch in ref.group(1):
+        col = col * 26 + ch - 64
+    return int(ref.group(2)) - 1, col - 1
 
 
 def _error_at(xml: bytes, at: int, found: dict[tuple[int, int], str]) -> None:
@@ -463,11 +514,8 @@ def _error_at(xml: bytes, at: int, found: dict[tuple[int, int], str]) -> None:
     if ref is None or open_end < 0 or end < 0:
         return
     value = _VALUE.search(xml, open_end, end)
-    col = 0
-    for ch in ref.group(1):
-        col = col * 26 + ch - 64
     text = value.group(1).decode("utf-8", "replace") if value else "#VALUE!"
-    found[(int(ref.group(2)) - 1, col - 1)] = text
+    found[_ref_position(ref)] = _ErrorCell(text)
 
 
 def _sheet_member(z: zipfile.ZipFile, name: str) -> str | None:
@@ -495,14 +543,8 @@ def _read_csv(path: Path) -> Sheet:
     text = _decode(path, raw)
     if not text.strip():
         raise SheetError(f"{path.name} is empty")
-    delimiter, text = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[list[str]] = []
-    try:
-        for row in reader:
-            rows.append(row)
-    except csv.Error as e:
-        raise SheetError(f"{path.name}: line {reader.line_num} cannot be read as CSV ({e})") from e
+    delimiter, rest = _delimiter(text)
+    rows = list(csv_records(io.StringIO(rest, newline=""), delimiter, path.name, rest is not text))
     grid = _grid(rows, path.name)
     return Sheet(
         path=path,
@@ -514,6 +556,55 @@ def _read_csv(path: Path) -> Sheet:
         header_row=grid.header_row,
         source_columns=grid.source_columns,
     )
+
+
+_EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')
+
+
+def csv_cell(text: str) -> str:
+    """One CSV cell as the tool reads it.
+
+    ``="02139"`` (Excel's way of keeping leading zeros in a CSV) reads as the
+    text inside, ``02139``; otherwise the apostrophe that :func:`csvtext.escape`
+    put before a formula trigger is taken off again.
+    """
+    if not text or text[0] not in "='":
+        return text
+    if text[0] == "=":
+        m = _EXCEL_TEXT.fullmatch(text)
+        return m.group(1).replace('""', '"') if m else text
+    return unescape(text)
+
+
+def csv_records(
+    lines: Iterable[str], delimiter: str, name: str, skipped_line: bool = False
+) -> Iterator[list[str]]:
+    """The records of a CSV text, each cell read by :func:`csv_cell`.
+
+    The parser is strict: a quote that never closes (or closes in the middle
+    of a cell) stops the read naming the line where that record, and so the
+    quote, began, instead of running the rest of the file into one cell.
+    ``skipped_line`` says an Excel ``sep=`` line was taken off the top.
+    """
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    offset = 1 if skipped_line else 0
+    done = 0  # physical lines read by the records so far
+    try:
+        for row in reader:
+            done = reader.line_num
+            yield [csv_cell(v) for v in row]
+    except csv.Error as e:
+        opened = done + 1 + offset
+        if "field limit" in str(e):
+            raise SheetError(
+                f"{name}: line {opened} cannot be read as CSV ({e}): a cell there is longer "
+                "than any spreadsheet cell (Excel's limit is 32,767 characters), or a quote "
+                '(") opened on that line never closes: close the quote, or delete it'
+            ) from e
+        raise SheetError(
+            f"{name}: line {opened} opens a quoted cell (\") that does not close where it "
+            f"should ({e}): close the quote, or delete it, and save again"
+        ) from e
 
 
 def _decode(path: Path, raw: bytes) -> str:

@@ -205,6 +205,7 @@ def _read_once(
     problem: BaseException | None = None
     first_row: dict[str, int] = {}
     duplicates: dict[str, list[int]] = {}
+    first_data = True
     for first, rows in raw():
         data: list[list[Any]] = []
         numbers: list[int] = []
@@ -223,6 +224,9 @@ def _read_once(
                 except Exception as e:  # raised after the sheet's own errors
                     problem = e
                 continue
+            if first_data:
+                first_data = False
+                readers.title_row_check(where, header, header_row, row, number)
             width = len(header)
             for i in empty_headers:
                 if i < len(row) and i not in first_filled and _filled(row[i]):
@@ -249,7 +253,7 @@ def _read_once(
                 cells, kinds = cells[:, keep], kinds[:, keep]
             pickle.dump((numbers, cells, kinds), spill, protocol=pickle.HIGHEST_PROTOCOL)
     if header is None:
-        raise SheetError(f"{where} is empty: the first row must hold the column names")
+        raise readers.empty_sheet_error(path, name, where)
     if first_filled:
         i = min(first_filled)
         raise SheetError(

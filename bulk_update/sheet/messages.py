@@ -50,10 +50,16 @@ def _listing(values: tuple[str, ...]) -> str:
     return ", ".join(values[:5]) + f"... ({len(values)} values; see the template's lists)"
 
 
+_STATE_CODE = re.compile(r"[A-Za-z]{2}")
+
+
 def did_you_mean(value: str, allowed: tuple[str, ...]) -> str | None:
     """The allowed value closest to ``value`` (case and spacing ignored), if one is close."""
+    key = canon_key(value)
+    if len(key) < 3:
+        return None  # 'WA' is as close to 'Iowa' as to nothing: no guess for a code
     keys = {canon_key(a): a for a in allowed}
-    close = difflib.get_close_matches(canon_key(value), list(keys), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.6)
     return keys[close[0]] if close else None
 
 
@@ -70,6 +76,17 @@ def allowed_message(f: Field, bad: list[str], *, documented: bool = False) -> st
         else:
             text = f"{shown} is not an allowed value for {f.key}."
         guess = did_you_mean(value, allowed)
+        if (
+            documented
+            and guess is None
+            and f.key.endswith("StateOrRegion")
+            and _STATE_CODE.fullmatch(value)
+        ):
+            parts.append(
+                f"{text} It looks like a two-letter state code: the documented list spells "
+                "each state out in full (for example 'California', not 'CA')."
+            )
+            continue
         parts.append(
             f"{text} Did you mean '{guess}'?" if guess else f"{text} Allowed: {_listing(allowed)}."
         )

@@ -255,6 +255,8 @@ def _grid(rows: Iterable[Sequence[Any]], where: str, first_row: int = 1) -> _Gri
         numbers.append(number)
     if header is None:
         raise SheetError(f"{where} is empty: the first row must hold the column names")
+    if data:
+        title_row_check(where, header, header_row, data[0], numbers[0])
     width = max([len(header), *map(len, data)])
     header += [""] * (width - len(header))
     cells, kinds = cells_and_kinds(data, width)
@@ -278,6 +280,30 @@ def _grid(rows: Iterable[Sequence[Any]], where: str, first_row: int = 1) -> _Gri
         cells=_frame(cells),
         kinds=_frame(kinds),
         row_numbers=numbers,
+    )
+
+
+_HEADER_WORDS = frozenset(("identifier", "id", "opportunityid"))
+
+
+def title_row_check(
+    where: str, header: list[str], header_row: int, first: Sequence[Any], first_row: int
+) -> None:
+    """Refuse a title above the header: a lone cell on the first row, more cells below it.
+
+    Read as the header, such a sheet would report a value "with no header" in
+    each column but the first; the message names the title and the real header.
+    """
+    named = [h for h in header if h]
+    if len(named) != 1 or named[0].replace(" ", "").casefold() in _HEADER_WORDS:
+        return
+    filled = sum(1 for v in first if _cell(v)[0].strip())
+    if filled < 2:
+        return
+    raise SheetError(
+        f"{where}: row {header_row} looks like a title ({named[0]!r}), not the column names; "
+        f"the header looks like row {first_row}: delete row {header_row} (the header must be "
+        "the first filled row) and save again"
     )
 
 
@@ -332,6 +358,8 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
         where = f"{path.name}, sheet {name!r}"
         rows = _sheet_rows(path, book, name)
         _put_back_errors(path, name, rows)
+        if all(map(_is_blank, rows)):
+            raise empty_sheet_error(path, name, where, book)
         grid = _grid(rows, where)
         del rows
         meta: dict[str, str] = {}
@@ -375,6 +403,42 @@ def _sheet_rows(path: Path, book: CalamineWorkbook, name: str) -> list[list[Any]
         return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except CalamineError as e:
         raise SheetError(f"{path.name} is not a readable .xlsx file ({_first_line(e)})") from e
+
+
+def empty_sheet_error(
+    path: Path, name: str | None, where: str, book: CalamineWorkbook | None = None
+) -> SheetError:
+    """The error for an empty data sheet; it names the sheet that holds data, if one does."""
+    plain = SheetError(f"{where} is empty: the first row must hold the column names")
+    if name is None:
+        return plain
+    try:
+        if book is None:
+            with CalamineWorkbook.from_path(str(path)) as opened:
+                other = _sheet_with_data(path, opened, name)
+        else:
+            other = _sheet_with_data(path, book, name)
+    except (CalamineError, OSError, ValueError, SheetError):
+        return plain
+    if other is None:
+        return plain
+    return SheetError(
+        f"{where} is empty; the data is on sheet {other!r}: read that sheet with "
+        f"--sheet {_quoted_option(other)}, or move it to the front of the workbook"
+    )
+
+
+def _quoted_option(name: str) -> str:
+    return name if re.fullmatch(r"[\w.-]+", name) else f'"{name}"'
+
+
+def _sheet_with_data(path: Path, book: CalamineWorkbook, skip: str) -> str | None:
+    for m in book.sheets_metadata:
+        if m.name == skip or m.name.startswith("_") or m.typ != SheetTypeEnum.WorkSheet:
+            continue
+        if not all(map(_is_blank, _sheet_rows(path, book, m.name))):
+            return m.name
+    return None
 
 
 def _choose_sheet(path: Path, book: CalamineWorkbook, wanted: str | None) -> str:

@@ -60,7 +60,7 @@ def test_a_quote_that_never_closes_is_a_start_up_error_naming_its_line(tmp_path:
 def test_a_runaway_quote_closed_by_a_later_cell_is_refused_too(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
     path.write_text(
-        "sep=,\nIdentifier,Project.Title\nO1,ok\nO2,\"runaway\nO3,\"Quoted\",x\n", encoding="utf-8"
+        'sep=,\nIdentifier,Project.Title\nO1,ok\nO2,"runaway\nO3,"Quoted",x\n', encoding="utf-8"
     )
     with pytest.raises(SheetError, match=r"line 4 opens a quoted cell"):
         validate(path)
@@ -122,9 +122,9 @@ def test_an_error_text_saved_into_a_csv_is_refused_as_well(tmp_path: Path) -> No
 def test_excel_keep_the_zeros_text_in_a_csv_reads_as_the_text_inside(tmp_path: Path) -> None:
     path = tmp_path / "z.csv"
     path.write_text(
-        'Identifier,Customer.Account.Address.PostalCode,Project.Title\n'
+        "Identifier,Customer.Account.Address.PostalCode,Project.Title\n"
         'O1,"=""02139""","=""say """"hi"""""""\n'
-        "O2,=1+1,'=\"02139\"\n",
+        'O2,=1+1,\'="02139"\n',
         encoding="utf-8",
     )
     sheet = read_sheet(path)

@@ -666,7 +666,7 @@ def csv_records(
                 '(") opened on that line never closes: close the quote, or delete it'
             ) from e
         raise SheetError(
-            f"{name}: line {opened} opens a quoted cell (\") that does not close where it "
+            f'{name}: line {opened} opens a quoted cell (") that does not close where it '
             f"should ({e}): close the quote, or delete it, and save again"
         ) from e
 

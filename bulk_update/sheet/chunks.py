@@ -34,6 +34,7 @@ from typing import IO, Any
 from python_calamine import CalamineError, CalamineWorkbook
 
 from bulk_update.errors import SheetError
+from bulk_update.sheet import limits
 from bulk_update.sheet import read as readers
 
 CHUNK_BYTES = 8 << 20
@@ -284,6 +285,7 @@ def _xlsx_source(
         magic = f.read(8)
     if not magic or magic == readers._OLE2_MAGIC:
         raise _Unstreamable  # the whole read says why
+    limits.check_archive(path)
     try:
         with CalamineWorkbook.from_path(str(path)) as book:
             name = readers._choose_sheet(path, book, sheet)
@@ -294,6 +296,7 @@ def _xlsx_source(
             member = readers._sheet_member(z, name)
             if member is None:
                 raise _Unstreamable
+            limits.check_dimension(path, member, whole=False)
             parts: dict[str, bytes] = {}
             for info in z.infolist():
                 if info.filename == member:

@@ -54,6 +54,7 @@ from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, Shee
 
 from bulk_update.csvtext import unescape
 from bulk_update.errors import SheetError
+from bulk_update.sheet import limits
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
 from bulk_update.workbook import EXPORT_SHEET
 from bulk_update.workbook import column_letter as column_letter
@@ -349,12 +350,14 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
         raise SheetError(f"{path.name} is empty")
     if magic == _OLE2_MAGIC:
         raise SheetError(f"{path.name} {_PASSWORD_HINT}")
+    limits.check_archive(path)
     try:
         book = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as e:
         raise SheetError(f"{path.name} is not a readable .xlsx file ({_first_line(e)})") from e
     with book:
         name = _choose_sheet(path, book, sheet)
+        _check_dimension(path, name)
         where = f"{path.name}, sheet {name!r}"
         rows = _sheet_rows(path, book, name)
         _put_back_errors(path, name, rows)
@@ -391,6 +394,16 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
         header_row=grid.header_row,
         source_columns=grid.source_columns,
     )
+
+
+def _check_dimension(path: Path, name: str) -> None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            member = _sheet_member(z, name)
+    except (zipfile.BadZipFile, OSError, KeyError, ElementTree.ParseError):
+        return
+    if member is not None:
+        limits.check_dimension(path, member, whole=True)
 
 
 def _first_line(error: BaseException) -> str:

@@ -18,7 +18,8 @@ from bulk_update.errors import SheetError
 from bulk_update.results import Outcome
 from bulk_update.run import jobs
 from bulk_update.sheet import chunks
-from bulk_update.sheet.read import csv_cell, read_sheet
+from bulk_update.sheet.csvcells import csv_cell
+from bulk_update.sheet.read import read_sheet
 
 TODAY = dt.date(2026, 5, 1)
 
@@ -204,3 +205,18 @@ def test_a_calculated_formula_reads_as_its_value(tmp_path: Path) -> None:
     report = validate(path)
     assert outcomes(report) == [(2, "valid")]
     assert Outcome.VALID.value == "valid"
+
+
+def test_the_csv_baseline_sidecar_is_read_with_the_escape_undone(tmp_path: Path) -> None:
+    from bulk_update.sheet.baseline import load_csv_baseline, sidecar_paths
+
+    sheet = tmp_path / "export.csv"
+    sheet.write_text("Identifier,Project.Title\nO1,x\n", encoding="utf-8")
+    base, _info = sidecar_paths(sheet)
+    title = '=HYPERLINK("http://x")'
+    base.write_text(
+        f'Identifier,Project.Title\nO1,"{csvtext.escape(title).replace(chr(34), 2 * chr(34))}"\n'
+    )
+    frame, meta = load_csv_baseline(sheet)
+    assert frame is not None and "sidecar_problem" not in meta
+    assert frame.to_dict("records") == [{"Identifier": "O1", "Project.Title": title}]

@@ -36,6 +36,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from bulk_update.errors import SheetError
 from bulk_update.sheet import limits
 from bulk_update.sheet import read as readers
+from bulk_update.sheet.csvcells import csv_records
 
 CHUNK_BYTES = 8 << 20
 """Sheet XML per chunk: about 2,000 rows of 65 columns."""
@@ -401,7 +402,7 @@ def _csv_source(path: Path, size: int) -> Callable[[], Iterator[RawChunk]]:
             rows: list[list[Any]] = []
             first = 1
             try:
-                for row in readers.csv_records(f, delimiter, path.name, skip):
+                for row in csv_records(f, delimiter, path.name, skip):
                     rows.append(row)
                     if len(rows) >= size:
                         yield first, rows

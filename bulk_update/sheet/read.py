@@ -41,7 +41,7 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -52,11 +52,12 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
-from bulk_update.csvtext import unescape
 from bulk_update.errors import SheetError
 from bulk_update.sheet import limits
+from bulk_update.sheet.baseline import BASELINE_PROBLEM as BASELINE_PROBLEM
+from bulk_update.sheet.baseline import export_baseline
+from bulk_update.sheet.csvcells import csv_records
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
-from bulk_update.workbook import EXPORT_SHEET
 from bulk_update.workbook import column_letter as column_letter
 
 # Cell kinds, one letter each, kept in Sheet.kinds.
@@ -76,9 +77,6 @@ EXCEL_ERRORS = frozenset(
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv",)
-META_SHEETS = (EXPORT_SHEET, "_meta")
-BASELINE_PROBLEM = "baseline_problem"
-"""Key in Sheet.meta saying why a ``_baseline`` sheet could not be used."""
 
 _OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _PASSWORD_HINT = (
@@ -365,23 +363,11 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
             raise empty_sheet_error(path, name, where, book)
         grid = _grid(rows, where)
         del rows
-        meta: dict[str, str] = {}
-        for meta_name in META_SHEETS:
-            if meta_name in book.sheet_names:
-                meta = _key_values(_sheet_rows(path, book, meta_name))
-                break
-        baseline = None
-        if BASELINE_SHEET in book.sheet_names:
-            # A broken baseline must not stop the run: the caller falls back to
-            # the rules without a baseline and can say why.
-            try:
-                base = _grid(
-                    _sheet_rows(path, book, BASELINE_SHEET),
-                    f"{path.name}, sheet {BASELINE_SHEET!r}",
-                )
-                baseline = base.cells.set_axis(base.headers, axis=1)
-            except SheetError as e:
-                meta[BASELINE_PROBLEM] = str(e)
+        baseline, meta = export_baseline(
+            book.sheet_names,
+            lambda n: [[_cell(v)[0] for v in row] for row in _sheet_rows(path, book, n)],
+            lambda rows, n: _grid(rows, f"{path.name}, sheet {n!r}"),
+        )
     return Sheet(
         path=path,
         sheet_name=name,
@@ -477,19 +463,6 @@ def _choose_sheet(path: Path, book: CalamineWorkbook, wanted: str | None) -> str
     if not (visible or data):
         raise SheetError(f"{path.name} has no data sheet (only the tool's own sheets)")
     return (visible or data)[0].name
-
-
-def _key_values(rows: list[list[Any]]) -> dict[str, str]:
-    """The key/value pairs of an ``_export`` sheet (a ``key, value`` header row is skipped)."""
-    meta: dict[str, str] = {}
-    for row in rows:
-        if not row:
-            continue
-        key = _cell(row[0])[0].strip()
-        value = _cell(row[1])[0] if len(row) > 1 else ""
-        if key and not (key.casefold() == "key" and value.strip().casefold() == "value"):
-            meta[key] = value
-    return meta
 
 
 # Error cells: calamine gives "" for them, so find them in the sheet's XML.
@@ -633,55 +606,6 @@ def _read_csv(path: Path) -> Sheet:
         header_row=grid.header_row,
         source_columns=grid.source_columns,
     )
-
-
-_EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')
-
-
-def csv_cell(text: str) -> str:
-    """One CSV cell as the tool reads it.
-
-    ``="02139"`` (Excel's way of keeping leading zeros in a CSV) reads as the
-    text inside, ``02139``; otherwise the apostrophe that :func:`csvtext.escape`
-    put before a formula trigger is taken off again.
-    """
-    if not text or text[0] not in "='":
-        return text
-    if text[0] == "=":
-        m = _EXCEL_TEXT.fullmatch(text)
-        return m.group(1).replace('""', '"') if m else text
-    return unescape(text)
-
-
-def csv_records(
-    lines: Iterable[str], delimiter: str, name: str, skipped_line: bool = False
-) -> Iterator[list[str]]:
-    """The records of a CSV text, each cell read by :func:`csv_cell`.
-
-    The parser is strict: a quote that never closes (or closes in the middle
-    of a cell) stops the read naming the line where that record, and so the
-    quote, began, instead of running the rest of the file into one cell.
-    ``skipped_line`` says an Excel ``sep=`` line was taken off the top.
-    """
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    offset = 1 if skipped_line else 0
-    done = 0  # physical lines read by the records so far
-    try:
-        for row in reader:
-            done = reader.line_num
-            yield [csv_cell(v) for v in row]
-    except csv.Error as e:
-        opened = done + 1 + offset
-        if "field limit" in str(e):
-            raise SheetError(
-                f"{name}: line {opened} cannot be read as CSV ({e}): a cell there is longer "
-                "than any spreadsheet cell (Excel's limit is 32,767 characters), or a quote "
-                '(") opened on that line never closes: close the quote, or delete it'
-            ) from e
-        raise SheetError(
-            f'{name}: line {opened} opens a quoted cell (") that does not close where it '
-            f"should ({e}): close the quote, or delete it, and save again"
-        ) from e
 
 
 def _decode(path: Path, raw: bytes) -> str:

@@ -167,12 +167,7 @@ def _field_spec(name: str, col: Column, f: Field) -> _Spec:
             add("pattern", _ok_or_clear(lambda s: _test_per_unique(s, lambda v: all(pat.fullmatch(i) for i in _items(v)))),
                 lambda v: pattern_message(f, None if sens else v))  # fmt: skip
     if f.documented:
-        doc = frozenset(f.documented)
-        if f.kind == "list":
-            test = lambda s: _test_per_unique(s, lambda v: all(i in doc for i in _items(v)))  # noqa: E731
-            bad: Callable[[str], list[str]] = lambda v: [i for i in _items(v) if i not in doc]  # noqa: E731
-        else:
-            test, bad = (lambda s: s.isin(doc)), (lambda v: [v])  # noqa: E731
+        test, bad = _documented(f)
         add(
             "not-documented",
             _ok_or_clear(test),
@@ -193,6 +188,19 @@ def _field_spec(name: str, col: Column, f: Field) -> _Spec:
                 lambda v: length_message(f, v),
             )
     return _Spec(name, col, checks, messages)
+
+
+def _documented(
+    f: Field,
+) -> tuple[Callable[[pd.Series], pd.Series], Callable[[str], list[str]]]:
+    """The test for a documented (not enumerated) value list, and a cell's values outside it."""
+    doc = frozenset(f.documented)
+    if f.kind == "list":
+        return (
+            lambda s: _test_per_unique(s, lambda v: all(i in doc for i in _items(v))),
+            lambda v: [i for i in _items(v) if i not in doc],
+        )
+    return (lambda s: s.isin(doc)), (lambda v: [v])
 
 
 _IDENTIFIER_PATTERN = r"O[0-9]{1,19}"

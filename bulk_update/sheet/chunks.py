@@ -190,6 +190,81 @@ def _first_pass(
         raise
 
 
+@dataclass
+class _Pass:
+    """What the first pass has learnt so far: the header, empty headers' first values, ids."""
+
+    where: str
+    identifier_of: Callable[[list[str]], int | None]
+    header: list[str] | None = None
+    header_row: int = 0
+    keep: list[int] = field(default_factory=list)
+    empty_headers: list[int] = field(default_factory=list)
+    first_filled: dict[int, int] = field(default_factory=dict)
+    pos: int | None = None
+    problem: BaseException | None = None
+    first_row: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[str, list[int]] = field(default_factory=dict)
+    first_data: bool = True
+
+    def take_header(self, row: list[Any], number: int) -> None:
+        header = [readers._cell(v)[0].strip() for v in row]
+        self.header, self.header_row = header, number
+        self.keep = [i for i, h in enumerate(header) if h]
+        self.empty_headers = [i for i, h in enumerate(header) if not h]
+        try:
+            at = self.identifier_of([header[i] for i in self.keep])
+            self.pos = None if at is None else self.keep[at]
+        except Exception as e:  # raised after the sheet's own errors
+            self.problem = e
+
+    def take_row(self, row: list[Any], number: int) -> list[Any]:
+        """Note what the data row tells (title row, values without a header, its id)."""
+        assert self.header is not None
+        if self.first_data:
+            self.first_data = False
+            readers.title_row_check(self.where, self.header, self.header_row, row, number)
+        width = len(self.header)
+        for i in self.empty_headers:
+            if i < len(row) and i not in self.first_filled and _filled(row[i]):
+                self.first_filled[i] = number
+        if len(row) > width:
+            for i in range(width, len(row)):
+                if i not in self.first_filled and _filled(row[i]):
+                    self.first_filled[i] = number
+            row = row[:width]
+        if self.pos is not None:
+            key = identifier_key(row[self.pos] if self.pos < len(row) else "")
+            if key is not None:
+                seen = self.first_row.setdefault(key, number)
+                if seen != number:
+                    self.duplicates.setdefault(key, [seen]).append(number)
+        return row
+
+    def spill(self, data: list[list[Any]], numbers: list[int], out: IO[bytes]) -> None:
+        """One chunk's cells and kinds to the temporary file, while nothing is wrong yet."""
+        if not data or self.first_filled or self.problem is not None:
+            return
+        assert self.header is not None
+        cells, kinds = readers.cells_and_kinds(data, len(self.header))
+        if len(self.keep) < len(self.header):
+            cells, kinds = cells[:, self.keep], kinds[:, self.keep]
+        pickle.dump((numbers, cells, kinds), out, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def raise_problems(self, path: Path, name: str | None) -> None:
+        if self.header is None:
+            raise readers.empty_sheet_error(path, name, self.where)
+        if self.first_filled:
+            i = min(self.first_filled)
+            raise SheetError(
+                f"{self.where}: column {readers.column_letter(i)} has a value in row "
+                f"{self.first_filled[i]} but no header in row {self.header_row}: "
+                "give the column a name or delete it"
+            )
+        if self.problem is not None:
+            raise self.problem
+
+
 def _read_once(
     path: Path,
     name: str | None,
@@ -198,79 +273,30 @@ def _read_once(
     identifier_of: Callable[[list[str]], int | None],
     spill: IO[bytes],
 ) -> Stream:
-    header: list[str] | None = None
-    header_row = 0
-    keep: list[int] = []
-    empty_headers: list[int] = []
-    first_filled: dict[int, int] = {}
-    pos: int | None = None
-    problem: BaseException | None = None
-    first_row: dict[str, int] = {}
-    duplicates: dict[str, list[int]] = {}
-    first_data = True
+    state = _Pass(where, identifier_of)
     for first, rows in raw():
         data: list[list[Any]] = []
         numbers: list[int] = []
         for k, row in enumerate(rows):
-            number = first + k
             if readers._is_blank(row):
                 continue
-            if header is None:
-                header = [readers._cell(v)[0].strip() for v in row]
-                header_row = number
-                keep = [i for i, h in enumerate(header) if h]
-                empty_headers = [i for i, h in enumerate(header) if not h]
-                try:
-                    at = identifier_of([header[i] for i in keep])
-                    pos = None if at is None else keep[at]
-                except Exception as e:  # raised after the sheet's own errors
-                    problem = e
+            if state.header is None:
+                state.take_header(row, first + k)
                 continue
-            if first_data:
-                first_data = False
-                readers.title_row_check(where, header, header_row, row, number)
-            width = len(header)
-            for i in empty_headers:
-                if i < len(row) and i not in first_filled and _filled(row[i]):
-                    first_filled[i] = number
-            if len(row) > width:
-                for i in range(width, len(row)):
-                    if i not in first_filled and _filled(row[i]):
-                        first_filled[i] = number
-                row = row[:width]
-            if pos is not None:
-                key = identifier_key(row[pos] if pos < len(row) else "")
-                if key is not None:
-                    seen = first_row.setdefault(key, number)
-                    if seen != number:
-                        duplicates.setdefault(key, [seen]).append(number)
-            data.append(row)
-            numbers.append(number)
+            data.append(state.take_row(row, first + k))
+            numbers.append(first + k)
         del rows
-        if data and not first_filled and problem is None:
-            assert header is not None
-            cells, kinds = readers.cells_and_kinds(data, len(header))
-            del data
-            if len(keep) < len(header):
-                cells, kinds = cells[:, keep], kinds[:, keep]
-            pickle.dump((numbers, cells, kinds), spill, protocol=pickle.HIGHEST_PROTOCOL)
-    if header is None:
-        raise readers.empty_sheet_error(path, name, where)
-    if first_filled:
-        i = min(first_filled)
-        raise SheetError(
-            f"{where}: column {readers.column_letter(i)} has a value in row {first_filled[i]} "
-            f"but no header in row {header_row}: give the column a name or delete it"
-        )
-    if problem is not None:
-        raise problem
+        state.spill(data, numbers, spill)
+        del data
+    state.raise_problems(path, name)
+    assert state.header is not None
     return Stream(
         path=path,
         sheet_name=name,
-        headers=[header[i] for i in keep],
-        header_row=header_row,
-        source_columns=keep,
-        duplicates=duplicates,
+        headers=[state.header[i] for i in state.keep],
+        header_row=state.header_row,
+        source_columns=state.keep,
+        duplicates=state.duplicates,
         _spill=spill,
     )
 

@@ -19,8 +19,8 @@ shared strings as soon as a workbook is opened):
 :func:`check_dimension` reads the first kilobytes of the data sheet for its
 ``<dimension ref="A1:BM50001"/>`` and refuses a sheet beyond Excel's own
 grid, and, for a whole read (``apply``, ``rollback``, which hold the sheet in
-memory), beyond :data:`MAX_WHOLE_CELLS` cells or, without a dimension,
-:data:`MAX_WHOLE_SHEET_BYTES` of XML. The limits and the memory they bound
+memory), beyond :data:`MAX_WHOLE_CELLS` cells or :data:`MAX_WHOLE_SHEET_BYTES`
+of XML. The limits and the memory they bound
 are in docs/safety.md.
 """
 
@@ -44,7 +44,7 @@ RATIO_FLOOR = 16 * MiB
 MAX_WHOLE_CELLS = 8_000_000
 """Cells (rows x columns, by the dimension) of a sheet read whole: 100,000 rows x 80 columns."""
 MAX_WHOLE_SHEET_BYTES = 1024 * MiB
-"""Worksheet XML read whole when the sheet declares no dimension."""
+"""Worksheet XML read whole (a dimension can be missing or wrong; the size cannot grow)."""
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 
 _DIMENSION = re.compile(
@@ -100,13 +100,14 @@ def check_dimension(path: Path, member: str, *, whole: bool) -> None:
                 head = stream.read(_HEAD)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError):
         return
+    if whole and info.file_size > MAX_WHOLE_SHEET_BYTES:
+        raise SheetError(
+            f"{path.name}: the sheet's XML would inflate to {_size(info.file_size)}, over "
+            f"the {_size(MAX_WHOLE_SHEET_BYTES)} read at once: split it into smaller files "
+            "(validate reads any size in chunks)"
+        )
     found = _DIMENSION.search(head)
     if found is None:
-        if whole and info.file_size > MAX_WHOLE_SHEET_BYTES:
-            raise SheetError(
-                f"{path.name}: the sheet's XML would inflate to {_size(info.file_size)}, over "
-                f"the {_size(MAX_WHOLE_SHEET_BYTES)} read at once: split it into smaller files"
-            )
         return
     top, bottom = int(found.group(2) or 1), int(found.group(4) or found.group(2) or 1)
     left, right = _column(found.group(1)), _column(found.group(3) or found.group(1))

@@ -98,3 +98,28 @@ def test_a_two_letter_state_code_gets_no_far_fetched_guess(tmp_path: Path) -> No
     assert "Iowa" not in wa and "Did you mean" not in wa
     assert "looks like a two-letter state code" in wa
     assert "Did you mean 'California'?" in typo
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_on_an_exported_sheet_only_changed_cells_get_warnings(tmp_path: Path, suffix: str) -> None:
+    from bulk_update.sheet.baseline import sidecar_paths
+
+    header = ["Identifier", "Customer.Account.Address.StateOrRegion", "LifeCycle.NextSteps"]
+    exported = [header, ["O1", "WA", "Call"], ["O2", "Washington", "Call"], ["O3", "WA", "x"]]
+    edited = [header, ["O1", "WA", "Call again"], ["O2", "WA", "Call"], ["O3", "CA", "x"]]
+    if suffix == ".xlsx":
+        path = xlsx(tmp_path / "export.xlsx", {"Data": edited, "_baseline": exported})
+    else:
+        path = tmp_path / "export.csv"
+        path.write_text("\n".join(",".join(r) for r in edited) + "\n", encoding="utf-8")
+        base, _info = sidecar_paths(path)
+        base.write_text("\n".join(",".join(r) for r in exported) + "\n", encoding="utf-8")
+    report = jobs.validate_file(path, out=tmp_path / "r.xlsx", today=TODAY)
+    warned = [(p.row, p.value) for p in report.problems if p.code == "not-documented"]
+    assert warned == [(3, "WA"), (4, "CA")]  # O1's WA was exported so: nobody touched it
+    assert loaded_problems(path) == warned
+
+
+def loaded_problems(path: Path) -> list[tuple[int | None, str | None]]:
+    report = jobs.load(path, sheet=None, run_catalog=None, today=TODAY).report
+    return [(p.row, p.value) for p in report.problems if p.code == "not-documented"]

@@ -42,6 +42,7 @@ from bulk_update.payload import (
 )
 from bulk_update.problems import Problem, Severity
 from bulk_update.sheet import rules
+from bulk_update.sheet.baseline import load_csv_baseline
 from bulk_update.sheet.columns import Column, Layout
 from bulk_update.sheet.messages import (
     allowed_message,
@@ -505,7 +506,50 @@ def check_sheet(
     errors = {(i, s.name) for i, s, _, _, sev in found if sev is Severity.ERROR}
     found.extend(_rule_problems(df, specs, errors, today))
     found.extend(p for p in norm.problems if p[2] == "normalised")
+    found = _touched_only(sheet, ident_spec, found, norm.notes)
     return _report(sheet, specs, df, found, norm.notes, ident_spec)
+
+
+def _touched_only(
+    sheet: Sheet, ident_spec: _Spec, found: list[_Found], notes: dict[int, list[str]]
+) -> list[_Found]:
+    """On an exported sheet, warnings speak only of cells the user changed.
+
+    A cell that still holds what the export wrote (its baseline) gets no warning
+    (``not-documented`` on a StateOrRegion nobody touched, a canonical spelling):
+    the user did not write it, and the tool will not send it. Errors stay.
+    """
+    warned = [p for p in found if p[4] is Severity.WARNING]
+    if not warned:
+        return found
+    table = sheet.baseline
+    if table is None and sheet.path.suffix.lower() == ".csv":
+        table, _meta = load_csv_baseline(sheet.path)
+    if table is None or len(table) == 0:
+        return found
+    headers = [str(h).strip() for h in table.columns]
+    id_at = next((k for k, h in enumerate(headers) if h.lower() in ("identifier", "id")), None)
+    if id_at is None:
+        return found
+    rows = {str(r[id_at]).strip().upper(): r for r in table.astype(str).values.tolist()}
+    place = {h: k for k, h in enumerate(headers)}
+    idents = sheet.cells[ident_spec.column.position]
+
+    def untouched(i: int, spec: _Spec) -> bool:
+        base = rows.get(str(idents.iat[i]).strip().upper())
+        at = place.get(spec.column.header)
+        if base is None or at is None:
+            return False
+        return str(sheet.cells.iat[i, spec.column.position]).strip() == base[at].strip()
+
+    kept: list[_Found] = []
+    for p in found:
+        if p[4] is Severity.WARNING and untouched(p[0], p[1]):
+            if p[2] == "normalised" and p[3] in notes.get(p[0], []):
+                notes[p[0]].remove(p[3])
+            continue
+        kept.append(p)
+    return kept
 
 
 def _whole_struct_cleared(p: _Found, specs: list[_Spec], df: pd.DataFrame) -> bool:

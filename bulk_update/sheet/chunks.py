@@ -36,6 +36,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from bulk_update.errors import SheetError
 from bulk_update.sheet import limits
 from bulk_update.sheet import read as readers
+from bulk_update.sheet.baseline import load_csv_baseline
 from bulk_update.sheet.csvcells import csv_records
 
 CHUNK_BYTES = 8 << 20
@@ -79,6 +80,9 @@ class Stream:
     """Each identifier on more than one row -> those rows' Excel numbers."""
     _spill: IO[bytes] | None = None
     _whole: readers.Sheet | None = None
+    baseline: Any = None
+    """An export's baseline (``Sheet.baseline``), given to every chunk so that the
+    checks can tell the cells the user changed."""
     chunks_read: int = field(default=0)
 
     def chunks(self) -> Iterator[readers.Sheet]:
@@ -102,6 +106,7 @@ class Stream:
                 cells=readers._frame(cells),
                 kinds=readers._frame(kinds),
                 row_numbers=numbers,
+                baseline=self.baseline,
                 header_row=self.header_row,
                 source_columns=list(self.source_columns),
             )
@@ -136,10 +141,14 @@ def open_stream(
     try:
         if suffix in readers.XLSX_SUFFIXES and path.is_file():
             name, raw = _xlsx_source(path, sheet, chunk_bytes or CHUNK_BYTES)
-            return _first_pass(path, name, f"{path.name}, sheet {name!r}", raw, identifier_of)
+            stream = _first_pass(path, name, f"{path.name}, sheet {name!r}", raw, identifier_of)
+            stream.baseline = readers.read_baseline(path)
+            return stream
         if suffix in readers.CSV_SUFFIXES and path.is_file() and sheet is None:
             raw = _csv_source(path, csv_rows or CSV_CHUNK_ROWS)
-            return _first_pass(path, None, path.name, raw, identifier_of)
+            stream = _first_pass(path, None, path.name, raw, identifier_of)
+            stream.baseline = load_csv_baseline(path)[0]
+            return stream
     except _Unstreamable:
         pass
     return _whole(path, sheet, identifier_of)

@@ -382,6 +382,22 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
     )
 
 
+def read_baseline(path: Path) -> pd.DataFrame | None:
+    """Only the ``_baseline`` sheet of an export (None without one, or when broken)."""
+    try:
+        with CalamineWorkbook.from_path(str(path)) as book:
+            if BASELINE_SHEET not in book.sheet_names:
+                return None
+            frame, _meta = export_baseline(
+                [BASELINE_SHEET],
+                lambda n: [[_cell(v)[0] for v in row] for row in _sheet_rows(path, book, n)],
+                lambda rows, n: _grid(rows, f"{path.name}, sheet {n!r}"),
+            )
+            return frame
+    except (CalamineError, OSError, ValueError):
+        return None
+
+
 def _check_dimension(path: Path, name: str) -> None:
     try:
         with zipfile.ZipFile(path) as z:

@@ -373,35 +373,46 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Control characters a cell must not hold: all but tab, line feed and carriage return."""
 
 
-def _damage(sheet: Sheet, spec: _Spec) -> list[_Found]:
+def _damage(sheet: Sheet, spec: _Spec, marked: frozenset[str]) -> list[_Found]:
     """Cells the reader could not read as a value: an error, a formula never
-    calculated, control characters. Each is an error naming the cell and the fix."""
+    calculated, control characters. Each is an error naming the cell and the fix.
+
+    ``marked`` holds the kinds (ERROR, FORMULA) present anywhere in the sheet; a
+    column whose joined text has no ``#`` and no control character is passed over
+    at the speed of one ``join``: the common case costs next to nothing.
+    """
     pos = spec.column.position
     texts, kinds = sheet.cells[pos], sheet.kinds[pos]
-    letter = sheet.letter(pos)
+    joined = "".join(texts.tolist())
     found: list[_Found] = []
-    errors = (kinds == ERROR) | texts.isin(EXCEL_ERRORS)
-    for i in errors.to_numpy().nonzero()[0].tolist():
-        cell = f"{letter}{sheet.row_numbers[i]}"
-        found.append((i, spec, "error-cell", cell_error_message(cell, str(texts.iat[i])),
-                      Severity.ERROR))  # fmt: skip
-    for i in (kinds == FORMULA).to_numpy().nonzero()[0].tolist():
-        cell = f"{letter}{sheet.row_numbers[i]}"
-        found.append((i, spec, "formula-not-calculated", uncalculated_message(cell),
-                      Severity.ERROR))  # fmt: skip
-    hostile = _test_per_unique(texts, lambda v: _CONTROL.search(v) is not None)
-    for i in hostile.to_numpy().nonzero()[0].tolist():
-        cell = f"{letter}{sheet.row_numbers[i]}"
-        code = ord(_CONTROL.search(str(texts.iat[i])).group())  # type: ignore[union-attr]
-        found.append((i, spec, "control-character", control_message(cell, code), Severity.ERROR))
+
+    def add(rows: pd.Series, code: str, message: Callable[[str, str], str]) -> None:
+        for i in rows.to_numpy().nonzero()[0].tolist():
+            cell = f"{sheet.letter(pos)}{sheet.row_numbers[i]}"
+            found.append((i, spec, code, message(cell, str(texts.iat[i])), Severity.ERROR))
+
+    if ERROR in marked or "#" in joined:
+        add((kinds == ERROR) | texts.isin(EXCEL_ERRORS), "error-cell", cell_error_message)
+    if FORMULA in marked:
+        add(kinds == FORMULA, "formula-not-calculated", lambda c, _t: uncalculated_message(c))
+    if _CONTROL.search(joined) is not None:
+        hostile = _test_per_unique(texts, lambda v: _CONTROL.search(v) is not None)
+        add(hostile, "control-character", lambda c, t: control_message(c, _first_control(t)))
     return found
+
+
+def _first_control(text: str) -> int:
+    found = _CONTROL.search(text)
+    return ord(found.group()) if found else 0
 
 
 def _normalise(sheet: Sheet, specs: list[_Spec]) -> _Normalised:
     result = _Normalised({}, {}, [])
+    kinds = sheet.kinds.to_numpy()
+    marked = frozenset(k for k in (ERROR, FORMULA) if (kinds == k).any())
     for spec in specs:
         raw = sheet.cells[spec.column.position]
-        result.problems.extend(_damage(sheet, spec))
+        result.problems.extend(_damage(sheet, spec, marked))
         values, notes = _normalise_column(spec, raw)
         result.values[spec.name] = values
         for i, note in notes.items():

@@ -385,6 +385,12 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
 def read_baseline(path: Path) -> pd.DataFrame | None:
     """Only the ``_baseline`` sheet of an export (None without one, or when broken)."""
     try:
+        with zipfile.ZipFile(path) as z:
+            if BASELINE_SHEET.encode() not in z.read("xl/workbook.xml"):
+                return None  # no need to open (and parse the shared strings of) the workbook
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return None
+    try:
         with CalamineWorkbook.from_path(str(path)) as book:
             if BASELINE_SHEET not in book.sheet_names:
                 return None

@@ -188,55 +188,80 @@ def _leaves(
                     read_only=read_only,
                 )
                 continue
-            pattern, lo, hi = _limits(item)
-            key = _key(path, list_at)
-            yield Field(
-                key=key,
-                path=path,
-                kind="list",
-                list_at=list_at,
-                enum=tuple(getattr(item, "enum", None) or ()),
-                documented=documented_values().get(key, ()),
-                pattern=pattern,
-                min_length=lo,
-                max_length=hi,
-                required=name in required,
-                sensitive=bool(item.metadata.get("sensitive") or member.metadata.get("sensitive")),
-                read_only=read_only,
-                max_items=member.metadata.get("max") if list_at is None else max_items,
-                doc=member.documentation or "",
-            )
+            yield _plain_list(name in required, path, member, list_at, max_items, read_only)
             continue
-        key = _key(path, list_at)
-        kind: Kind
-        enum = tuple(getattr(member, "enum", None) or ())
-        if member.type_name == "timestamp":
-            kind = "timestamp"
-        elif member.name == "Date":
-            kind = "date"
-        elif enum:
-            kind = "enum"
-        else:
-            kind = "text"
-        pattern, lo, hi = _limits(member)
-        if kind == "date":
-            pattern = None  # dates are checked as dates, with a better message
-        yield Field(
-            key=key,
-            path=path,
-            kind=kind,
-            list_at=list_at,
-            enum=enum,
-            documented=documented_values().get(key, ()),
-            pattern=pattern,
-            min_length=lo,
-            max_length=hi,
-            required=name in required,
-            sensitive=bool(member.metadata.get("sensitive")),
-            read_only=read_only,
-            max_items=max_items,
-            doc=member.documentation or "",
-        )
+        yield _scalar(name in required, path, member, list_at, max_items, read_only)
+
+
+def _plain_list(
+    required: bool,
+    path: tuple[str, ...],
+    member: ListShape,
+    list_at: int | None,
+    max_items: int | None,
+    read_only: bool,
+) -> Field:
+    """A list of plain values (one cell, ``;``-separated)."""
+    item = member.member
+    pattern, lo, hi = _limits(item)
+    key = _key(path, list_at)
+    return Field(
+        key=key,
+        path=path,
+        kind="list",
+        list_at=list_at,
+        enum=tuple(getattr(item, "enum", None) or ()),
+        documented=documented_values().get(key, ()),
+        pattern=pattern,
+        min_length=lo,
+        max_length=hi,
+        required=required,
+        sensitive=bool(item.metadata.get("sensitive") or member.metadata.get("sensitive")),
+        read_only=read_only,
+        max_items=member.metadata.get("max") if list_at is None else max_items,
+        doc=member.documentation or "",
+    )
+
+
+def _scalar(
+    required: bool,
+    path: tuple[str, ...],
+    member: Shape,
+    list_at: int | None,
+    max_items: int | None,
+    read_only: bool,
+) -> Field:
+    """A text, enum, date or timestamp member."""
+    key = _key(path, list_at)
+    kind: Kind
+    enum = tuple(getattr(member, "enum", None) or ())
+    if member.type_name == "timestamp":
+        kind = "timestamp"
+    elif member.name == "Date":
+        kind = "date"
+    elif enum:
+        kind = "enum"
+    else:
+        kind = "text"
+    pattern, lo, hi = _limits(member)
+    if kind == "date":
+        pattern = None  # dates are checked as dates, with a better message
+    return Field(
+        key=key,
+        path=path,
+        kind=kind,
+        list_at=list_at,
+        enum=enum,
+        documented=documented_values().get(key, ()),
+        pattern=pattern,
+        min_length=lo,
+        max_length=hi,
+        required=required,
+        sensitive=bool(member.metadata.get("sensitive")),
+        read_only=read_only,
+        max_items=max_items,
+        doc=member.documentation or "",
+    )
 
 
 def _key(path: tuple[str, ...], list_at: int | None) -> str:

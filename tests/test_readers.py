@@ -21,6 +21,7 @@ from bulk_update.sheet.read import (
     DATE,
     EMPTY,
     ERROR,
+    FORMULA,
     NUMBER,
     TEXT,
     Sheet,
@@ -183,7 +184,10 @@ def test_xlsx_text_that_looks_like_an_error_attribute_stays_text(tmp_path: Path)
     assert kinds_of(sheet) == [[TEXT, TEXT]]
 
 
-def test_openpyxl_formula_without_cached_value_reads_empty(tmp_path: Path) -> None:
+def test_openpyxl_formula_without_cached_value_reads_empty_of_kind_formula(
+    tmp_path: Path,
+) -> None:
+    # issue 12 point 6 changed the kind (was EMPTY): the checks refuse such a cell.
     book = openpyxl.Workbook()
     ws = book.active
     assert ws is not None
@@ -192,7 +196,7 @@ def test_openpyxl_formula_without_cached_value_reads_empty(tmp_path: Path) -> No
     book.save(tmp_path / "o.xlsx")
     sheet = read_sheet(tmp_path / "o.xlsx")
     assert rows_of(sheet) == [["O1", ""]]
-    assert kinds_of(sheet) == [[TEXT, EMPTY]]
+    assert kinds_of(sheet) == [[TEXT, FORMULA]]
 
 
 # ---------------------------------------------------------------- xlsx rows and columns

@@ -1,27 +1,80 @@
 """An export's baseline, read in one place: the values as exported, beside the sheet.
 
-An xlsx export keeps them in its very hidden ``_baseline`` sheet (read with the
-sheet by :mod:`bulk_update.sheet.read`); a csv export in ``<name>.baseline.csv``
-with ``<name>.export.json`` beside it.  :func:`row_baselines` gives each row its
+An xlsx export keeps them in its very hidden ``_baseline`` sheet and its
+metadata in ``_export`` (:func:`export_baseline`, which the reader calls with
+the workbook open); a csv export in ``<name>.baseline.csv`` with
+``<name>.export.json`` beside it (:func:`load_csv_baseline`).  :func:`row_baselines` gives each row its
 exported values, for the three-way rules.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
+from bulk_update.errors import SheetError
 from bulk_update.problems import Problem, Severity
+from bulk_update.sheet.csvcells import csv_records
+from bulk_update.workbook import BASELINE_SHEET, EXPORT_SHEET
 
 if TYPE_CHECKING:
     from bulk_update.payload import RowEdit
     from bulk_update.sheet.read import Sheet
+
+
+META_SHEETS = (EXPORT_SHEET, "_meta")
+BASELINE_PROBLEM = "baseline_problem"
+"""Key in Sheet.meta saying why a ``_baseline`` sheet could not be used."""
+
+
+class _Grid(Protocol):
+    headers: list[str]
+    cells: pd.DataFrame
+
+
+def export_baseline(
+    sheet_names: Sequence[str],
+    text_rows: Callable[[str], list[list[str]]],
+    grid: Callable[[list[list[str]], str], _Grid],
+) -> tuple[pd.DataFrame | None, dict[str, str]]:
+    """The ``_baseline`` sheet (as a DataFrame named by its headers) and ``_export`` metadata.
+
+    ``text_rows(name)`` gives a sheet's rows as text; ``grid(rows, name)`` finds
+    their header and cells as the data sheet's are found. A broken baseline
+    must not stop the run: it reads as None, and ``meta[BASELINE_PROBLEM]``
+    says why, so that the caller falls back to the rules without a baseline.
+    """
+    meta: dict[str, str] = {}
+    for meta_name in META_SHEETS:
+        if meta_name in sheet_names:
+            meta = _key_values(text_rows(meta_name))
+            break
+    baseline = None
+    if BASELINE_SHEET in sheet_names:
+        try:
+            base = grid(text_rows(BASELINE_SHEET), BASELINE_SHEET)
+            baseline = base.cells.set_axis(base.headers, axis=1)
+        except SheetError as e:
+            meta[BASELINE_PROBLEM] = str(e)
+    return baseline, meta
+
+
+def _key_values(rows: list[list[str]]) -> dict[str, str]:
+    """The key/value pairs of an ``_export`` sheet (a ``key, value`` header row is skipped)."""
+    meta: dict[str, str] = {}
+    for row in rows:
+        if not row:
+            continue
+        key = row[0].strip()
+        value = row[1] if len(row) > 1 else ""
+        if key and not (key.casefold() == "key" and value.strip().casefold() == "value"):
+            meta[key] = value
+    return meta
 
 
 def sidecar_paths(csv_path: Path) -> tuple[Path, Path]:
@@ -61,7 +114,7 @@ def load_csv_baseline(csv_path: Path) -> tuple[pd.DataFrame | None, dict[str, st
     if baseline_path.is_file():
         try:
             text = baseline_path.read_bytes().decode("utf-8-sig")
-            lines = list(csv.reader(io.StringIO(text, newline="")))
+            lines = list(csv_records(io.StringIO(text, newline=""), ",", baseline_path.name))
             lines = [r for r in lines if any(v.strip() for v in r)]
             if not lines:
                 raise ValueError("empty")
@@ -69,7 +122,7 @@ def load_csv_baseline(csv_path: Path) -> tuple[pd.DataFrame | None, dict[str, st
             width = len(headers)
             body = [(r + [""] * width)[:width] for r in lines[1:]]
             frame = pd.DataFrame(body, columns=headers, dtype=object)
-        except (OSError, ValueError, csv.Error) as e:
+        except (OSError, ValueError, SheetError) as e:
             problems.append(f"{baseline_path.name} cannot be read ({e})")
             frame = None
     if problems:

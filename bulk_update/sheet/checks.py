@@ -42,17 +42,21 @@ from bulk_update.payload import (
 )
 from bulk_update.problems import Problem, Severity
 from bulk_update.sheet import rules
+from bulk_update.sheet.baseline import load_csv_baseline
 from bulk_update.sheet.columns import Column, Layout
 from bulk_update.sheet.messages import (
     allowed_message,
     and_list,
     canon_key,
+    cell_error_message,
+    control_message,
     date_message,
     length_message,
     number_problem,
     pattern_message,
+    uncalculated_message,
 )
-from bulk_update.sheet.read import NUMBER, Sheet
+from bulk_update.sheet.read import ERROR, EXCEL_ERRORS, FORMULA, NUMBER, Sheet
 from bulk_update.times import parse_timestamp
 
 _DATE = re.compile(
@@ -164,12 +168,7 @@ def _field_spec(name: str, col: Column, f: Field) -> _Spec:
             add("pattern", _ok_or_clear(lambda s: _test_per_unique(s, lambda v: all(pat.fullmatch(i) for i in _items(v)))),
                 lambda v: pattern_message(f, None if sens else v))  # fmt: skip
     if f.documented:
-        doc = frozenset(f.documented)
-        if f.kind == "list":
-            test = lambda s: _test_per_unique(s, lambda v: all(i in doc for i in _items(v)))  # noqa: E731
-            bad: Callable[[str], list[str]] = lambda v: [i for i in _items(v) if i not in doc]  # noqa: E731
-        else:
-            test, bad = (lambda s: s.isin(doc)), (lambda v: [v])  # noqa: E731
+        test, bad = _documented(f)
         add(
             "not-documented",
             _ok_or_clear(test),
@@ -192,6 +191,19 @@ def _field_spec(name: str, col: Column, f: Field) -> _Spec:
     return _Spec(name, col, checks, messages)
 
 
+def _documented(
+    f: Field,
+) -> tuple[Callable[[pd.Series], pd.Series], Callable[[str], list[str]]]:
+    """The test for a documented (not enumerated) value list, and a cell's values outside it."""
+    doc = frozenset(f.documented)
+    if f.kind == "list":
+        return (
+            lambda s: _test_per_unique(s, lambda v: all(i in doc for i in _items(v))),
+            lambda v: [i for i in _items(v) if i not in doc],
+        )
+    return (lambda s: s.isin(doc)), (lambda v: [v])
+
+
 _IDENTIFIER_PATTERN = r"O[0-9]{1,19}"
 
 
@@ -199,14 +211,15 @@ def _identifier_spec(name: str, col: Column, duplicates: dict[str, list[int]] | 
     pattern = (
         _catalog.update_shape().members["Identifier"].metadata.get("pattern", _IDENTIFIER_PATTERN)
     )
+    # Ids are compared ignoring case: o6410556 and O6410556 are one opportunity.
     if duplicates is None:
-        unique: Callable[[pd.Series], pd.Series] = lambda s: ~s.duplicated(keep=False)  # noqa: E731
+        unique: Callable[[pd.Series], pd.Series] = lambda s: ~s.str.upper().duplicated(keep=False)  # noqa: E731
     else:  # the sheet is checked in chunks: the whole sheet's duplicates are given
         twice = set(duplicates)
-        unique = lambda s: ~s.isin(twice)  # noqa: E731
+        unique = lambda s: ~s.str.upper().isin(twice)  # noqa: E731
     checks = [
+        pa.Check(unique, name="duplicate-identifier"),  # first: it names the other row
         pa.Check(lambda s: s.str.fullmatch(pattern), name="invalid-identifier"),
-        pa.Check(unique, name="duplicate-identifier"),
     ]
     messages: dict[str, tuple[Message, Severity]] = {
         "invalid-identifier": (
@@ -356,10 +369,50 @@ def _normalise_column(spec: _Spec, raw: pd.Series) -> tuple[pd.Series, dict[int,
     return out, notes
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters a cell must not hold: all but tab, line feed and carriage return."""
+
+
+def _damage(sheet: Sheet, spec: _Spec, marked: frozenset[str]) -> list[_Found]:
+    """Cells the reader could not read as a value: an error, a formula never
+    calculated, control characters. Each is an error naming the cell and the fix.
+
+    ``marked`` holds the kinds (ERROR, FORMULA) present anywhere in the sheet; a
+    column whose joined text has no ``#`` and no control character is passed over
+    at the speed of one ``join``: the common case costs next to nothing.
+    """
+    pos = spec.column.position
+    texts, kinds = sheet.cells[pos], sheet.kinds[pos]
+    joined = "".join(texts.tolist())
+    found: list[_Found] = []
+
+    def add(rows: pd.Series, code: str, message: Callable[[str, str], str]) -> None:
+        for i in rows.to_numpy().nonzero()[0].tolist():
+            cell = f"{sheet.letter(pos)}{sheet.row_numbers[i]}"
+            found.append((i, spec, code, message(cell, str(texts.iat[i])), Severity.ERROR))
+
+    if ERROR in marked or "#" in joined:
+        add((kinds == ERROR) | texts.isin(EXCEL_ERRORS), "error-cell", cell_error_message)
+    if FORMULA in marked:
+        add(kinds == FORMULA, "formula-not-calculated", lambda c, _t: uncalculated_message(c))
+    if _CONTROL.search(joined) is not None:
+        hostile = _test_per_unique(texts, lambda v: _CONTROL.search(v) is not None)
+        add(hostile, "control-character", lambda c, t: control_message(c, _first_control(t)))
+    return found
+
+
+def _first_control(text: str) -> int:
+    found = _CONTROL.search(text)
+    return ord(found.group()) if found else 0
+
+
 def _normalise(sheet: Sheet, specs: list[_Spec]) -> _Normalised:
     result = _Normalised({}, {}, [])
+    kinds = sheet.kinds.to_numpy()
+    marked = frozenset(k for k in (ERROR, FORMULA) if (kinds == k).any())
     for spec in specs:
         raw = sheet.cells[spec.column.position]
+        result.problems.extend(_damage(sheet, spec, marked))
         values, notes = _normalise_column(spec, raw)
         result.values[spec.name] = values
         for i, note in notes.items():
@@ -430,11 +483,13 @@ def check_sheet(
     if duplicates is not None:
         id_rows = duplicates
     else:
-        for i in idents[idents.duplicated(keep=False)].index:
-            id_rows.setdefault(str(idents.iat[i]), []).append(sheet.row_numbers[i])
+        folded = idents.str.upper()
+        for i in idents[folded.duplicated(keep=False)].index:
+            id_rows.setdefault(str(folded.iat[i]), []).append(sheet.row_numbers[i])
     ident_spec.messages["duplicate-identifier"] = (
         lambda v: (
-            f"{v} appears on rows {and_list(id_rows.get(v, []))}: give each opportunity one row only"
+            f"{v} appears on rows {and_list(id_rows.get(v.upper(), []))}: "
+            "give each opportunity one row only"
         ),
         Severity.ERROR,
     )
@@ -462,7 +517,50 @@ def check_sheet(
     errors = {(i, s.name) for i, s, _, _, sev in found if sev is Severity.ERROR}
     found.extend(_rule_problems(df, specs, errors, today))
     found.extend(p for p in norm.problems if p[2] == "normalised")
+    found = _touched_only(sheet, ident_spec, found, norm.notes)
     return _report(sheet, specs, df, found, norm.notes, ident_spec)
+
+
+def _touched_only(
+    sheet: Sheet, ident_spec: _Spec, found: list[_Found], notes: dict[int, list[str]]
+) -> list[_Found]:
+    """On an exported sheet, warnings speak only of cells the user changed.
+
+    A cell that still holds what the export wrote (its baseline) gets no warning
+    (``not-documented`` on a StateOrRegion nobody touched, a canonical spelling):
+    the user did not write it, and the tool will not send it. Errors stay.
+    """
+    warned = [p for p in found if p[4] is Severity.WARNING]
+    if not warned:
+        return found
+    table = sheet.baseline
+    if table is None and sheet.path.suffix.lower() == ".csv":
+        table, _meta = load_csv_baseline(sheet.path)
+    if table is None or len(table) == 0:
+        return found
+    headers = [str(h).strip() for h in table.columns]
+    id_at = next((k for k, h in enumerate(headers) if h.lower() in ("identifier", "id")), None)
+    if id_at is None:
+        return found
+    rows = {str(r[id_at]).strip().upper(): r for r in table.astype(str).values.tolist()}
+    place = {h: k for k, h in enumerate(headers)}
+    idents = sheet.cells[ident_spec.column.position]
+
+    def untouched(i: int, spec: _Spec) -> bool:
+        base = rows.get(str(idents.iat[i]).strip().upper())
+        at = place.get(spec.column.header)
+        if base is None or at is None:
+            return False
+        return str(sheet.cells.iat[i, spec.column.position]).strip() == base[at].strip()
+
+    kept: list[_Found] = []
+    for p in found:
+        if p[4] is Severity.WARNING and untouched(p[0], p[1]):
+            if p[2] == "normalised" and p[3] in notes.get(p[0], []):
+                notes[p[0]].remove(p[3])
+            continue
+        kept.append(p)
+    return kept
 
 
 def _whole_struct_cleared(p: _Found, specs: list[_Spec], df: pd.DataFrame) -> bool:

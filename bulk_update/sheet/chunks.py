@@ -21,7 +21,6 @@ prefix) is read whole by :func:`readers.read_sheet` and yielded as one chunk.
 
 from __future__ import annotations
 
-import csv
 import io
 import pickle
 import re
@@ -35,8 +34,10 @@ from typing import IO, Any
 from python_calamine import CalamineError, CalamineWorkbook
 
 from bulk_update.errors import SheetError
-from bulk_update.payload import CLEAR_TEXT
+from bulk_update.sheet import limits
 from bulk_update.sheet import read as readers
+from bulk_update.sheet.baseline import load_csv_baseline
+from bulk_update.sheet.csvcells import csv_records
 
 CHUNK_BYTES = 8 << 20
 """Sheet XML per chunk: about 2,000 rows of 65 columns."""
@@ -60,13 +61,10 @@ class _Unstreamable(Exception):
 
 
 def identifier_key(value: Any) -> str | None:
-    """An identifier cell as the checks see it (trimmed, ``#CLEAR`` in capitals), None if empty."""
+    """An identifier cell as the duplicate check compares it (trimmed, in capitals:
+    ids are compared ignoring case), None if empty."""
     text = readers._cell(value)[0].strip()
-    if not text:
-        return None
-    if text[0] == "#" and text.upper() == CLEAR_TEXT:
-        return CLEAR_TEXT
-    return text
+    return text.upper() if text else None
 
 
 @dataclass
@@ -82,6 +80,9 @@ class Stream:
     """Each identifier on more than one row -> those rows' Excel numbers."""
     _spill: IO[bytes] | None = None
     _whole: readers.Sheet | None = None
+    baseline: Any = None
+    """An export's baseline (``Sheet.baseline``), given to every chunk so that the
+    checks can tell the cells the user changed."""
     chunks_read: int = field(default=0)
 
     def chunks(self) -> Iterator[readers.Sheet]:
@@ -105,6 +106,7 @@ class Stream:
                 cells=readers._frame(cells),
                 kinds=readers._frame(kinds),
                 row_numbers=numbers,
+                baseline=self.baseline,
                 header_row=self.header_row,
                 source_columns=list(self.source_columns),
             )
@@ -139,10 +141,14 @@ def open_stream(
     try:
         if suffix in readers.XLSX_SUFFIXES and path.is_file():
             name, raw = _xlsx_source(path, sheet, chunk_bytes or CHUNK_BYTES)
-            return _first_pass(path, name, f"{path.name}, sheet {name!r}", raw, identifier_of)
+            stream = _first_pass(path, name, f"{path.name}, sheet {name!r}", raw, identifier_of)
+            stream.baseline = readers.read_baseline(path)
+            return stream
         if suffix in readers.CSV_SUFFIXES and path.is_file() and sheet is None:
             raw = _csv_source(path, csv_rows or CSV_CHUNK_ROWS)
-            return _first_pass(path, None, path.name, raw, identifier_of)
+            stream = _first_pass(path, None, path.name, raw, identifier_of)
+            stream.baseline = load_csv_baseline(path)[0]
+            return stream
     except _Unstreamable:
         pass
     return _whole(path, sheet, identifier_of)
@@ -193,6 +199,81 @@ def _first_pass(
         raise
 
 
+@dataclass
+class _Pass:
+    """What the first pass has learnt so far: the header, empty headers' first values, ids."""
+
+    where: str
+    identifier_of: Callable[[list[str]], int | None]
+    header: list[str] | None = None
+    header_row: int = 0
+    keep: list[int] = field(default_factory=list)
+    empty_headers: list[int] = field(default_factory=list)
+    first_filled: dict[int, int] = field(default_factory=dict)
+    pos: int | None = None
+    problem: BaseException | None = None
+    first_row: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[str, list[int]] = field(default_factory=dict)
+    first_data: bool = True
+
+    def take_header(self, row: list[Any], number: int) -> None:
+        header = [readers._cell(v)[0].strip() for v in row]
+        self.header, self.header_row = header, number
+        self.keep = [i for i, h in enumerate(header) if h]
+        self.empty_headers = [i for i, h in enumerate(header) if not h]
+        try:
+            at = self.identifier_of([header[i] for i in self.keep])
+            self.pos = None if at is None else self.keep[at]
+        except Exception as e:  # raised after the sheet's own errors
+            self.problem = e
+
+    def take_row(self, row: list[Any], number: int) -> list[Any]:
+        """Note what the data row tells (title row, values without a header, its id)."""
+        assert self.header is not None
+        if self.first_data:
+            self.first_data = False
+            readers.title_row_check(self.where, self.header, self.header_row, row, number)
+        width = len(self.header)
+        for i in self.empty_headers:
+            if i < len(row) and i not in self.first_filled and _filled(row[i]):
+                self.first_filled[i] = number
+        if len(row) > width:
+            for i in range(width, len(row)):
+                if i not in self.first_filled and _filled(row[i]):
+                    self.first_filled[i] = number
+            row = row[:width]
+        if self.pos is not None:
+            key = identifier_key(row[self.pos] if self.pos < len(row) else "")
+            if key is not None:
+                seen = self.first_row.setdefault(key, number)
+                if seen != number:
+                    self.duplicates.setdefault(key, [seen]).append(number)
+        return row
+
+    def spill(self, data: list[list[Any]], numbers: list[int], out: IO[bytes]) -> None:
+        """One chunk's cells and kinds to the temporary file, while nothing is wrong yet."""
+        if not data or self.first_filled or self.problem is not None:
+            return
+        assert self.header is not None
+        cells, kinds = readers.cells_and_kinds(data, len(self.header))
+        if len(self.keep) < len(self.header):
+            cells, kinds = cells[:, self.keep], kinds[:, self.keep]
+        pickle.dump((numbers, cells, kinds), out, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def raise_problems(self, path: Path, name: str | None) -> None:
+        if self.header is None:
+            raise readers.empty_sheet_error(path, name, self.where)
+        if self.first_filled:
+            i = min(self.first_filled)
+            raise SheetError(
+                f"{self.where}: column {readers.column_letter(i)} has a value in row "
+                f"{self.first_filled[i]} but no header in row {self.header_row}: "
+                "give the column a name or delete it"
+            )
+        if self.problem is not None:
+            raise self.problem
+
+
 def _read_once(
     path: Path,
     name: str | None,
@@ -201,75 +282,30 @@ def _read_once(
     identifier_of: Callable[[list[str]], int | None],
     spill: IO[bytes],
 ) -> Stream:
-    header: list[str] | None = None
-    header_row = 0
-    keep: list[int] = []
-    empty_headers: list[int] = []
-    first_filled: dict[int, int] = {}
-    pos: int | None = None
-    problem: BaseException | None = None
-    first_row: dict[str, int] = {}
-    duplicates: dict[str, list[int]] = {}
+    state = _Pass(where, identifier_of)
     for first, rows in raw():
         data: list[list[Any]] = []
         numbers: list[int] = []
         for k, row in enumerate(rows):
-            number = first + k
             if readers._is_blank(row):
                 continue
-            if header is None:
-                header = [readers._cell(v)[0].strip() for v in row]
-                header_row = number
-                keep = [i for i, h in enumerate(header) if h]
-                empty_headers = [i for i, h in enumerate(header) if not h]
-                try:
-                    at = identifier_of([header[i] for i in keep])
-                    pos = None if at is None else keep[at]
-                except Exception as e:  # raised after the sheet's own errors
-                    problem = e
+            if state.header is None:
+                state.take_header(row, first + k)
                 continue
-            width = len(header)
-            for i in empty_headers:
-                if i < len(row) and i not in first_filled and _filled(row[i]):
-                    first_filled[i] = number
-            if len(row) > width:
-                for i in range(width, len(row)):
-                    if i not in first_filled and _filled(row[i]):
-                        first_filled[i] = number
-                row = row[:width]
-            if pos is not None:
-                key = identifier_key(row[pos] if pos < len(row) else "")
-                if key is not None:
-                    seen = first_row.setdefault(key, number)
-                    if seen != number:
-                        duplicates.setdefault(key, [seen]).append(number)
-            data.append(row)
-            numbers.append(number)
+            data.append(state.take_row(row, first + k))
+            numbers.append(first + k)
         del rows
-        if data and not first_filled and problem is None:
-            assert header is not None
-            cells, kinds = readers.cells_and_kinds(data, len(header))
-            del data
-            if len(keep) < len(header):
-                cells, kinds = cells[:, keep], kinds[:, keep]
-            pickle.dump((numbers, cells, kinds), spill, protocol=pickle.HIGHEST_PROTOCOL)
-    if header is None:
-        raise SheetError(f"{where} is empty: the first row must hold the column names")
-    if first_filled:
-        i = min(first_filled)
-        raise SheetError(
-            f"{where}: column {readers.column_letter(i)} has a value in row {first_filled[i]} "
-            f"but no header in row {header_row}: give the column a name or delete it"
-        )
-    if problem is not None:
-        raise problem
+        state.spill(data, numbers, spill)
+        del data
+    state.raise_problems(path, name)
+    assert state.header is not None
     return Stream(
         path=path,
         sheet_name=name,
-        headers=[header[i] for i in keep],
-        header_row=header_row,
-        source_columns=keep,
-        duplicates=duplicates,
+        headers=[state.header[i] for i in state.keep],
+        header_row=state.header_row,
+        source_columns=state.keep,
+        duplicates=state.duplicates,
         _spill=spill,
     )
 
@@ -285,6 +321,7 @@ def _xlsx_source(
         magic = f.read(8)
     if not magic or magic == readers._OLE2_MAGIC:
         raise _Unstreamable  # the whole read says why
+    limits.check_archive(path)
     try:
         with CalamineWorkbook.from_path(str(path)) as book:
             name = readers._choose_sheet(path, book, sheet)
@@ -295,6 +332,7 @@ def _xlsx_source(
             member = readers._sheet_member(z, name)
             if member is None:
                 raise _Unstreamable
+            limits.check_dimension(path, member, whole=False)
             parts: dict[str, bytes] = {}
             for info in z.infolist():
                 if info.filename == member:
@@ -374,13 +412,7 @@ def _parse(parts: dict[str, bytes], member: str, name: str, prefix: bytes, body:
         rows = [[*([""] * left), *r] for r in rows]
     found: dict[tuple[int, int], str] = {}
     readers._scan_errors(body, found)
-    for (r, c), text in found.items():
-        k = r - top
-        if 0 <= k < len(rows):
-            line = rows[k]
-            if c >= len(line):
-                line.extend([""] * (c + 1 - len(line)))
-            line[c] = readers._ErrorCell(text)
+    readers.put_back(rows, found, top)
     return top + 1, rows
 
 
@@ -402,20 +434,15 @@ def _csv_source(path: Path, size: int) -> Callable[[], Iterator[RawChunk]]:
         with path.open(encoding="utf-8-sig", newline="") as f:
             if skip:
                 f.readline()
-            reader = csv.reader(f, delimiter=delimiter)
             rows: list[list[Any]] = []
             first = 1
             try:
-                for row in reader:
+                for row in csv_records(f, delimiter, path.name, skip):
                     rows.append(row)
                     if len(rows) >= size:
                         yield first, rows
                         first += len(rows)
                         rows = []
-            except csv.Error as e:
-                raise SheetError(
-                    f"{path.name}: line {reader.line_num} cannot be read as CSV ({e})"
-                ) from e
             except UnicodeDecodeError as e:
                 raise _Unstreamable from e
             yield first, rows

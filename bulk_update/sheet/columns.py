@@ -175,12 +175,35 @@ def suggest(header: str, catalog: Catalog) -> str | None:
     """
     pool = known_columns(catalog, items=1, read_only=True)  # 1-based examples
     text = header.strip()
-    found = _index_match(text, pool)
+    found = _index_match(text, pool) or _words_match(text, pool)
     if found is not None:
         return found
     by_lower = {c.lower(): c for c in pool}
     close = difflib.get_close_matches(text.lower(), list(by_lower), n=1)
     return by_lower[close[0]] if close else None
+
+
+_IDENTIFIER_WORDS = frozenset(("opportunityid", "opportunityidentifier", "opportunity", "oppid"))
+
+
+def _squash(text: str) -> str:
+    """A header as people write it, reduced for comparison: ``Target close date`` -> ``targetclosedate``."""
+    return re.sub(r"[\s_\-.:/()]+", "", text).casefold()
+
+
+def _words_match(text: str, pool: list[str]) -> str | None:
+    """The column a header written in words names: its full name or its last part,
+    spaces, case and punctuation aside (``Stage``, ``Target close date``, ``Opportunity ID``)."""
+    if "[" in text:
+        return None
+    squashed = _squash(text)
+    if squashed in _IDENTIFIER_WORDS:
+        return IDENTIFIER
+    whole = [c for c in pool if _squash(c) == squashed]
+    if whole:
+        return whole[0]
+    leaves = [c for c in pool if "[" not in c and _squash(c.rsplit(".", 1)[-1]) == squashed]
+    return leaves[0] if len(leaves) == 1 else None
 
 
 def _index_match(text: str, pool: list[str]) -> str | None:

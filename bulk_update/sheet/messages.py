@@ -50,10 +50,16 @@ def _listing(values: tuple[str, ...]) -> str:
     return ", ".join(values[:5]) + f"... ({len(values)} values; see the template's lists)"
 
 
+_STATE_CODE = re.compile(r"[A-Za-z]{2}")
+
+
 def did_you_mean(value: str, allowed: tuple[str, ...]) -> str | None:
     """The allowed value closest to ``value`` (case and spacing ignored), if one is close."""
+    key = canon_key(value)
+    if len(key) < 3:
+        return None  # 'WA' is as close to 'Iowa' as to nothing: no guess for a code
     keys = {canon_key(a): a for a in allowed}
-    close = difflib.get_close_matches(canon_key(value), list(keys), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.6)
     return keys[close[0]] if close else None
 
 
@@ -70,6 +76,17 @@ def allowed_message(f: Field, bad: list[str], *, documented: bool = False) -> st
         else:
             text = f"{shown} is not an allowed value for {f.key}."
         guess = did_you_mean(value, allowed)
+        if (
+            documented
+            and guess is None
+            and f.key.endswith("StateOrRegion")
+            and _STATE_CODE.fullmatch(value)
+        ):
+            parts.append(
+                f"{text} It looks like a two-letter state code: the documented list spells "
+                "each state out in full (for example 'California', not 'CA')."
+            )
+            continue
         parts.append(
             f"{text} Did you mean '{guess}'?" if guess else f"{text} Allowed: {_listing(allowed)}."
         )
@@ -124,3 +141,26 @@ def number_problem(f: Field, digits: str) -> tuple[str, str, Severity] | None:
         return None  # the pattern check speaks, or leading zeros cannot occur (amounts)
     return ("stored-as-number", "stored as a number: if it had leading zeros they were lost; "
             "format the column as Text", Severity.WARNING)  # fmt: skip
+
+
+def cell_error_message(cell: str, error: str) -> str:
+    return (
+        f"cell {cell} holds the Excel error {error}, not a value: fix the formula it comes "
+        "from, or type the value (leave the cell empty to keep the field as it is)"
+    )
+
+
+def uncalculated_message(cell: str) -> str:
+    return (
+        f"cell {cell} holds a formula that was never calculated (the program that saved the "
+        "file does not compute formulas), so its value is unknown: open the file in Excel "
+        "and save it again, or type the value"
+    )
+
+
+def control_message(cell: str, code: int) -> str:
+    name = "a NUL byte" if code == 0 else f"the control character U+{code:04X}"
+    return (
+        f"cell {cell} holds {name}, which no field accepts (often left by a copy from "
+        "another program): retype the cell's text"
+    )

@@ -28,7 +28,8 @@ Decisions where the contract is silent:
 - A column with neither a header nor any data is dropped wherever it is;
   ``Sheet.source_columns`` keeps each column's place in the file.
 - A formula that was never calculated (written by a program, never opened in
-  Excel) has no cached value and reads as empty.
+  Excel) has no cached value: it reads as "" of kind FORMULA, and the checks
+  make its row ``invalid`` (the edit it holds must not be lost silently).
 - A CSV file's first line ``sep=;`` (which Excel writes and reads) sets the
   delimiter and is not a row.
 """
@@ -52,8 +53,11 @@ import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from bulk_update.errors import SheetError
+from bulk_update.sheet import limits
+from bulk_update.sheet.baseline import BASELINE_PROBLEM as BASELINE_PROBLEM
+from bulk_update.sheet.baseline import export_baseline
+from bulk_update.sheet.csvcells import csv_records
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
-from bulk_update.workbook import EXPORT_SHEET
 from bulk_update.workbook import column_letter as column_letter
 
 # Cell kinds, one letter each, kept in Sheet.kinds.
@@ -63,12 +67,16 @@ NUMBER = "n"
 DATE = "d"  # a real Excel date or datetime cell
 BOOL = "b"
 ERROR = "e"  # an Excel error value such as #N/A
+FORMULA = "f"  # a formula saved without its computed value (never calculated)
+
+EXCEL_ERRORS = frozenset(
+    ("#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+     "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
+)  # fmt: skip
+"""The texts of Excel's error values: a CSV saved by Excel holds them as plain text."""
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv",)
-META_SHEETS = (EXPORT_SHEET, "_meta")
-BASELINE_PROBLEM = "baseline_problem"
-"""Key in Sheet.meta saying why a ``_baseline`` sheet could not be used."""
 
 _OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _PASSWORD_HINT = (
@@ -143,6 +151,10 @@ class _ErrorCell(str):
     """An Excel error value (``#N/A``) put back into calamine's rows."""
 
 
+class _Uncalculated(str):
+    """A formula cell saved without a computed value, put back into calamine's rows as ""."""
+
+
 def number_text(value: float) -> str:
     """A number as Excel shows it: 15 significant digits, no ".0", no exponent."""
     short = repr(value)
@@ -182,6 +194,8 @@ def _cell(value: Any) -> tuple[str, str]:
         return f"{hours}:{rest // 60:02d}:{rest % 60:02d}", DATE
     if kind_of is _ErrorCell:
         return str(value), ERROR
+    if kind_of is _Uncalculated:
+        return "", FORMULA
     return str(value), TEXT
 
 
@@ -240,6 +254,8 @@ def _grid(rows: Iterable[Sequence[Any]], where: str, first_row: int = 1) -> _Gri
         numbers.append(number)
     if header is None:
         raise SheetError(f"{where} is empty: the first row must hold the column names")
+    if data:
+        title_row_check(where, header, header_row, data[0], numbers[0])
     width = max([len(header), *map(len, data)])
     header += [""] * (width - len(header))
     cells, kinds = cells_and_kinds(data, width)
@@ -263,6 +279,30 @@ def _grid(rows: Iterable[Sequence[Any]], where: str, first_row: int = 1) -> _Gri
         cells=_frame(cells),
         kinds=_frame(kinds),
         row_numbers=numbers,
+    )
+
+
+_HEADER_WORDS = frozenset(("identifier", "id", "opportunityid"))
+
+
+def title_row_check(
+    where: str, header: list[str], header_row: int, first: Sequence[Any], first_row: int
+) -> None:
+    """Refuse a title above the header: a lone cell on the first row, more cells below it.
+
+    Read as the header, such a sheet would report a value "with no header" in
+    each column but the first; the message names the title and the real header.
+    """
+    named = [h for h in header if h]
+    if len(named) != 1 or named[0].replace(" ", "").casefold() in _HEADER_WORDS:
+        return
+    filled = sum(1 for v in first if _cell(v)[0].strip())
+    if filled < 2:
+        return
+    raise SheetError(
+        f"{where}: row {header_row} looks like a title ({named[0]!r}), not the column names; "
+        f"the header looks like row {first_row}: delete row {header_row} (the header must be "
+        "the first filled row) and save again"
     )
 
 
@@ -308,34 +348,26 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
         raise SheetError(f"{path.name} is empty")
     if magic == _OLE2_MAGIC:
         raise SheetError(f"{path.name} {_PASSWORD_HINT}")
+    limits.check_archive(path)
     try:
         book = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as e:
         raise SheetError(f"{path.name} is not a readable .xlsx file ({_first_line(e)})") from e
     with book:
         name = _choose_sheet(path, book, sheet)
+        _check_dimension(path, name)
         where = f"{path.name}, sheet {name!r}"
         rows = _sheet_rows(path, book, name)
         _put_back_errors(path, name, rows)
+        if all(map(_is_blank, rows)):
+            raise empty_sheet_error(path, name, where, book)
         grid = _grid(rows, where)
         del rows
-        meta: dict[str, str] = {}
-        for meta_name in META_SHEETS:
-            if meta_name in book.sheet_names:
-                meta = _key_values(_sheet_rows(path, book, meta_name))
-                break
-        baseline = None
-        if BASELINE_SHEET in book.sheet_names:
-            # A broken baseline must not stop the run: the caller falls back to
-            # the rules without a baseline and can say why.
-            try:
-                base = _grid(
-                    _sheet_rows(path, book, BASELINE_SHEET),
-                    f"{path.name}, sheet {BASELINE_SHEET!r}",
-                )
-                baseline = base.cells.set_axis(base.headers, axis=1)
-            except SheetError as e:
-                meta[BASELINE_PROBLEM] = str(e)
+        baseline, meta = export_baseline(
+            book.sheet_names,
+            lambda n: [[_cell(v)[0] for v in row] for row in _sheet_rows(path, book, n)],
+            lambda rows, n: _grid(rows, f"{path.name}, sheet {n!r}"),
+        )
     return Sheet(
         path=path,
         sheet_name=name,
@@ -350,6 +382,38 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
     )
 
 
+def read_baseline(path: Path) -> pd.DataFrame | None:
+    """Only the ``_baseline`` sheet of an export (None without one, or when broken)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            if BASELINE_SHEET.encode() not in z.read("xl/workbook.xml"):
+                return None  # no need to open (and parse the shared strings of) the workbook
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return None
+    try:
+        with CalamineWorkbook.from_path(str(path)) as book:
+            if BASELINE_SHEET not in book.sheet_names:
+                return None
+            frame, _meta = export_baseline(
+                [BASELINE_SHEET],
+                lambda n: [[_cell(v)[0] for v in row] for row in _sheet_rows(path, book, n)],
+                lambda rows, n: _grid(rows, f"{path.name}, sheet {n!r}"),
+            )
+            return frame
+    except (CalamineError, OSError, ValueError):
+        return None
+
+
+def _check_dimension(path: Path, name: str) -> None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            member = _sheet_member(z, name)
+    except (zipfile.BadZipFile, OSError, KeyError, ElementTree.ParseError):
+        return
+    if member is not None:
+        limits.check_dimension(path, member, whole=True)
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
@@ -360,6 +424,42 @@ def _sheet_rows(path: Path, book: CalamineWorkbook, name: str) -> list[list[Any]
         return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except CalamineError as e:
         raise SheetError(f"{path.name} is not a readable .xlsx file ({_first_line(e)})") from e
+
+
+def empty_sheet_error(
+    path: Path, name: str | None, where: str, book: CalamineWorkbook | None = None
+) -> SheetError:
+    """The error for an empty data sheet; it names the sheet that holds data, if one does."""
+    plain = SheetError(f"{where} is empty: the first row must hold the column names")
+    if name is None:
+        return plain
+    try:
+        if book is None:
+            with CalamineWorkbook.from_path(str(path)) as opened:
+                other = _sheet_with_data(path, opened, name)
+        else:
+            other = _sheet_with_data(path, book, name)
+    except (CalamineError, OSError, ValueError, SheetError):
+        return plain
+    if other is None:
+        return plain
+    return SheetError(
+        f"{where} is empty; the data is on sheet {other!r}: read that sheet with "
+        f"--sheet {_quoted_option(other)}, or move it to the front of the workbook"
+    )
+
+
+def _quoted_option(name: str) -> str:
+    return name if re.fullmatch(r"[\w.-]+", name) else f'"{name}"'
+
+
+def _sheet_with_data(path: Path, book: CalamineWorkbook, skip: str) -> str | None:
+    for m in book.sheets_metadata:
+        if m.name == skip or m.name.startswith("_") or m.typ != SheetTypeEnum.WorkSheet:
+            continue
+        if not all(map(_is_blank, _sheet_rows(path, book, m.name))):
+            return m.name
+    return None
 
 
 def _choose_sheet(path: Path, book: CalamineWorkbook, wanted: str | None) -> str:
@@ -387,19 +487,6 @@ def _choose_sheet(path: Path, book: CalamineWorkbook, wanted: str | None) -> str
     return (visible or data)[0].name
 
 
-def _key_values(rows: list[list[Any]]) -> dict[str, str]:
-    """The key/value pairs of an ``_export`` sheet (a ``key, value`` header row is skipped)."""
-    meta: dict[str, str] = {}
-    for row in rows:
-        if not row:
-            continue
-        key = _cell(row[0])[0].strip()
-        value = _cell(row[1])[0] if len(row) > 1 else ""
-        if key and not (key.casefold() == "key" and value.strip().casefold() == "value"):
-            meta[key] = value
-    return meta
-
-
 # Error cells: calamine gives "" for them, so find them in the sheet's XML.
 
 _ERROR_MARKERS = (b' t="e"', b" t='e'")
@@ -410,17 +497,24 @@ _CHUNK = 1 << 22
 
 
 def _put_back_errors(path: Path, name: str, rows: list[list[Any]]) -> None:
-    """Replace calamine's "" by the error text (#N/A...) wherever the sheet holds an error."""
-    for (row, col), text in _error_cells(path, name).items():
-        if row < len(rows):
-            line = rows[row]
+    """Put back what calamine reads as "": error cells (#N/A...) and uncalculated formulas."""
+    put_back(rows, _error_cells(path, name), 0)
+
+
+def put_back(rows: list[list[Any]], found: dict[tuple[int, int], str], top: int) -> None:
+    """Write each marked cell of ``found`` (0-based sheet row, column) into ``rows``,
+    whose first row is sheet row ``top`` (0-based)."""
+    for (row, col), value in found.items():
+        k = row - top
+        if 0 <= k < len(rows):
+            line = rows[k]
             if col >= len(line):
                 line.extend([""] * (col + 1 - len(line)))
-            line[col] = _ErrorCell(text)
+            line[col] = value
 
 
 def _error_cells(path: Path, name: str) -> dict[tuple[int, int], str]:
-    """0-based (row, column) -> error text, for every error cell of sheet ``name``."""
+    """0-based (row, column) -> marked cell, for every error cell or uncalculated formula."""
     found: dict[tuple[int, int], str] = {}
     try:
         with zipfile.ZipFile(path) as z:
@@ -443,6 +537,7 @@ def _error_cells(path: Path, name: str) -> dict[tuple[int, int], str]:
 
 
 def _scan_errors(xml: bytes, found: dict[tuple[int, int], str]) -> None:
+    """Mark the error cells and the formulas without a value in a piece of sheet XML."""
     # A writer quotes cell attributes one way throughout: search only for its way.
     single = xml.find(b' r="') < 0 and xml.find(b" r='") >= 0
     marker = _ERROR_MARKERS[1] if single else _ERROR_MARKERS[0]
@@ -450,6 +545,34 @@ def _scan_errors(xml: bytes, found: dict[tuple[int, int], str]) -> None:
     while at >= 0:
         _error_at(xml, at, found)
         at = xml.find(marker, at + len(marker))
+    at = xml.find(b"<f")
+    while at >= 0:
+        if xml[at + 2 : at + 3] in (b">", b" ", b"/"):
+            _formula_at(xml, at, found)
+        at = xml.find(b"<f", at + 2)
+
+
+def _formula_at(xml: bytes, at: int, found: dict[tuple[int, int], str]) -> None:
+    """Mark the cell whose formula starts at ``at`` when it holds no computed value."""
+    start = xml.rfind(b"<c ", 0, at)
+    end = xml.find(b"</c>", at)
+    if start < 0 or end < 0 or xml.find(b"</c>", start, at) >= 0:
+        return
+    if _VALUE.search(xml, at, end) is not None:
+        return  # calculated: calamine reads its value
+    open_end = xml.find(b">", start)
+    ref = _REF.search(xml, start, open_end)
+    if ref is None:
+        return
+    row, col = _ref_position(ref)
+    found.setdefault((row, col), _Uncalculated(""))
+
+
+def _ref_position(ref: re.Match[bytes]) -> tuple[int, int]:
+    col = 0
+    for ch in ref.group(1):
+        col = col * 26 + ch - 64
+    return int(ref.group(2)) - 1, col - 1
 
 
 def _error_at(xml: bytes, at: int, found: dict[tuple[int, int], str]) -> None:
@@ -463,11 +586,8 @@ def _error_at(xml: bytes, at: int, found: dict[tuple[int, int], str]) -> None:
     if ref is None or open_end < 0 or end < 0:
         return
     value = _VALUE.search(xml, open_end, end)
-    col = 0
-    for ch in ref.group(1):
-        col = col * 26 + ch - 64
     text = value.group(1).decode("utf-8", "replace") if value else "#VALUE!"
-    found[(int(ref.group(2)) - 1, col - 1)] = text
+    found[_ref_position(ref)] = _ErrorCell(text)
 
 
 def _sheet_member(z: zipfile.ZipFile, name: str) -> str | None:
@@ -495,14 +615,8 @@ def _read_csv(path: Path) -> Sheet:
     text = _decode(path, raw)
     if not text.strip():
         raise SheetError(f"{path.name} is empty")
-    delimiter, text = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[list[str]] = []
-    try:
-        for row in reader:
-            rows.append(row)
-    except csv.Error as e:
-        raise SheetError(f"{path.name}: line {reader.line_num} cannot be read as CSV ({e})") from e
+    delimiter, rest = _delimiter(text)
+    rows = list(csv_records(io.StringIO(rest, newline=""), delimiter, path.name, rest is not text))
     grid = _grid(rows, path.name)
     return Sheet(
         path=path,

@@ -25,8 +25,6 @@ from bulk_update.results import write_retry
 from bulk_update.sheet import read as readers
 from bulk_update.sheet.baseline import load_csv_baseline
 
-READER_UNESCAPES = pytest.mark.xfail(strict=True, reason="reader side lands with the sheet branch")
-
 # What a cell may hold: any text but control characters other than tab and new line,
 # which the reader refuses as damage (issue 12 point 2), and lone surrogates (not UTF-8).
 CELL_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\t\n"))
@@ -71,7 +69,6 @@ def test_the_export_warns_of_the_escaped_cells_in_plain_words(tmp_path: Path) ->
     assert "apostrophe" in sink.warnings[0]
 
 
-@READER_UNESCAPES
 @settings(max_examples=60, deadline=None)
 @given(text=CELL_TEXT)
 @example(text="=1+1")

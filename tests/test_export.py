@@ -364,12 +364,11 @@ def _tricky(emu: Any) -> str:
     return ident
 
 
-READER_UNESCAPES = pytest.mark.xfail(strict=True, reason="reader side lands with the sheet branch")
 """The csv cells are escaped now (issue 12 point 8); the reader's unescape comes with the
 sheet branch, and the lead removes this mark at the merge."""
 
 
-@pytest.mark.parametrize("fmt", ["xlsx", pytest.param("csv", marks=READER_UNESCAPES)])
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_long_texts_line_breaks_and_formula_like_texts_survive(
     emu: Any, tmp_path: Path, fmt: str
 ) -> None:
@@ -417,7 +416,6 @@ def test_a_csv_export_and_its_baseline_hold_no_formula(emu: Any, tmp_path: Path)
             assert cells[column] == "'" + payload, (path.name, column)
 
 
-@READER_UNESCAPES
 def test_an_untouched_csv_export_of_formula_payloads_sends_zero_writes(
     emu: Any, tmp_path: Path
 ) -> None:

@@ -301,10 +301,7 @@ def test_retry_csv_has_bom_and_round_trips(tmp_path: Path) -> None:
     "as_csv",
     [
         False,
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(strict=True, reason="reader side lands with the sheet branch"),
-        ),
+        True,
     ],
     ids=["xlsx", "csv"],
 )

@@ -56,6 +56,9 @@ _TABLE: tuple[Code, ...] = (
     Code("leading-zeros-lost", E, "the spreadsheet stored the value as a number and dropped its leading zeros", "sheet"),
     Code("plus-lost", E, "the spreadsheet stored a phone number as a number and dropped its '+'", "sheet"),
     Code("stored-as-number", W, "a text field stored as a number: leading zeros may be lost", "sheet"),
+    Code("error-cell", E, "an Excel error value (#N/A, #REF!...) where a value should be", "sheet"),
+    Code("formula-not-calculated", E, "a formula saved without its computed value", "sheet"),
+    Code("control-character", E, "a NUL or other control character inside a cell", "sheet"),
     # -- the export's baseline ---------------------------------------------------
     Code("baseline-unusable", W, "the export's baseline cannot be used: rows compared two-way", "sheet"),
     Code("not-in-baseline", W, "the row is not in the export's baseline: every filled cell applies", "sheet"),

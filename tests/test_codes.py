@@ -1,8 +1,8 @@
 """Every problem code the package can emit is in the register, and the docs list it.
 
 The scan reads the source (no import, no run): the places a code is written
-as a literal in this code base are a ``Problem(...)`` code argument, the first
-argument of a check's ``add(code, ...)``, a pandera ``Check(name=code)``, a
+as a literal in this code base are a ``Problem(...)`` code argument, a code
+argument of a check's ``add(code, ...)`` or ``add(mask, code, ...)``, a pandera ``Check(name=code)``, a
 tuple or dict entry beside a ``Severity``, an assignment to ``code``, and the
 ``(code, message)`` / ``(key, code, message)`` tuples that helpers return.
 """
@@ -75,8 +75,9 @@ def codes_in(tree: ast.AST) -> set[str]:
                 for k in n.keywords:
                     if k.arg == "code":
                         take(k.value)
-            elif fn == "add" and n.args:
-                take(n.args[0])
+            elif fn == "add":
+                for a in n.args:  # add(code, ...) and add(mask, code, message)
+                    take(a)
             elif fn == "Check":
                 for k in n.keywords:
                     if k.arg == "name":

@@ -8,7 +8,7 @@ field as it was (the live record broke the rule before the sheet did).
 
 ``tests/test_codes.py`` scans the package for every code it can emit and
 checks that each is here, and that ``docs/problem-codes.md`` is this table
-(``python -m bulk_update.codes`` writes that page).
+(``python -m bulk_update.codes > docs/problem-codes.md`` writes that page).
 
 Codes of the service's own validation answers are passed through under the
 ``api-`` prefix (``api-`` + the service's code, lower-cased): they are the

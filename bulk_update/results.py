@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv as csvlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,29 @@ class RunSummary:
     """Anything else worth a line on the Summary sheet (label -> text)."""
     results_file: str | None = None
     retry_file: str | None = None
+
+    @classmethod
+    def of_calls(
+        cls,
+        command: str,
+        catalog: str | None,
+        input_file: str,
+        started: datetime,
+        stats: Any,
+        writes: int,
+    ) -> RunSummary:
+        """A run that called Partner Central: its call counts, ended now."""
+        return cls(
+            command,
+            catalog,
+            input_file,
+            started,
+            datetime.now(UTC),
+            calls=stats.calls,
+            throttled=stats.throttled,
+            retries=stats.retries,
+            writes=writes,
+        )
 
     @staticmethod
     def counts(results: Iterable[RowResult]) -> dict[Outcome, int]:

@@ -396,17 +396,13 @@ def _summary(
     executor: Executor,
     started: datetime,
 ) -> RunSummary:
-    stats = pc.stats
-    summary = RunSummary(
+    summary = RunSummary.of_calls(
         "apply --dry-run" if settings.dry_run else "apply",
         settings.catalog,
         str(run.path),
         started,
-        datetime.now(UTC),
-        calls=stats.calls,
-        throttled=stats.throttled,
-        retries=stats.retries,
-        writes=executor.writes_sent,
+        pc.stats,
+        executor.writes_sent,
     )
     if executor.stop_reason:
         summary.extra["stopped"] = executor.stop_reason

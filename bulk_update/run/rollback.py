@@ -434,17 +434,13 @@ def _summary(
     results: list[RowResult],
     dry_run: bool,
 ) -> RunSummary:
-    stats = pc.stats
-    summary = RunSummary(
+    summary = RunSummary.of_calls(
         "rollback --dry-run" if dry_run else "rollback",
         pc.catalog,
         str(source.path),
         started,
-        datetime.now(UTC),
-        calls=stats.calls,
-        throttled=stats.throttled,
-        retries=stats.retries,
-        writes=executor.writes_sent,
+        pc.stats,
+        executor.writes_sent,
     )
     summary.extra["rolled back run"] = str(source.path)
     if executor.stop_reason:

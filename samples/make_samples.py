@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ from openpyxl.styles import Font, PatternFill
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+PACKAGED = ROOT / "bulk_update" / "data" / "samples"
 MISTAKES = HERE / "typical-mistakes.csv"
 MISTAKES_RESULTS = HERE / "typical-mistakes.results.xlsx"
 
@@ -184,6 +186,9 @@ def main(argv: list[str] | None = None) -> None:
         records = json.loads((HERE / "opportunities.json").read_text(encoding="utf-8"))
         rows = cleanup_rows(records)
         write_xlsx(HERE / "quarterly-cleanup.xlsx", rows)
+        # The demo's copy inside the package: a real file, not a link (a Windows
+        # checkout or a zip of the repository turns a link into a text file).
+        shutil.copyfile(HERE / "quarterly-cleanup.xlsx", PACKAGED / "quarterly-cleanup.xlsx")
         write_csv(HERE / "quarterly-cleanup.csv", rows)
         write_csv(MISTAKES, mistake_rows(records))
         write_lost_zeros_xlsx(HERE / "lost-leading-zeros.xlsx", records)

@@ -35,3 +35,12 @@ def test_the_wheel_carries_the_demo_sheet_and_the_seed(tmp_path: Path) -> None:
             assert needed in names, needed
         shipped = z.read("bulk_update/data/samples/quarterly-cleanup.xlsx")
     assert shipped == (ROOT / "samples" / "quarterly-cleanup.xlsx").read_bytes()
+
+
+def test_the_packaged_demo_sheet_is_a_real_copy_of_the_sample() -> None:
+    """A link would become a text file in a Windows checkout or a zip of the repository."""
+    packaged = ROOT / "bulk_update" / "data" / "samples" / "quarterly-cleanup.xlsx"
+    assert not packaged.is_symlink()
+    assert packaged.read_bytes() == (ROOT / "samples" / "quarterly-cleanup.xlsx").read_bytes(), (
+        "run `python samples/make_samples.py` to write both copies"
+    )

@@ -10,6 +10,7 @@ through a real boto3 client over HTTP to the emulator playing a newer model.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -286,6 +287,62 @@ def test_an_exported_newer_value_nobody_edited_does_not_stop_the_row(
     assert after["Project"]["CompetitorName"] == "Future Cloud Co"
     assert newer_warnings(report) == []  # the cell was not edited: nothing to judge
     assert writes(emu) == {f"Sandbox/{ident}": 1}
+
+
+# -- a resumed run and the pure judgment --------------------------------------------------
+
+
+def test_a_resumed_run_judges_its_held_rows_again(emu: Any, tmp_path: Path) -> None:
+    first = pick(emu, "Pending Submission")
+    second = pick(emu, "Pending Submission", skip=(first,))
+    for ident in (first, second):
+        holding(emu, ident, CompetitorName="Future Cloud Co")
+    rows = [{"Identifier": i, "Project.CompetitorName": "Nimbus Cloud Co"} for i in (first, second)]
+    stopped = run(emu, tmp_path, rows, max_writes=1, workers=1)
+    assert [r.outcome for r in stopped.results] == [Outcome.UPDATED, Outcome.SKIPPED]
+    report = apply_file(
+        None, make_pc(emu.url), ApplySettings(catalog="Sandbox", resume=stopped.run_dir)
+    )
+    assert [r.outcome for r in report.results] == [Outcome.UPDATED, Outcome.UPDATED]
+    assert emu.record("Sandbox", second)["Project"]["CompetitorName"] == "Nimbus Cloud Co"
+    assert [p.row for p in newer_warnings(report)] == [2, 3]  # the first carried from the journal
+
+
+def test_in_a_list_of_records_any_record_holding_a_newer_value_is_the_evidence() -> None:
+    from bulk_update.decide import Held, HeldCell, decide
+    from bulk_update.fields import load
+    from bulk_update.payload import RowEdit
+    from bulk_update.problems import Problem
+
+    f = load().get("Project.ExpectedCustomerSpend[].Frequency")
+    assert f is not None and "Yearly" not in f.enum and "Quarterly" not in f.enum
+    path = ("Project", "ExpectedCustomerSpend", 0, "Frequency")
+    column = "Project.ExpectedCustomerSpend[1].Frequency"
+    offline = Problem(2, "O1", column, "Quarterly", "not-allowed", "'Quarterly' is not allowed")
+    held = Held((HeldCell(path, f, offline),), (offline,), f"{column}: 'Quarterly' is not allowed")
+    edit = RowEdit(2, "O1", edits={path: "Quarterly"}, columns={path: column})
+
+    def live(second: str) -> dict[str, Any]:
+        spend = [
+            {"Amount": "10", "CurrencyCode": "USD", "Frequency": "Monthly", "TargetCompany": "A"},
+            {"Amount": "20", "CurrencyCode": "USD", "Frequency": second, "TargetCompany": "A"},
+        ]
+        return {
+            "LastModifiedDate": "2026-05-01T20:37:46.123Z",
+            "Project": {"Title": "T", "ExpectedCustomerSpend": spend},
+            "LifeCycle": {"ReviewStatus": "Pending Submission"},
+        }
+
+    judged = decide(edit, live("Yearly"), today=date(2026, 1, 1), held=held)
+    assert judged.writes
+    assert [p.code for p in judged.problems] == ["enum-newer-service"]
+    assert "'Yearly'" in judged.problems[0].message
+    refused = decide(edit, live("Monthly"), today=date(2026, 1, 1), held=held)
+    assert (refused.outcome, refused.message, refused.problems) == (
+        Outcome.INVALID,
+        held.message,
+        [offline],
+    )
 
 
 def _installed(key: str) -> tuple[str, ...]:

@@ -75,6 +75,7 @@ _TABLE: tuple[Code, ...] = (
     # -- deciding a row against the live record ----------------------------------
     Code("locked", E, "the review status forbids changing this field now", "decide"),
     Code("changed-on-both-sides", E, "you and someone in Partner Central changed the same field since the export", "decide"),
+    Code("enum-newer-service", W, "a value the installed enum lacks, in a field where the record already holds such values: sent, the service judges it", "decide"),
     Code("unknown-member", E, "the record holds a field the installed botocore does not know: a write would erase it", "decide"),
     # -- the write and its read-back ----------------------------------------------
     Code("not-kept", W, "Partner Central answered the write but kept another value than sent", "run"),

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from bulk_update import review as locks
 from bulk_update.api import drift
+from bulk_update.fields import Field
 from bulk_update.merge import (
     Payload,
     apply_edits,
@@ -127,15 +128,35 @@ def decide(
     on_conflict: OnConflict = "skip",
     today: date | None = None,
     baseline: Mapping[str, str] | None = None,
+    held: Held | None = None,
 ) -> Decision:
     """Merge the row into the live record and say what would happen.
 
     With the export's ``baseline`` for this row, only the cells the user
     changed are applied, and a version mismatch is merged three ways: a field
     changed on both sides to different values is a conflict; everything else
-    is kept or applied.
+    is kept or applied.  ``held``: the row's cells the offline check refused
+    only for a value outside the installed enum, judged now (:func:`rejudge`).
     """
-    today = today or datetime.now(UTC).date()
+    warned: list[Problem] = []
+    if held is not None:
+        judged = rejudge(edit, live, held, baseline)
+        if isinstance(judged, Decision):
+            return judged
+        warned = judged
+    decision = _merge(edit, live, on_conflict, today or datetime.now(UTC).date(), baseline)
+    decision.problems[:0] = warned
+    return decision
+
+
+def _merge(
+    edit: RowEdit,
+    live: Mapping[str, Any],
+    on_conflict: OnConflict,
+    today: date,
+    baseline: Mapping[str, str] | None,
+) -> Decision:
+    """:func:`decide` for a row whose cells all passed the offline checks."""
     live_version = live.get("LastModifiedDate")
     asked = _asked(edit, live, on_conflict, baseline)
     if isinstance(asked, Decision):
@@ -247,6 +268,93 @@ def refuse_drift(
     ]
     return Decision(
         edit, Outcome.UPGRADE_NEEDED, drift.upgrade_message(unknown), changes, problems, live=live
+    )
+
+
+@dataclass(frozen=True)
+class HeldCell:
+    """A cell the offline check refused only because its value is outside the
+    installed enum (code ``not-allowed``): the problem as it wrote it."""
+
+    path: Path
+    field: Field
+    problem: Problem
+
+
+@dataclass(frozen=True)
+class Held:
+    """A row whose only errors are such cells: kept from its offline ``invalid``
+    until the read says whether Partner Central knows a newer enum."""
+
+    cells: tuple[HeldCell, ...]
+    """One per field path the row sets."""
+    problems: tuple[Problem, ...]
+    """The row's offline errors, as the check wrote them."""
+    message: str
+    """The row's offline message, word for word: its end when the read does not excuse it."""
+
+    def refused(self, edit: RowEdit, live: Mapping[str, Any] | None = None) -> Decision:
+        """The row ends as the offline check ended it: ``invalid``, same message, same problems."""
+        return Decision(
+            edit, Outcome.INVALID, self.message, problems=list(self.problems), live=live
+        )
+
+
+def outside_enum(live: Mapping[str, Any], f: Field) -> list[str]:
+    """The values the live record holds in field ``f`` (any item of a list, any
+    item of a record list) that the installed enum does not have."""
+    allowed = set(f.enum)
+    out: list[str] = []
+    for path, value in leaves(project(live)):
+        if key_of(path) == f.key:
+            items = value if isinstance(value, tuple) else (value,)
+            out.extend(v for v in items if v not in allowed and v not in out)
+    return out
+
+
+def rejudge(
+    edit: RowEdit,
+    live: Mapping[str, Any],
+    held: Held,
+    baseline: Mapping[str, str] | None = None,
+) -> Decision | list[Problem]:
+    """Judge a held row's enum cells against the live record: warnings, or its end.
+
+    A value outside the installed enum, in a field where Partner Central
+    already holds values outside it, is evidence that the service knows a
+    newer enum than this botocore: a warning, the service judges it.  If any
+    such cell finds no such evidence, the row ends as offline (``invalid``,
+    the same message).  A cell that equals the export's baseline is not sent
+    at all (the user did not edit it): nothing to judge.
+    """
+    wanted = user_edits(edit, baseline) if baseline is not None else edit.edits
+    warnings: list[Problem] = []
+    for cell in held.cells:
+        if cell.path not in wanted:
+            continue
+        seen = outside_enum(live, cell.field)
+        if not seen:
+            return held.refused(edit, live)
+        warnings.append(_newer_enum(edit, cell, wanted[cell.path], seen))
+    return warnings
+
+
+def _newer_enum(edit: RowEdit, cell: HeldCell, value: Value, seen: list[str]) -> Problem:
+    f = cell.field
+    items = value if isinstance(value, tuple) else (str(value),)
+    bad = [v for v in items if v not in f.enum]
+    shown = "this value" if f.sensitive else " and ".join(f"'{v}'" for v in bad)
+    held = "a value" if f.sensitive else ", ".join(f"'{v}'" for v in seen)
+    return Problem(
+        edit.row,
+        edit.identifier,
+        cell.problem.column,
+        cell.problem.value,
+        "enum-newer-service",
+        f"{shown} is not in {f.key}'s list in the installed model ({drift.versions()}), but "
+        f"Partner Central already holds {held} there, which that list lacks too: the service "
+        "knows newer values, so the cell is sent as written and Partner Central judges it",
+        Severity.WARNING,
     )
 
 

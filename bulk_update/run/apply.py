@@ -15,11 +15,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bulk_update.api import client as pcc
+from bulk_update.decide import Held
 from bulk_update.errors import BulkUpdateError, RunFolderError
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Problem, Severity
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results, write_retry
-from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
+from bulk_update.run import enumcheck
+from bulk_update.run.executor import Executor, MergeDecider, Options, RowOutcome, confirmed_run
 from bulk_update.run.folder import (
     JournalState,
     RowState,
@@ -100,19 +102,22 @@ def apply_file(
         loaded = load(
             run.path, sheet=settings.sheet, run_catalog=settings.catalog, today=settings.today
         )
+        held = enumcheck.hold(loaded, run_catalog=settings.catalog, today=settings.today)
         if run.folder is None and not settings.dry_run:
             run.folder = _new_folder(run.path, settings)
         _check_outputs(run, settings)
         baselines, baseline_notes = baseline.row_baselines(
             loaded.sheet, loaded.report.edits, identifier_cells(loaded)
         )
-        executor = Executor(pc, _options(settings), run.folder, on_row=on_row, baselines=baselines)
+        options = _options(settings)
+        decider = MergeDecider(pc, options, baselines, held)
+        executor = Executor(pc, options, run.folder, on_row=on_row, decider=decider)
         if on_executor:
             on_executor(executor)
         outcomes, edits = _carry_over(loaded, run, pc)
-        planner = _planner(pc, settings, baselines, on_executor) if confirm else None
+        planner = _planner(pc, settings, baselines, held, on_executor) if confirm else None
         outcomes.update(confirmed_run(executor, planner, edits, confirm))
-        problems = list(loaded.report.problems) + baseline_notes
+        problems = enumcheck.offline_problems(loaded, held) + baseline_notes
         report = _report(loaded, run, settings, pc, executor, outcomes, problems, started)
         if run.folder is not None:
             end_run(run.folder, summary_dict(report.results, report.summary))
@@ -240,21 +245,19 @@ def _planner(
     pc: pcc.PartnerCentral,
     settings: ApplySettings,
     baselines: dict[int, dict[str, str]],
+    held: dict[int, Held],
     on_executor: Callable[[Executor], None] | None,
 ) -> Executor | None:
     """A dry-run executor of the same rows, for the confirmation's plan."""
     if settings.dry_run:
         return None
-    planner = Executor(
-        pc,
-        Options(
-            dry_run=True,
-            on_conflict=settings.on_conflict,  # type: ignore[arg-type]
-            workers=settings.workers,
-            today=settings.today,
-        ),
-        baselines=baselines,
+    options = Options(
+        dry_run=True,
+        on_conflict=settings.on_conflict,  # type: ignore[arg-type]
+        workers=settings.workers,
+        today=settings.today,
     )
+    planner = Executor(pc, options, decider=MergeDecider(pc, options, baselines, held))
     if on_executor:
         on_executor(planner)
     return planner

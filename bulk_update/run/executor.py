@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from bulk_update.api import client as pcc
 from bulk_update.decide import (
     Decision,
+    Held,
     OnConflict,
     column_for,
     decide,
@@ -109,11 +110,14 @@ class MergeDecider:
         pc: pcc.PartnerCentral,
         options: Options,
         baselines: Mapping[int, Mapping[str, str]] | None = None,
+        held: Mapping[int, Held] | None = None,
     ) -> None:
         self.pc = pc
         self.options = options
         self.baselines = baselines or {}
         """Per input row, the export's baseline cells (three-way merge)."""
+        self.held = held or {}
+        """Per input row, the cells held for the read: values outside the installed enum."""
 
     def decide(self, edit: RowEdit) -> Decision:
         """A row of an exported sheet whose cells all equal the export's baseline
@@ -121,16 +125,22 @@ class MergeDecider:
         baseline = self.baselines.get(edit.row)
         if baseline is not None and not user_edits(edit, baseline):
             return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export")
-        live = self.pc.get(edit.identifier)
+        held = self.held.get(edit.row)
+        try:
+            live = self.pc.get(edit.identifier)
+        except pcc.NotFound:
+            if held is None:
+                raise
+            return held.refused(edit)  # no record holds a newer value: the offline end
         return decide(
             edit, live, on_conflict=self.options.on_conflict, today=self.options.today,
-            baseline=baseline,
+            baseline=baseline, held=held,
         )  # fmt: skip
 
     def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
         return decide(
             edit, live, on_conflict="overwrite", today=self.options.today,
-            baseline=self.baselines.get(edit.row),
+            baseline=self.baselines.get(edit.row), held=self.held.get(edit.row),
         )  # fmt: skip
 
 

@@ -291,6 +291,41 @@ def _record(number: int, index: int, catalog: str, rng: random.Random) -> dict[s
     return record
 
 
+_USERS = (
+    "Sam Rivera, PartnerAccountManager",
+    "Priya Natarajan, PartnerSalesManager",
+    "Lena Novak, PartnerSolutionsArchitect",
+    "Tomas Ortega, PartnerAccountManager",
+)
+"""The registered partner users: ``First Last, Title``; e-mail ``first.last@partner...``."""
+
+
+def registered_users() -> list[dict[str, str]]:
+    """The partner users the emulator knows (the records' owner is the first)."""
+    users = []
+    for line in _USERS:
+        name, title = line.split(", ")
+        first, last = name.split(" ")
+        email = f"{first.lower()}.{last.lower()}@partner.example.com"
+        users.append({"Email": email, "FirstName": first, "LastName": last, "BusinessTitle": title})
+    return users
+
+
+def solutions(catalog: str) -> list[dict[str, Any]]:
+    """The solution catalog: S-9000000 to S-9000011 (the records use the first seven)."""
+    return [
+        {
+            "Catalog": catalog,
+            "Id": f"S-{9000000 + n}",
+            "Name": f"Partner solution {n + 1}",
+            "Status": "Active",
+            "Category": "Software Product" if n % 2 else "Consulting Practice",
+            "CreatedDate": f"2026-01-{n + 1:02d}T09:00:00.000Z",
+        }
+        for n in range(12)
+    ]
+
+
 def generate() -> list[dict[str, Any]]:
     """The sample records, the same on every call."""
     rng = random.Random(20261126)

@@ -73,6 +73,41 @@ REQUIRED_ENTITY = "Solutions"
 SUBMITTABLE = "Pending Submission"
 
 
+_USERS = (
+    "Sam Rivera, PartnerAccountManager",
+    "Priya Natarajan, PartnerSalesManager",
+    "Lena Novak, PartnerSolutionsArchitect",
+    "Tomas Ortega, PartnerAccountManager",
+)
+"""The registered partner users: ``First Last, Title``; e-mail ``first.last@partner...``."""
+
+
+def registered_users() -> list[dict[str, str]]:
+    """The partner users a new emulator knows (the sample records' owner is the first)."""
+    users = []
+    for line in _USERS:
+        name, title = line.split(", ")
+        first, last = name.split(" ")
+        email = f"{first.lower()}.{last.lower()}@partner.example.com"
+        users.append({"Email": email, "FirstName": first, "LastName": last, "BusinessTitle": title})
+    return users
+
+
+def solutions(catalog: str) -> list[dict[str, Any]]:
+    """The solution catalog: S-9000000 to S-9000011 (the records use the first seven)."""
+    return [
+        {
+            "Catalog": catalog,
+            "Id": f"S-{9000000 + n}",
+            "Name": f"Partner solution {n + 1}",
+            "Status": "Active",
+            "Category": "Software Product" if n % 2 else "Consulting Practice",
+            "CreatedDate": f"2026-01-{n + 1:02d}T09:00:00.000Z",
+        }
+        for n in range(12)
+    ]
+
+
 @dataclass
 class Account:
     """The partner account around the records: users, solutions, tags, search."""

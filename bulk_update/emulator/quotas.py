@@ -86,19 +86,24 @@ class RollingCount:
         return True
 
 
-@dataclass
+@dataclass(kw_only=True)
 class QuotaSettings:
+    """The account's quotas: the write lanes' settings, then the read lane's."""
+
     write_rate: float = 1.0
     """Calls per second of each write lane (the service's 1)."""
-    read_rate: float = 10.0
-    """Calls per second of the read lane."""
     write_burst: float = 1.0
-    read_burst: float = 10.0
+    """Tokens each write lane may save up (1: no burst, as the service)."""
     daily_writes: int = 10_000
     """Calls per rolling 24 h of each write lane."""
-    daily_reads: int = 100_000
     operation_rates: dict[str, float] = field(default_factory=dict)
     """Per-operation rates that replace ``write_rate`` (or ``read_rate``) for that lane."""
+    read_rate: float = 10.0
+    """Calls per second of the read lane."""
+    read_burst: float = 10.0
+    """Tokens the read lane may save up."""
+    daily_reads: int = 100_000
+    """Calls per rolling 24 h of the read lane."""
 
     def lane(self, lane: str) -> tuple[float, float, int]:
         """The rate, burst and daily count of one lane."""

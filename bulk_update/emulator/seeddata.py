@@ -62,14 +62,16 @@ _PLACES = (
     ("Munich", "Bavaria", "80331", "DE", "Marienplatz 8"),
     ("Sydney", "New South Wales", "2000", "AU", "200 George Street"),
 )
-_PEOPLE = (
-    ("Maria", "Garcia", "VP Engineering"),
-    ("James", "Smith", "CTO"),
-    ("Aiko", "Tanaka", "Head of Cloud"),
-    ("Olivia", "Brown", "IT Director"),
-    ("Noah", "Wilson", "Chief Data Officer"),
-    ("Fatima", "Khan", "Procurement Lead"),
-)
+_TITLES_BY_NAME = {
+    "Maria Garcia": "VP Engineering",
+    "James Smith": "CTO",
+    "Aiko Tanaka": "Head of Cloud",
+    "Olivia Brown": "IT Director",
+    "Noah Wilson": "Chief Data Officer",
+    "Fatima Khan": "Procurement Lead",
+}
+_PEOPLE = tuple((*name.split(" "), title) for name, title in _TITLES_BY_NAME.items())
+"""The customer contacts: (first name, last name, title)."""
 _PROBLEMS = (
     "Their on-premises data centre lease ends next year and hardware is at end of life.",
     "Batch reporting takes nine hours nightly and blocks the finance close each month.",
@@ -289,41 +291,6 @@ def _record(number: int, index: int, catalog: str, rng: random.Random) -> dict[s
     }
     record.update(_extras(index, industry, funded))
     return record
-
-
-_USERS = (
-    "Sam Rivera, PartnerAccountManager",
-    "Priya Natarajan, PartnerSalesManager",
-    "Lena Novak, PartnerSolutionsArchitect",
-    "Tomas Ortega, PartnerAccountManager",
-)
-"""The registered partner users: ``First Last, Title``; e-mail ``first.last@partner...``."""
-
-
-def registered_users() -> list[dict[str, str]]:
-    """The partner users the emulator knows (the records' owner is the first)."""
-    users = []
-    for line in _USERS:
-        name, title = line.split(", ")
-        first, last = name.split(" ")
-        email = f"{first.lower()}.{last.lower()}@partner.example.com"
-        users.append({"Email": email, "FirstName": first, "LastName": last, "BusinessTitle": title})
-    return users
-
-
-def solutions(catalog: str) -> list[dict[str, Any]]:
-    """The solution catalog: S-9000000 to S-9000011 (the records use the first seven)."""
-    return [
-        {
-            "Catalog": catalog,
-            "Id": f"S-{9000000 + n}",
-            "Name": f"Partner solution {n + 1}",
-            "Status": "Active",
-            "Category": "Software Product" if n % 2 else "Consulting Practice",
-            "CreatedDate": f"2026-01-{n + 1:02d}T09:00:00.000Z",
-        }
-        for n in range(12)
-    ]
 
 
 def generate() -> list[dict[str, Any]]:

@@ -28,11 +28,10 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any, NamedTuple
 
-from .calls import Account, Calls
+from .calls import Account, Calls, registered_users, solutions
 from .faults import Faults, FaultSettings
 from .operations import Operations
 from .quotas import Clock, Quotas, QuotaSettings
-from .seeddata import registered_users, solutions
 from .server import EmulatorServer
 from .store import CATALOGS, Store, normalize, read_seed, set_path
 from .validation import INSTALLED, Newer, input_shape, validate

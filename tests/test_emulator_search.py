@@ -66,7 +66,6 @@ def test_country_and_owner_keys(emulator: Any, pc: Any) -> None:
         emulator, lambda r: r["Customer"]["Account"]["Address"]["CountryCode"] == "DE"
     )
     assert country
-    emulator.set_users([*emulator.users()])
     owner = set(search_ids(pc, Filter=eq("OpportunityOwner", "sam.rivera@partner.example.com")))
     assert owner == set(records(emulator))
     assert search_ids(pc, Filter=eq("OpportunityOwner", "nobody@partner.example.com")) == []

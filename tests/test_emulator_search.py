@@ -113,6 +113,21 @@ def test_range_predicates_on_dates(emulator: Any, pc: Any) -> None:
     assert len(search_ids(pc, Filter=node)) == len(every) - 20
 
 
+def test_target_close_date_compares_by_the_day(emulator: Any, pc: Any) -> None:
+    every = records(emulator)
+    day = sorted(r["LifeCycle"]["TargetCloseDate"] for r in every.values())[30]
+    node = {"EqualsTo": {"Key": "TargetCloseDate", "Value": {"DateValue": f"{day}T00:00:00Z"}}}
+    assert set(search_ids(pc, Filter=node)) == where(
+        emulator, lambda r: r["LifeCycle"]["TargetCloseDate"] == day
+    )
+    node = {
+        "LessThanOrEquals": {"Key": "TargetCloseDate", "Value": {"DateValue": f"{day}T00:00:00Z"}}
+    }
+    assert set(search_ids(pc, Filter=node)) == where(
+        emulator, lambda r: r["LifeCycle"]["TargetCloseDate"] <= day
+    )
+
+
 def test_keyword_and_filter_both_narrow(emulator: Any, pc: Any) -> None:
     by_word = set(search_ids(pc, Keyword="northwind"))
     assert by_word == where(

@@ -11,7 +11,7 @@ Choices where the reference leaves room (docs/emulator.md repeats them):
 - A key reads a record as :data:`KEYS` says; a key the emulator does not read
   (CosellMotion, EstimatedMrr, EngagementScore: data it does not keep) is
   refused with INVALID_VALUE naming it.
-- Texts compare ignoring case; EqualsTo with a string list means any of them;
+- Texts compare ignoring case; TargetCloseDate compares by the day; EqualsTo with a string list means any of them;
   a record with several values for a key (tags, programs) matches when one
   does; a tag reads as ``Key=Value``; OpportunityOwner is the owner's e-mail
   or full name.
@@ -121,6 +121,8 @@ def _bad(path: str, message: str) -> ApiError:
 def _norm(key: str, value: Any) -> Any:
     if key in _DATES:
         return parse_instant(value)
+    if key == "TargetCloseDate":  # a day: a DateValue counts by its date
+        return str(value)[:10]
     return value.casefold() if isinstance(value, str) else value
 
 

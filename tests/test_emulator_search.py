@@ -176,3 +176,16 @@ def test_the_keys_the_emulator_reads_are_the_model_s() -> None:
     predicate = input_shape("SearchOpportunities").members["Filter"].members["EqualsTo"]
     assert set(KEYS) <= set(predicate.members["Key"].enum)
     assert {"AndAllFilters", "OrAllFilters", "NotFilter", "EqualsTo"} <= set(filter_members())
+
+
+def test_search_counts_in_the_read_lane(fresh_emulator: Any) -> None:
+    now = [1000.0]
+    emu = fresh_emulator(read_rate=1.0, read_burst=1, clock=lambda: now[0])
+    pc = client_for(emu.url, retries=1)
+    pc.get_opportunity(Catalog="Sandbox", Identifier="O1000001")
+    with pytest.raises(ClientError) as excinfo:
+        pc.search_opportunities(Catalog="Sandbox")
+    assert excinfo.value.response["Error"]["Code"] == "ThrottlingException"
+    now[0] += 1.0
+    assert pc.search_opportunities(Catalog="Sandbox")["OpportunitySearchSummaries"]
+    assert emu.counters()["throttled"] == {"SearchOpportunities": 1}

@@ -50,6 +50,7 @@ from .validation import output_shape, validate
 from .wire import (
     BUSINESS_VALIDATION_FAILED,
     REQUEST_VALIDATION_FAILED,
+    ApiError,
     FieldError,
     not_found,
     parse_instant,
@@ -148,7 +149,7 @@ def _locked(record: dict[str, Any], action: str) -> None:
         )
 
 
-def _refused(path: str, code: str, message: str) -> Exception:
+def _refused(path: str, code: str, message: str) -> ApiError:
     return validation_error(BUSINESS_VALIDATION_FAILED, [FieldError(path, code, message)])
 
 

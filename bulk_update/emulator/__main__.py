@@ -1,9 +1,17 @@
-"""``python -m bulk_update.emulator``: run an emulator until Ctrl-C."""
+"""``python -m bulk_update.emulator``: run an emulator until Ctrl-C.
+
+Every number among the quota and fault settings is an option, named after
+its field (``write_rate`` -> ``--write-rate``) with the field's default.
+"""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
+from typing import Any
 
+from .faults import FaultSettings
+from .quotas import QuotaSettings
 from .service import serve
 
 
@@ -12,24 +20,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", default=None, help="JSON file of GetOpportunity records")
     parser.add_argument("--data", default=None, help="file that keeps state across restarts")
-    parser.add_argument("--write-rate", type=float, default=1.0)
-    parser.add_argument("--read-rate", type=float, default=10.0)
-    parser.add_argument("--write-burst", type=float, default=1.0)
-    parser.add_argument("--read-burst", type=float, default=10.0)
-    parser.add_argument("--fault-rate", type=float, default=0.0)
-    parser.add_argument("--latency", type=float, default=0.0)
-    args = parser.parse_args(argv)
-    serve(
-        port=args.port,
-        seed=args.seed,
-        data_file=args.data,
-        write_rate=args.write_rate,
-        read_rate=args.read_rate,
-        fault_rate=args.fault_rate,
-        write_burst=args.write_burst,
-        read_burst=args.read_burst,
-        latency=args.latency,
-    )
+    numbers = [
+        f
+        for f in (*fields(QuotaSettings), *fields(FaultSettings))
+        if type(f.default) in (int, float)
+    ]
+    for setting in numbers:
+        flag = "--" + setting.name.replace("_", "-")
+        parser.add_argument(flag, type=type(setting.default), default=setting.default)
+    args = vars(parser.parse_args(argv))
+    settings: dict[str, Any] = {f.name: args[f.name] for f in numbers}
+    serve(port=args["port"], seed=args["seed"], data_file=args["data"], **settings)
 
 
 if __name__ == "__main__":

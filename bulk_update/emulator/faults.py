@@ -5,23 +5,7 @@ calls arrive, each only when its rate is above zero: with one client calling
 in sequence, a given seed and settings give the same sequence of outcomes on
 every run.
 
-- ``latency``: seconds slept before each call is answered.
-- ``drop_rate``: share of calls whose connection is closed without an answer,
-  before anything happens (the call did not land).
-- ``fault_rate``: share of calls answered InternalServerException (HTTP 500),
-  nothing done.
-- ``drop_after_write_rate``: share of successful UpdateOpportunity calls whose
-  write is kept but whose connection is closed without an answer (the write
-  landed, the client cannot know).
-- ``error_after_write_rate``: share of successful UpdateOpportunity calls whose
-  write is kept but which are answered InternalServerException (HTTP 500), as
-  a real service may fail after its commit: a client that retries gets a
-  ConflictException for its own write.
-- ``seller_edit_rate``: after a GetOpportunity, the chance that a seller edits
-  that record at once, so the client's next write conflicts.
-- ``forget_on_write``: dotted paths (``Project.AdditionalComments``) that a
-  successful UpdateOpportunity does not keep: the write is answered as done,
-  and the stored record lacks them (a server that drops a sent field).
+Each setting is described on :class:`FaultSettings`.
 """
 
 from __future__ import annotations
@@ -33,14 +17,33 @@ from dataclasses import dataclass
 
 @dataclass
 class FaultSettings:
+    """The faults to inject; the write faults apply to every write to one record
+    (UpdateOpportunity, AssignOpportunity, Associate- and DisassociateOpportunity,
+    SubmitOpportunity)."""
+
     fault_rate: float = 0.0
+    """Share of calls answered InternalServerException (HTTP 500), nothing done."""
     latency: float = 0.0
+    """Seconds slept before each call is answered."""
     drop_rate: float = 0.0
+    """Share of calls whose connection is closed without an answer, before anything
+    happens (the call did not land)."""
     drop_after_write_rate: float = 0.0
+    """Share of successful writes that are kept but whose connection is closed without
+    an answer (the write landed, the client cannot know)."""
     seller_edit_rate: float = 0.0
+    """After a GetOpportunity, the chance that a seller edits that record at once, so
+    the client's next write conflicts."""
     fault_seed: int = 0
+    """The seed of the one generator all decisions are drawn from."""
     forget_on_write: tuple[str, ...] = ()
+    """Dotted paths (``Project.AdditionalComments``) that a successful UpdateOpportunity
+    does not keep: answered as done, the stored record lacks them (a server that drops
+    a sent field)."""
     error_after_write_rate: float = 0.0
+    """Share of successful writes that are kept but answered InternalServerException, as
+    a real service may fail after its commit: a client that retries an update gets a
+    ConflictException for its own write."""
 
 
 class Faults:

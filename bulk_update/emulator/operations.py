@@ -23,6 +23,8 @@ from typing import Any
 from botocore.model import ListShape, Shape, StructureShape
 
 from . import rules
+from .calls import Account
+from .search import Matcher, keyword_matches, not_enabled, sort_key, summary_shape
 from .store import CATALOGS, Store, arn, set_path
 from .validation import output_shape
 from .wire import (
@@ -64,11 +66,12 @@ def _ordered(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class Operations:
-    """GetOpportunity, UpdateOpportunity, CreateOpportunity, ListOpportunities."""
+    """GetOpportunity, UpdateOpportunity, CreateOpportunity, List- and SearchOpportunities."""
 
-    def __init__(self, store: Store, clock_ms: Callable[[], int]) -> None:
+    def __init__(self, store: Store, clock_ms: Callable[[], int], account: Account) -> None:
         self.store = store
         self.clock_ms = clock_ms
+        self.account = account
 
     # -- helpers -----------------------------------------------------------
     def _catalog(self, params: dict[str, Any]) -> str:
@@ -80,11 +83,17 @@ class Operations:
             )
         return str(catalog)
 
-    def _existing(self, catalog: str, identifier: str) -> dict[str, Any]:
+    def existing(self, catalog: str, identifier: str) -> dict[str, Any]:
         record = self.store.get(catalog, identifier)
         if record is None:
             raise not_found(f"Opportunity {identifier} was not found in catalog {catalog}")
         return record
+
+    def target(self, params: dict[str, Any], member: str) -> tuple[str, str, dict[str, Any]]:
+        """The catalog, identifier and stored record a call names (``member``: its id key)."""
+        catalog = self._catalog(params)
+        identifier = params[member]
+        return catalog, identifier, self.existing(catalog, identifier)
 
     def _today(self) -> str:
         return to_iso(self.clock_ms())[:10]
@@ -108,13 +117,13 @@ class Operations:
     # -- operations --------------------------------------------------------
     def get(self, params: dict[str, Any]) -> dict[str, Any]:
         catalog = self._catalog(params)
-        return self._existing(catalog, params["Identifier"])
+        return self.existing(catalog, params["Identifier"])
 
     def update(self, params: dict[str, Any]) -> dict[str, Any]:
         catalog = self._catalog(params)
         identifier = params["Identifier"]
         with self.store.lock:
-            stored = self._existing(catalog, identifier)
+            stored = self.existing(catalog, identifier)
             sent = parse_instant(params["LastModifiedDate"])
             have = parse_instant(stored["LastModifiedDate"])
             if sent != have:
@@ -157,7 +166,7 @@ class Operations:
         with self.store.lock:
             known = self.store.client_tokens.get(token_key)
             if known is not None and self.store.get(catalog, known) is not None:
-                existing = self._existing(catalog, known)
+                existing = self.existing(catalog, known)
                 return self._created(existing)
             record = {k: v for k, v in params.items() if k not in _FRAME}
             life = {
@@ -198,27 +207,64 @@ class Operations:
         chosen.sort(key=lambda r: (key(r), _id_number(r)))
         if sort["SortOrder"] == "DESCENDING":
             chosen.reverse()
-        size = params.get("MaxResults") or DEFAULT_PAGE
-        start = _read_token(params)
-        page = chosen[start : start + size]
         shape = output_shape("ListOpportunities").members["OpportunitySummaries"]
         assert isinstance(shape, ListShape)
-        out: dict[str, Any] = {"OpportunitySummaries": [_project(shape.member, r) for r in page]}
-        if start + size < len(chosen):
-            out["NextToken"] = _make_token(params, start + size)
-        return out
+        return _page(params, chosen, "OpportunitySummaries", shape)
+
+    def search(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not self.account.search_enabled:
+            raise not_enabled()
+        catalog = self._catalog(params)
+        matcher = Matcher(_tag_texts)
+        keyword, tree = params.get("Keyword"), params.get("Filter")
+        records = [self._tagged(r) for r in self.store.all(catalog)]
+        chosen = [
+            r
+            for r in records
+            if (not keyword or keyword_matches(keyword, r))
+            and (not tree or matcher.matches(tree, r))
+        ]
+        sort = params.get("Sort") or {"SortBy": "LastModifiedDate", "SortOrder": "DESCENDING"}
+        key = sort_key(sort["SortBy"], matcher)
+        chosen.sort(key=lambda r: (key(r), _id_number(r)))
+        if sort["SortOrder"] == "DESCENDING":
+            chosen.reverse()
+        return _page(params, chosen, "OpportunitySearchSummaries", summary_shape())
+
+    def _tagged(self, record: dict[str, Any]) -> dict[str, Any]:
+        tags = self.account.tags_of(record["Catalog"], record["Id"])
+        return {**record, "Tags": tags} if tags else record
 
     # -- seller edits ------------------------------------------------------
     def seller_edit(self, catalog: str, identifier: str, changes: dict[str, Any]) -> dict[str, Any]:
         """A seller changes the record outside the API: no rules, a new version."""
         with self.store.lock:
-            stored = self._existing(catalog, identifier)
+            stored = self.existing(catalog, identifier)
             record = json.loads(json.dumps(stored))
             for path, value in changes.items():
                 set_path(record, path, value)
             self._stamp(record, stored)
             self.store.put(record)
             return record
+
+
+def _tag_texts(record: dict[str, Any]) -> list[str]:
+    """A record's tags as SearchOpportunities' Tags key reads them: ``Key=Value``."""
+    return [f"{t['Key']}={t['Value']}" for t in record.get("Tags") or []]
+
+
+def _page(
+    params: dict[str, Any], chosen: list[dict[str, Any]], member: str, shape: ListShape
+) -> dict[str, Any]:
+    """One page of summaries, with a NextToken when more follow."""
+    size = params.get("MaxResults") or DEFAULT_PAGE
+    start = _read_token(params)
+    out: dict[str, Any] = {
+        member: [_project(shape.member, r) for r in chosen[start : start + size]]
+    }
+    if start + size < len(chosen):
+        out["NextToken"] = _make_token(params, start + size)
+    return out
 
 
 def _id_number(record: dict[str, Any]) -> int:

@@ -1,8 +1,17 @@
-"""The account's request quotas: a token bucket per kind of call, and rolling 24 h counts.
+"""The account's request quotas: a token bucket per lane, and rolling 24 h counts.
 
-Reads (Get, List) and writes (Create, Update) have their own bucket and their
-own daily count.  A call that finds its bucket empty, or its 24 h count spent,
-is answered ThrottlingException and costs nothing.  The clock is injectable
+The quota page lists each write operation (CreateOpportunity,
+UpdateOpportunity, AssociateOpportunity, DisassociateOpportunity,
+AssignOpportunity) with its own "1 per second; 10,000 per 24 hours": so each
+write operation is its own lane, with its own bucket and its own daily count,
+and a client that assigns while it updates may use both lanes at once.
+SubmitOpportunity is not on that page; the emulator gives it a write lane of
+its own too.  The reads (Get, List, Search, ListSolutions) share one lane.
+
+A lane's rate is ``write_rate`` (or ``read_rate``) unless ``operation_rates``
+names the operation; ``write_burst`` and ``daily_writes`` apply to each write
+lane.  A call that finds its bucket empty, or its 24 h count spent, is
+answered ThrottlingException and costs nothing.  The clock is injectable
 (seconds, monotonic) so tests can step time instead of sleeping.
 """
 
@@ -12,16 +21,27 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
 DAY = 24 * 3600.0
 
-WRITE_OPERATIONS = frozenset({"CreateOpportunity", "UpdateOpportunity"})
+WRITE_OPERATIONS = frozenset(
+    {
+        "CreateOpportunity",
+        "UpdateOpportunity",
+        "AssignOpportunity",
+        "AssociateOpportunity",
+        "DisassociateOpportunity",
+        "SubmitOpportunity",
+    }
+)
+READ_LANE = "read"
 
 
-def kind_of(operation: str) -> str:
-    return "write" if operation in WRITE_OPERATIONS else "read"
+def lane_of(operation: str) -> str:
+    """The lane a call is counted in: its own name for a write, ``read`` otherwise."""
+    return operation if operation in WRITE_OPERATIONS else READ_LANE
 
 
 class TokenBucket:
@@ -66,14 +86,32 @@ class RollingCount:
         return True
 
 
-@dataclass
+@dataclass(kw_only=True)
 class QuotaSettings:
+    """The account's quotas: the write lanes' settings, then the read lane's."""
+
     write_rate: float = 1.0
-    read_rate: float = 10.0
+    """Calls per second of each write lane (the service's 1)."""
     write_burst: float = 1.0
-    read_burst: float = 10.0
+    """Tokens each write lane may save up (1: no burst, as the service)."""
     daily_writes: int = 10_000
+    """Calls per rolling 24 h of each write lane."""
+    operation_rates: dict[str, float] = field(default_factory=dict)
+    """Per-operation rates that replace ``write_rate`` (or ``read_rate``) for that lane."""
+    read_rate: float = 10.0
+    """Calls per second of the read lane."""
+    read_burst: float = 10.0
+    """Tokens the read lane may save up."""
     daily_reads: int = 100_000
+    """Calls per rolling 24 h of the read lane."""
+
+    def lane(self, lane: str) -> tuple[float, float, int]:
+        """The rate, burst and daily count of one lane."""
+        if lane == READ_LANE:
+            rate, burst, daily = self.read_rate, self.read_burst, self.daily_reads
+        else:
+            rate, burst, daily = self.write_rate, self.write_burst, self.daily_writes
+        return self.operation_rates.get(lane, rate), burst, daily
 
 
 class Quotas:
@@ -86,26 +124,28 @@ class Quotas:
 
     def apply(self, settings: QuotaSettings) -> None:
         """Take new settings; buckets start full, 24 h counts start empty."""
+        unknown = set(settings.operation_rates) - WRITE_OPERATIONS - {READ_LANE}
+        if unknown:
+            raise ValueError(f"no quota lane for {sorted(unknown)}")
         with self._lock:
             self.settings = settings
-            self.buckets = {
-                "write": TokenBucket(settings.write_rate, settings.write_burst, self.clock),
-                "read": TokenBucket(settings.read_rate, settings.read_burst, self.clock),
-            }
-            self.daily = {
-                "write": RollingCount(settings.daily_writes, self.clock),
-                "read": RollingCount(settings.daily_reads, self.clock),
-            }
+            self.buckets: dict[str, TokenBucket] = {}
+            self.daily: dict[str, RollingCount] = {}
+            for lane in (*sorted(WRITE_OPERATIONS), READ_LANE):
+                rate, burst, daily = settings.lane(lane)
+                self.buckets[lane] = TokenBucket(rate, burst, self.clock)
+                self.daily[lane] = RollingCount(daily, self.clock)
 
     def admit(self, operation: str, at: float | None = None) -> str | None:
         """None when the call may go on, else why it is throttled.
 
         ``at`` is when the call arrived (default: now).
         """
-        kind = kind_of(operation)
+        lane = lane_of(operation)
+        what = "read operations" if lane == READ_LANE else lane
         with self._lock:
-            if not self.buckets[kind].take(at):
-                return f"Rate exceeded for {kind} operations"
-            if not self.daily[kind].take():
-                return f"Daily quota exceeded for {kind} operations"
+            if not self.buckets[lane].take(at):
+                return f"Rate exceeded for {what}"
+            if not self.daily[lane].take():
+                return f"Daily quota exceeded for {what}"
         return None

@@ -62,14 +62,16 @@ _PLACES = (
     ("Munich", "Bavaria", "80331", "DE", "Marienplatz 8"),
     ("Sydney", "New South Wales", "2000", "AU", "200 George Street"),
 )
-_PEOPLE = (
-    ("Maria", "Garcia", "VP Engineering"),
-    ("James", "Smith", "CTO"),
-    ("Aiko", "Tanaka", "Head of Cloud"),
-    ("Olivia", "Brown", "IT Director"),
-    ("Noah", "Wilson", "Chief Data Officer"),
-    ("Fatima", "Khan", "Procurement Lead"),
-)
+_TITLES_BY_NAME = {
+    "Maria Garcia": "VP Engineering",
+    "James Smith": "CTO",
+    "Aiko Tanaka": "Head of Cloud",
+    "Olivia Brown": "IT Director",
+    "Noah Wilson": "Chief Data Officer",
+    "Fatima Khan": "Procurement Lead",
+}
+_PEOPLE = tuple((*name.split(" "), title) for name, title in _TITLES_BY_NAME.items())
+"""The customer contacts: (first name, last name, title)."""
 _PROBLEMS = (
     "Their on-premises data centre lease ends next year and hardware is at end of life.",
     "Batch reporting takes nine hours nightly and blocks the finance close each month.",

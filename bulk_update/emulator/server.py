@@ -5,9 +5,13 @@ the answer is written in one piece (head and body together, TCP_NODELAY) so a
 kept-alive connection never waits on Nagle's algorithm.  Signatures are not
 checked: any credentials are accepted.
 
-Besides the AWS surface, three inspection routes serve out-of-process tests:
-``GET /_emulator/records?catalog=Sandbox``, ``GET /_emulator/counters`` and
-``POST /_emulator/seller-edit`` with ``{"catalog", "identifier", "changes"}``.
+Besides the AWS surface, inspection routes serve out-of-process tests:
+``GET /_emulator/records?catalog=Sandbox``, ``GET /_emulator/counters``,
+``POST /_emulator/seller-edit`` with ``{"catalog", "identifier", "changes"}``,
+``POST /_emulator/review-status`` with ``{"catalog", "identifier", "status"}``
+(AWS's review), ``GET``/``POST /_emulator/users`` (``{"users": [...]}``: the
+registered partner users) and ``POST /_emulator/search-enabled`` with
+``{"enabled": false}``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import itertools
 import json
 import socket
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -150,23 +155,13 @@ class Handler(BaseHTTPRequestHandler):
         self._control("GET", b"")
 
     def _control(self, method: str, body: bytes) -> None:
-        emulator = self.server.emulator
         url = urlsplit(self.path)
-        query = parse_qs(url.query)
+        route = _ROUTES.get((method, url.path))
+        if route is None:
+            self._send(404, dumps({"message": f"no route {method} {url.path}"}), "application/json")
+            return
         try:
-            if method == "GET" and url.path == "/_emulator/records":
-                catalog = query.get("catalog", ["Sandbox"])[0]
-                answer: Any = emulator.records(catalog)
-            elif method == "GET" and url.path == "/_emulator/counters":
-                answer = emulator.counters()
-            elif method == "POST" and url.path == "/_emulator/seller-edit":
-                edit = json.loads(body or b"{}")
-                answer = emulator.seller_edit(edit["catalog"], edit["identifier"], edit["changes"])
-            else:
-                self._send(
-                    404, dumps({"message": f"no route {method} {url.path}"}), "application/json"
-                )
-                return
+            answer = route(self.server.emulator, parse_qs(url.query), json.loads(body or b"{}"))
         except ApiError as error:
             self._send(error.status, error.body(), "application/json")
             return
@@ -174,3 +169,21 @@ class Handler(BaseHTTPRequestHandler):
             self._send(400, dumps({"message": str(error)}), "application/json")
             return
         self._send(200, dumps(answer), "application/json")
+
+
+Route = Callable[["Emulator", dict[str, list[str]], Any], Any]
+
+_ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/_emulator/records"): lambda emu, q, b: emu.records(q.get("catalog", ["Sandbox"])[0]),
+    ("GET", "/_emulator/counters"): lambda emu, q, b: emu.counters(),
+    ("POST", "/_emulator/seller-edit"): lambda emu, q, b: emu.seller_edit(
+        b["catalog"], b["identifier"], b["changes"]
+    ),
+    ("POST", "/_emulator/review-status"): lambda emu, q, b: emu.set_review_status(
+        b["catalog"], b["identifier"], b["status"], b.get("comments")
+    ),
+    ("GET", "/_emulator/users"): lambda emu, q, b: emu.users(),
+    ("POST", "/_emulator/users"): lambda emu, q, b: emu.set_users(b["users"]),
+    ("POST", "/_emulator/search-enabled"): lambda emu, q, b: emu.set_search_enabled(b["enabled"]),
+}
+"""The inspection routes: (method, path) -> what answers (emulator, query, JSON body)."""

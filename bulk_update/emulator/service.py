@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any, NamedTuple
 
+from .calls import Account, Calls, registered_users, solutions
 from .faults import Faults, FaultSettings
 from .operations import Operations
 from .quotas import Clock, Quotas, QuotaSettings
@@ -64,6 +65,27 @@ class Outcome(NamedTuple):
 
 _DROP = Outcome(0, b"", True)
 
+# The writes to one record, and the member naming it: they count in writes_per_id
+# and may lose their answer after landing (drop_after_write, error_after_write).
+_TARGETED = {
+    "UpdateOpportunity": "Identifier",
+    "AssignOpportunity": "Identifier",
+    "SubmitOpportunity": "Identifier",
+    "AssociateOpportunity": "OpportunityIdentifier",
+    "DisassociateOpportunity": "OpportunityIdentifier",
+}
+
+
+def _split(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Settings by name, into the quota ones and the fault ones; unknown names refused."""
+    quota_names = {f.name for f in fields(QuotaSettings)}
+    fault_names = {f.name for f in fields(FaultSettings)}
+    unknown = set(settings) - quota_names - fault_names
+    if unknown:
+        raise TypeError(f"unknown emulator settings: {sorted(unknown)}")
+    quota = {k: v for k, v in settings.items() if k in quota_names}
+    return quota, {k: v for k, v in settings.items() if k in fault_names}
+
 
 class Emulator:
     """A local Partner Central Selling endpoint for tests, demos and benchmarks."""
@@ -73,22 +95,15 @@ class Emulator:
         seed: Seed = None,
         data_file: str | os.PathLike[str] | None = None,
         port: int = 0,
-        write_rate: float = 1.0,
-        read_rate: float = 10.0,
-        write_burst: float = 1,
-        read_burst: float = 10,
-        daily_writes: int = 10_000,
-        daily_reads: int = 100_000,
-        fault_rate: float = 0.0,
-        latency: float = 0.0,
-        drop_rate: float = 0.0,
-        drop_after_write_rate: float = 0.0,
-        seller_edit_rate: float = 0.0,
-        fault_seed: int = 0,
         clock: Clock = time.monotonic,
         wall_clock_ms: Callable[[], int] = now_ms,
         newer: Newer = INSTALLED,
+        **settings: Any,
     ) -> None:
+        """``settings``: any field of ``QuotaSettings`` (write_rate, read_rate, write_burst,
+        read_burst, daily_writes, daily_reads, operation_rates) or ``FaultSettings``
+        (fault_rate, latency, drop_rate, drop_after_write_rate, error_after_write_rate,
+        seller_edit_rate, fault_seed, forget_on_write), by name."""
         self.port = port
         self.newer = newer
         """What the model it plays adds to the installed one (nothing by default)."""
@@ -98,23 +113,26 @@ class Emulator:
         if not self.store.load(wall_clock_ms()):
             self.store.load_records(read_seed(seed), wall_clock_ms())
             self.store.save()
-        self.operations = Operations(self.store, wall_clock_ms)
-        self.quotas = Quotas(
-            QuotaSettings(
-                write_rate, read_rate, write_burst, read_burst, daily_writes, daily_reads
-            ),
-            clock,
-        )
-        self.faults = Faults(
-            FaultSettings(
-                fault_rate, latency, drop_rate, drop_after_write_rate, seller_edit_rate, fault_seed
-            )
-        )
+        self.account = Account(search_enabled=True)
+        self.set_users(registered_users())
+        with self.account.lock:
+            self.account.solutions = {c: solutions(c) for c in CATALOGS}
+        self.operations = Operations(self.store, wall_clock_ms, self.account)
+        calls = Calls(self.store, self.account, wall_clock_ms, self.operations.target)
+        quota, fault = _split(settings)
+        self.quotas = Quotas(QuotaSettings(**quota), clock)
+        self.faults = Faults(FaultSettings(**fault))
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "GetOpportunity": self.operations.get,
             "UpdateOpportunity": self.operations.update,
             "CreateOpportunity": self.operations.create,
             "ListOpportunities": self.operations.list,
+            "SearchOpportunities": self.operations.search,
+            "AssignOpportunity": calls.assign,
+            "AssociateOpportunity": calls.associate,
+            "DisassociateOpportunity": calls.disassociate,
+            "SubmitOpportunity": calls.submit,
+            "ListSolutions": calls.list_solutions,
         }
         self._scheduled: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._counts_lock = threading.Lock()
@@ -172,9 +190,9 @@ class Emulator:
             params, result = self._call(operation, body, arrived)
         except ApiError as error:
             return Outcome(error.status, error.body())
-        if operation == "UpdateOpportunity":
-            self._count_write(params["Catalog"], params["Identifier"])
-            if self.faults.settings.forget_on_write:
+        if operation in _TARGETED:
+            self._count_write(params["Catalog"], params[_TARGETED[operation]])
+            if operation == "UpdateOpportunity" and self.faults.settings.forget_on_write:
                 self._forget(params["Catalog"], params["Identifier"])
             if self.faults.drop_after_write():
                 self._count("faults", operation)
@@ -260,7 +278,7 @@ class Emulator:
 
     # -- settings ----------------------------------------------------------
     def set_quotas(self, **changes: Any) -> None:
-        """Change any of write_rate, read_rate, write_burst, read_burst, daily_writes, daily_reads."""
+        """Change any quota setting (write_rate, ..., operation_rates={"AssignOpportunity": 2})."""
         self.quotas.apply(replace(self.quotas.settings, **changes))
 
     def set_faults(self, **changes: Any) -> None:
@@ -289,6 +307,45 @@ class Emulator:
         _check_catalog(catalog)
         self.store.put(normalize({**record, "Catalog": catalog}, self.wall_clock_ms()))
 
+    def set_review_status(
+        self, catalog: str, identifier: str, status: str, comments: str | None = None
+    ) -> dict[str, Any]:
+        """AWS reviews the record: set its ReviewStatus (and ReviewComments), a new version."""
+        changes: dict[str, Any] = {"LifeCycle.ReviewStatus": status}
+        if comments is not None:
+            changes["LifeCycle.ReviewComments"] = comments
+        return self.seller_edit(catalog, identifier, changes)
+
+    def users(self) -> list[dict[str, str]]:
+        """The registered partner users (who may be assigned), as copies."""
+        with self.account.lock:
+            return [dict(u) for u in self.account.users.values()]
+
+    def set_users(self, users: list[dict[str, str]]) -> list[dict[str, str]]:
+        """Replace the registered users (dicts with at least an ``Email``); return them."""
+        with self.account.lock:
+            self.account.users = {u["Email"].lower(): dict(u) for u in users}
+        return self.users()
+
+    def set_solutions(self, catalog: str, records: list[dict[str, Any]]) -> None:
+        """Replace a catalog's solutions (ListSolutions-shaped: Id, Name, Status, ...)."""
+        _check_catalog(catalog)
+        with self.account.lock:
+            self.account.solutions[catalog] = [dict(r) for r in records]
+
+    def set_tags(self, catalog: str, identifier: str, tags: dict[str, str]) -> None:
+        """Give a record its tags (what SearchOpportunities' Tags key reads)."""
+        _check_catalog(catalog)
+        with self.account.lock:
+            self.account.tags[f"{catalog}/{identifier}"] = [
+                {"Key": k, "Value": v} for k, v in tags.items()
+            ]
+
+    def set_search_enabled(self, enabled: bool) -> dict[str, bool]:
+        """False: SearchOpportunities answers that search is not enabled for the account."""
+        self.account.search_enabled = bool(enabled)
+        return {"enabled": self.account.search_enabled}
+
     def seller_edit(self, catalog: str, identifier: str, changes: dict[str, Any]) -> dict[str, Any]:
         """A seller changes the record now (dotted path -> value; None clears)."""
         _check_catalog(catalog)
@@ -314,9 +371,6 @@ def serve(
     port: int = 0,
     seed: Seed = None,
     data_file: str | os.PathLike[str] | None = None,
-    write_rate: float = 1.0,
-    read_rate: float = 10.0,
-    fault_rate: float = 0.0,
     builtin_seed: bool = True,
     **settings: Any,
 ) -> None:
@@ -324,21 +378,13 @@ def serve(
 
     Without a seed file (and no data file holding state yet), it starts with
     the built-in sample set of ``seeddata`` unless ``builtin_seed`` is False.
-    Other keyword arguments go to ``Emulator`` (latency, drop_rate, ...).
+    Other keyword arguments go to ``Emulator`` (write_rate, latency, drop_rate, ...).
     """
     if seed is None and builtin_seed:
         from .seeddata import generate
 
         seed = generate()
-    emulator = Emulator(
-        seed=seed,
-        data_file=data_file,
-        port=port,
-        write_rate=write_rate,
-        read_rate=read_rate,
-        fault_rate=fault_rate,
-        **settings,
-    )
+    emulator = Emulator(seed=seed, data_file=data_file, port=port, **settings)
     url = emulator.start()
     # SIGTERM (a service manager, CI's `kill`) stops it as Ctrl-C does: a clean stop.
     if threading.current_thread() is threading.main_thread():

@@ -97,10 +97,21 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+_CONTAINERS: dict[str, tuple[type, str]] = {
+    "structure": (dict, "must be an object"),
+    "list": (list, "must be a list"),
+}
+"""What a structure or a list must arrive as, and the error when it does not."""
+
+
 def _check(
     shape: Shape, value: Any, path: str, errors: list[FieldError], newer: Newer = INSTALLED
 ) -> None:
     kind = shape.type_name
+    container = _CONTAINERS.get(kind)
+    if container is not None and not isinstance(value, container[0]):
+        errors.append(FieldError(path, "INVALID_VALUE", container[1]))
+        return
     if kind == "structure":
         assert isinstance(shape, StructureShape)
         _check_structure(shape, value, path, errors, newer)
@@ -109,33 +120,54 @@ def _check(
         _check_list(shape, value, path, errors, newer)
     elif kind == "string":
         _check_string(shape, value, path, errors, newer)
-    elif kind in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            errors.append(FieldError(path, "INVALID_VALUE", "must be an integer"))
-            return
-        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            errors.append(FieldError(path, "VALUE_OUT_OF_RANGE", f"must be between {lo} and {hi}"))
-    elif kind == "timestamp":
-        try:
-            parse_instant(value)
-        except (ValueError, OverflowError):
-            errors.append(FieldError(path, "INVALID_VALUE", "must be an ISO 8601 timestamp"))
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            errors.append(FieldError(path, "INVALID_VALUE", "must be true or false"))
-    elif kind in ("double", "float") and (
-        isinstance(value, bool) or not isinstance(value, int | float)
-    ):
-        errors.append(FieldError(path, "INVALID_VALUE", "must be a number"))
+    else:
+        scalar = _SCALARS.get(kind)
+        problem = scalar(shape, value) if scalar is not None else None
+        if problem is not None:
+            errors.append(FieldError(path, *problem))
+
+
+def _integer(shape: Shape, value: Any) -> tuple[str, str] | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "INVALID_VALUE", "must be an integer"
+    lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        return "VALUE_OUT_OF_RANGE", f"must be between {lo} and {hi}"
+    return None
+
+
+def _timestamp(shape: Shape, value: Any) -> tuple[str, str] | None:
+    try:
+        parse_instant(value)
+    except (ValueError, OverflowError):
+        return "INVALID_VALUE", "must be an ISO 8601 timestamp"
+    return None
+
+
+def _boolean(shape: Shape, value: Any) -> tuple[str, str] | None:
+    return None if isinstance(value, bool) else ("INVALID_VALUE", "must be true or false")
+
+
+def _number(shape: Shape, value: Any) -> tuple[str, str] | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "INVALID_VALUE", "must be a number"
+    return None
+
+
+_SCALARS = {
+    "integer": _integer,
+    "long": _integer,
+    "timestamp": _timestamp,
+    "boolean": _boolean,
+    "double": _number,
+    "float": _number,
+}
+"""The check of each scalar type of the model: None, or (code, message)."""
 
 
 def _check_structure(
-    shape: StructureShape, value: Any, path: str, errors: list[FieldError], newer: Newer
+    shape: StructureShape, value: dict[str, Any], path: str, errors: list[FieldError], newer: Newer
 ) -> None:
-    if not isinstance(value, dict):
-        errors.append(FieldError(path, "INVALID_VALUE", "must be an object"))
-        return
     members = shape.members
     for name in shape.required_members:
         if value.get(name) is None:
@@ -152,11 +184,8 @@ def _check_structure(
 
 
 def _check_list(
-    shape: ListShape, value: Any, path: str, errors: list[FieldError], newer: Newer
+    shape: ListShape, value: list[Any], path: str, errors: list[FieldError], newer: Newer
 ) -> None:
-    if not isinstance(value, list):
-        errors.append(FieldError(path, "INVALID_VALUE", "must be a list"))
-        return
     lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
     if lo is not None and len(value) < lo:
         errors.append(FieldError(path, "NOT_ENOUGH_VALUES", f"needs at least {lo} items"))

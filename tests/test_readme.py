@@ -374,6 +374,12 @@ def _invoke(args: list[str], env: dict[str, str]) -> Result:
     return CliRunner().invoke(main, args, env=env)
 
 
+def _dry_run(sheet: Path, url: str, out: Path, env: dict[str, str]) -> Result:
+    """``apply SHEET --dry-run`` on the Sandbox catalog of ``url``, results in ``out``."""
+    api = ["--catalog", "Sandbox", "--endpoint-url", url]
+    return _invoke(["apply", str(sheet), *api, "--dry-run", "--out", str(out)], env)
+
+
 # -------------------------------------------------------------------- the walkthrough
 
 
@@ -459,20 +465,7 @@ def test_the_example_rows_would_update_against_the_samples(emulator: Any, tmp_pa
         writer.writeheader()
         writer.writerows(rows)
     out = tmp_path / "example.dry-run.xlsx"
-    result = _invoke(
-        [
-            "apply",
-            str(sheet),
-            "--catalog",
-            "Sandbox",
-            "--endpoint-url",
-            emulator.url,
-            "--dry-run",
-            "--out",
-            str(out),
-        ],
-        {"BULK_UPDATE_HOME": str(tmp_path / "home")},
-    )
+    result = _dry_run(sheet, emulator.url, out, {"BULK_UPDATE_HOME": str(tmp_path / "home")})
     assert result.exit_code == 0, result.output
     ws = openpyxl.load_workbook(out, read_only=True)["Results"]
     outcomes = [r[2] for r in list(ws.iter_rows(values_only=True))[1:]]
@@ -605,20 +598,7 @@ def test_the_mistakes_sheets_row_5_ends_locked_in_the_dry_run(
     checked = _invoke(["validate", str(sheet), "--out", str(tmp_path / "v.xlsx")], env)
     assert checked.exit_code == 1
     out = tmp_path / "d.xlsx"
-    result = _invoke(
-        [
-            "apply",
-            str(sheet),
-            "--catalog",
-            "Sandbox",
-            "--endpoint-url",
-            emulator.url,
-            "--dry-run",
-            "--out",
-            str(out),
-        ],
-        env,
-    )
+    result = _dry_run(sheet, emulator.url, out, env)
     assert result.exit_code == 1, result.output
     by_row = {
         r[0]: r[2]

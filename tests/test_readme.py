@@ -88,6 +88,14 @@ CLAIMS: list[tuple[str, str]] = [
         "test_readme.py::test_the_documented_json_keys_are_the_printed_ones",
     ),
     (
+        "`warnings` in the `--json` summary is the number of warnings the console counts",
+        "test_cli_notes.py::test_json_counts_the_warnings_the_console_counts",
+    ),
+    (
+        "a note on what the run chose by itself follows the counts line, once",
+        "test_cli_notes.py::test_resume_prints_which_run_it_took_once_after_the_summary_line",
+    ),
+    (
         "the commands table lists every command, and only commands that exist",
         "test_readme.py::test_the_commands_table_lists_exactly_the_commands",
     ),

@@ -64,11 +64,17 @@ def main() -> None:
     """
 
 
-def _report(report: Any, as_json: bool) -> None:
+def _report(report: Any, as_json: bool, notes: tuple[str, ...] = ()) -> None:
+    """The summary: JSON on stdout, or the counts line, the notes and the files on stderr.
+
+    ``notes`` adds to the report's own: each is printed once, right after the
+    counts line.
+    """
     from bulk_update.results import summary_dict
 
     if as_json:
         data = summary_dict(report.results, report.summary)
+        data["warnings"] = _warnings(report)
         data["results_file"] = str(report.results_path)
         if report.retry_path:
             data["retry_file"] = str(report.retry_path)
@@ -78,6 +84,7 @@ def _report(report: Any, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, default=str))
         return
     click.echo(_counts_line(report), err=True)
+    _print_notes([*report.notes, *notes])
     if report.summary.extra.get("stopped"):
         click.echo(f"Stopped early: {report.summary.extra['stopped']}", err=True)
     click.echo(f"Results: {report.results_path}", err=True)
@@ -91,11 +98,22 @@ def _report(report: Any, as_json: bool) -> None:
         )
 
 
+def _print_notes(notes: list[str], prefix: str = "Note") -> None:
+    """Each note once, in the order they came, one plain line each."""
+    for note in dict.fromkeys(notes):
+        click.echo(f"{prefix}: {note}", err=True)
+
+
+def _warnings(report: Any) -> int:
+    """The report's problems that do not make a row fail."""
+    return sum(1 for p in getattr(report, "problems", None) or [] if not p.is_error)
+
+
 def _counts_line(report: Any) -> str:
     """``66 rows: 60 valid, 6 invalid (3 warnings)``: the warnings last, in brackets."""
     parts = [f"{n} {o.value}" for o, n in report.counts.items() if n]
     line = f"{len(report.results)} rows: " + (", ".join(parts) or "none")
-    warnings = sum(1 for p in getattr(report, "problems", None) or [] if not p.is_error)
+    warnings = _warnings(report)
     if warnings:
         line += f" ({warnings} warning{'s' if warnings != 1 else ''})"
     return line

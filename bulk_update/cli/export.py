@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bulk_update.cli.app import _progress, handles_errors, main
+from bulk_update.cli.app import _print_notes, _progress, handles_errors, main
 from bulk_update.cli.options import (
     Connection,
     api_options,
@@ -153,9 +153,8 @@ def export(
         )
     for failure in report.failures:
         click.echo(f"{failure.identifier}: {failure.outcome.value}: {failure.message}", err=True)
-    for warning in report.warnings:
-        click.echo(f"Warning: {warning}", err=True)
     if as_json:
+        _print_notes(report.warnings, "Warning")
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
         click.echo(
@@ -163,6 +162,7 @@ def export(
             + (f", {len(report.failures)} could not be read" if report.failures else ""),
             err=True,
         )
+        _print_notes(report.warnings, "Warning")
         for path in report.files:
             click.echo(f"Written: {path}", err=True)
     sys.exit(report.exit_code)

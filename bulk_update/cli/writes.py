@@ -192,10 +192,20 @@ def rollback(
             verify=writes.verify,
             ledger=api.ledger(catalog, writes.daily_writes),
         )
-    _report(report, as_json)
+    _report(report, as_json, notes=_chosen_run(report))
     _drift_hint(report, as_json, "roll back again")
     if not as_json:
         for label in ("rollback folder", "to finish"):
             if label in report.summary.extra:
                 click.echo(f"{label.capitalize()}: {report.summary.extra[label]}", err=True)
     sys.exit(report.exit_code)
+
+
+def _chosen_run(report: Any) -> tuple[str, ...]:
+    """The note on the run folder rollback took from inside RUN, if it took one.
+
+    The summary names the run rolled back: its bare path (an existing folder)
+    when RUN was that folder, ``PATH (note)`` when it was picked from inside RUN.
+    """
+    took = str(report.summary.extra.get("rolled back run") or "")
+    return (f"rolled back {took}",) if took and not Path(took).is_dir() else ()

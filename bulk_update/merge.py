@@ -10,7 +10,7 @@ names and 0-based list indices, as in :mod:`bulk_update.payload`.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -135,26 +135,25 @@ def _prune(node: Any) -> Any:
     return node
 
 
-def column_of(path: Path) -> str:
-    """The contract's column for a path: ``Customer.Contacts[2].Email`` for index 1."""
+def _dotted(path: Path, index: Callable[[int], str]) -> str:
+    """A path's names joined with dots, each list index written by ``index``."""
     parts: list[str] = []
     for part in path:
         if isinstance(part, int):
-            parts[-1] = f"{parts[-1]}[{part + 1}]"
+            parts[-1] += index(part)
         else:
             parts.append(part)
     return ".".join(parts)
+
+
+def column_of(path: Path) -> str:
+    """The contract's column for a path: ``Customer.Contacts[2].Email`` for index 1."""
+    return _dotted(path, lambda i: f"[{i + 1}]")
 
 
 def key_of(path: Path) -> str:
     """The catalog key for a path: ``Customer.Contacts[].Email``."""
-    parts: list[str] = []
-    for part in path:
-        if isinstance(part, int):
-            parts[-1] = f"{parts[-1]}[]"
-        else:
-            parts.append(part)
-    return ".".join(parts)
+    return _dotted(path, lambda i: "[]")
 
 
 def _text(value: Leaf | None) -> str:

@@ -105,12 +105,18 @@ def test_the_emulator_refuses_a_seed_that_is_not_records(tmp_path: Path) -> None
     assert "Traceback" not in result.output
 
 
+def _demo(folder: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
+    """``bulk-update demo ARGS`` run from ``folder``; it must exit 0."""
+    monkeypatch.chdir(folder)
+    result = invoke("demo", *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
 def test_demo_runs_from_an_empty_folder_with_the_packaged_sheet(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    result = invoke("demo", "--out-dir", "here", "--write-rate", "200")
-    assert result.exit_code == 0, result.output
+    result = _demo(tmp_path, monkeypatch, "--out-dir", "here", "--write-rate", "200")
     assert "19 rows: 17 updated, 1 unchanged, 1 locked" in result.stderr
     assert list((tmp_path / "here").glob("quarterly-cleanup-*/results.xlsx"))
 
@@ -118,9 +124,7 @@ def test_demo_runs_from_an_empty_folder_with_the_packaged_sheet(
 def test_demo_keeps_its_old_option_names_as_aliases(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    result = invoke("demo", "--out", "old", "--rate", "200")
-    assert result.exit_code == 0, result.output
+    _demo(tmp_path, monkeypatch, "--out", "old", "--rate", "200")
     assert list((tmp_path / "old").glob("quarterly-cleanup-*/results.xlsx"))
 
 

@@ -63,6 +63,13 @@ def write_xlsx(path: Path, sheets: dict[str, list[dict[str, str]]]) -> Path:
     return path
 
 
+def write_sheet(path: Path, rows: list[dict[str, str]]) -> Path:
+    """``rows`` as a csv or as the Opportunities sheet of an xlsx, by ``path``'s suffix."""
+    if path.suffix == ".csv":
+        return write_csv(path, rows)
+    return write_xlsx(path, {"Opportunities": rows})
+
+
 def results_path(sheet: Path) -> Path:
     return sheet.with_name(f"{sheet.stem}.results.xlsx")
 
@@ -81,11 +88,7 @@ def assert_start_failure(result: Result, message: str) -> None:
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_valid_sheet_exits_0_and_writes_the_results_workbook(tmp_path: Path, suffix: str) -> None:
-    sheet = tmp_path / f"good{suffix}"
-    if suffix == ".csv":
-        write_csv(sheet, GOOD)
-    else:
-        write_xlsx(sheet, {"Opportunities": GOOD})
+    sheet = write_sheet(tmp_path / f"good{suffix}", GOOD)
     result = invoke("validate", sheet)
     assert result.exit_code == 0, result.output
     out = results_path(sheet)
@@ -132,6 +135,7 @@ def test_json_equals_the_library_summary(tmp_path: Path, rows: list[dict[str, st
     printed = json.loads(result.stdout)
     assert printed.pop("results_file") == str(results_path(sheet))
     assert printed.pop("exit_code") == report.exit_code
+    assert printed.pop("warnings") == sum(1 for p in report.problems if not p.is_error)
     expected = results.summary_dict(report.results, report.summary)
     for key in TIMES:
         printed.pop(key)
@@ -274,11 +278,7 @@ def test_catalog_option_takes_only_known_catalogs(tmp_path: Path) -> None:
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_formula_like_text_comes_back_as_text(tmp_path: Path, suffix: str) -> None:
     rows = [{"Identifier": "O1001", "LifeCycle.NextSteps": "=1+1", "Project.Title": "@SUM(A1)"}]
-    sheet = tmp_path / f"s{suffix}"
-    if suffix == ".csv":
-        write_csv(sheet, rows)
-    else:
-        write_xlsx(sheet, {"Opportunities": rows})
+    sheet = write_sheet(tmp_path / f"s{suffix}", rows)
     result = invoke("validate", sheet)
     assert result.exit_code == 0, result.output
     ws = load_workbook(results_path(sheet))["Results"]

@@ -305,16 +305,12 @@ def test_endless_throttling_gives_up_in_the_end(no_aws, fresh_emulator):
 
 # -- faults and lost answers -----------------------------------------------------------
 
+QUICK = {"write_rate": 1000, "read_rate": 1000, "read_burst": 100}
+"""Quotas high enough that only the faults under test slow a call down."""
+
 
 def test_server_errors_are_retried_until_they_pass(no_aws, fresh_emulator):
-    emu = fresh_emulator(
-        write_rate=1000,
-        write_burst=100,
-        read_rate=1000,
-        read_burst=100,
-        fault_rate=0.3,
-        fault_seed=7,
-    )
+    emu = fresh_emulator(**QUICK, write_burst=100, fault_rate=0.3, fault_seed=7)
     pc = pc_for(emu.url)
     ids = EDITABLE[:8]
     for n, identifier in enumerate(ids):
@@ -340,13 +336,7 @@ def test_server_errors_fail_the_call_after_max_attempts(no_aws, fresh_emulator):
 
 
 def test_a_write_whose_answer_is_lost_is_never_sent_again(no_aws, fresh_emulator):
-    emu = fresh_emulator(
-        write_rate=1000,
-        write_burst=10,
-        read_rate=1000,
-        read_burst=100,
-        drop_after_write_rate=1.0,
-    )
+    emu = fresh_emulator(**QUICK, write_burst=10, drop_after_write_rate=1.0)
     pc = pc_for(emu.url)
     identifier = EDITABLE[3]
     payload = edit(pc, identifier, "landed but unanswered")

@@ -88,6 +88,14 @@ CLAIMS: list[tuple[str, str]] = [
         "test_readme.py::test_the_documented_json_keys_are_the_printed_ones",
     ),
     (
+        "`warnings` in the `--json` summary is the number of warnings the console counts",
+        "test_cli_notes.py::test_json_counts_the_warnings_the_console_counts",
+    ),
+    (
+        "a note on what the run chose by itself follows the counts line, once",
+        "test_cli_notes.py::test_resume_prints_which_run_it_took_once_after_the_summary_line",
+    ),
+    (
         "the commands table lists every command, and only commands that exist",
         "test_readme.py::test_the_commands_table_lists_exactly_the_commands",
     ),
@@ -374,6 +382,12 @@ def _invoke(args: list[str], env: dict[str, str]) -> Result:
     return CliRunner().invoke(main, args, env=env)
 
 
+def _dry_run(sheet: Path, url: str, out: Path, env: dict[str, str]) -> Result:
+    """``apply SHEET --dry-run`` on the Sandbox catalog of ``url``, results in ``out``."""
+    api = ["--catalog", "Sandbox", "--endpoint-url", url]
+    return _invoke(["apply", str(sheet), *api, "--dry-run", "--out", str(out)], env)
+
+
 # -------------------------------------------------------------------- the walkthrough
 
 
@@ -459,20 +473,7 @@ def test_the_example_rows_would_update_against_the_samples(emulator: Any, tmp_pa
         writer.writeheader()
         writer.writerows(rows)
     out = tmp_path / "example.dry-run.xlsx"
-    result = _invoke(
-        [
-            "apply",
-            str(sheet),
-            "--catalog",
-            "Sandbox",
-            "--endpoint-url",
-            emulator.url,
-            "--dry-run",
-            "--out",
-            str(out),
-        ],
-        {"BULK_UPDATE_HOME": str(tmp_path / "home")},
-    )
+    result = _dry_run(sheet, emulator.url, out, {"BULK_UPDATE_HOME": str(tmp_path / "home")})
     assert result.exit_code == 0, result.output
     ws = openpyxl.load_workbook(out, read_only=True)["Results"]
     outcomes = [r[2] for r in list(ws.iter_rows(values_only=True))[1:]]
@@ -605,20 +606,7 @@ def test_the_mistakes_sheets_row_5_ends_locked_in_the_dry_run(
     checked = _invoke(["validate", str(sheet), "--out", str(tmp_path / "v.xlsx")], env)
     assert checked.exit_code == 1
     out = tmp_path / "d.xlsx"
-    result = _invoke(
-        [
-            "apply",
-            str(sheet),
-            "--catalog",
-            "Sandbox",
-            "--endpoint-url",
-            emulator.url,
-            "--dry-run",
-            "--out",
-            str(out),
-        ],
-        env,
-    )
+    result = _dry_run(sheet, emulator.url, out, env)
     assert result.exit_code == 1, result.output
     by_row = {
         r[0]: r[2]

@@ -12,7 +12,7 @@ never the values of a payload or of a record.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 import botocore.exceptions as bce
 
@@ -45,13 +45,20 @@ CREDENTIAL_ERRORS = (
 )
 
 
+class Where(TypedDict):
+    """Which call failed, on which opportunity: what every :class:`CallError` carries."""
+
+    operation: str
+    identifier: NotRequired[str | None]
+
+
 class CallError(Exception):
     """A Partner Central call that did not succeed."""
 
-    def __init__(self, message: str, *, operation: str, identifier: str | None = None) -> None:
+    def __init__(self, message: str, **where: Unpack[Where]) -> None:
         super().__init__(message)
-        self.operation = operation
-        self.identifier = identifier
+        self.operation = where["operation"]
+        self.identifier = where.get("identifier")
 
 
 class NotFound(CallError):
@@ -66,19 +73,10 @@ class Validation(CallError):
     """The service refused the request's values; ``field_errors`` says where."""
 
     def __init__(
-        self,
-        reason: str,
-        field_errors: list[tuple[str, str, str]],
-        *,
-        operation: str,
-        identifier: str | None = None,
+        self, reason: str, field_errors: list[tuple[str, str, str]], **where: Unpack[Where]
     ) -> None:
         names = ", ".join(dict.fromkeys(f for f, _, _ in field_errors)) or "no field named"
-        super().__init__(
-            f"{operation} refused the request ({reason}): {names}",
-            operation=operation,
-            identifier=identifier,
-        )
+        super().__init__(f"{where['operation']} refused the request ({reason}): {names}", **where)
         self.reason = reason
         self.field_errors = field_errors
         """(FieldName, Code, Message) for each problem; the messages may quote values."""
@@ -92,20 +90,11 @@ class CallFailed(CallError):
     """A call still failed after its retries (server errors, network, long throttling)."""
 
     def __init__(
-        self,
-        kind: str,
-        last_exception: BaseException,
-        *,
-        operation: str,
-        identifier: str | None = None,
-        attempts: int = 0,
+        self, kind: str, last_exception: BaseException, attempts: int = 0, **where: Unpack[Where]
     ) -> None:
         what = describe(last_exception)
-        super().__init__(
-            f"{operation} failed after {attempts} attempt(s): {kind} ({what})",
-            operation=operation,
-            identifier=identifier,
-        )
+        told = f"{where['operation']} failed after {attempts} attempt(s): {kind} ({what})"
+        super().__init__(told, **where)
         self.kind = kind
         self.last_exception = last_exception
         self.attempts = attempts
@@ -114,13 +103,10 @@ class CallFailed(CallError):
 class WriteUncertain(CallError):
     """A write went out but its answer never came: it may have landed; read before deciding."""
 
-    def __init__(
-        self, last_exception: BaseException, *, operation: str, identifier: str | None
-    ) -> None:
+    def __init__(self, last_exception: BaseException, **where: Unpack[Where]) -> None:
+        what = describe(last_exception)
         super().__init__(
-            f"{operation} got no answer ({describe(last_exception)}); the write may have landed",
-            operation=operation,
-            identifier=identifier,
+            f"{where['operation']} got no answer ({what}); the write may have landed", **where
         )
         self.last_exception = last_exception
 

@@ -1,7 +1,8 @@
 """The ``bulk-update`` command: parse options, call the library, report.
 
 :mod:`bulk_update.cli.app` holds the click group ``main`` and the plumbing
-the commands share; each family of commands has its own module, imported
+the commands share, :mod:`bulk_update.cli.options` the options they share
+(each defined once); each family of commands has its own module, imported
 here so that its commands register on the group.
 """
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bulk_update import fields as cat
+from bulk_update.cli.options import Writes
 from bulk_update.errors import BulkUpdateError
 from bulk_update.problems import Outcome
 
@@ -64,138 +64,17 @@ def main() -> None:
     """
 
 
-# -- shared options -------------------------------------------------------------
+def _report(report: Any, as_json: bool, notes: tuple[str, ...] = ()) -> None:
+    """The summary: JSON on stdout, or the counts line, the notes and the files on stderr.
 
-
-def model_values(operation: str, member: str) -> str:
-    """The values the service model allows for a list member of an operation's input.
-
-    For --help texts: the list comes from botocore's model, never by hand.
+    ``notes`` adds to the report's own: each is printed once, right after the
+    counts line.
     """
-    shape = cat.service_model().operation_model(operation).input_shape
-    found = shape.members.get(member) if shape is not None else None
-    values = list(getattr(getattr(found, "member", found), "enum", None) or [])
-    return ", ".join(values)
-
-
-class CatalogChoice(click.ParamType):
-    """AWS or Sandbox, in any case (``sandbox`` -> ``Sandbox``)."""
-
-    name = "catalog"
-
-    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
-        return "[" + "|".join(cat.CATALOGS) + "]"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        for name in cat.CATALOGS:
-            if str(value).strip().casefold() == name.casefold():
-                return name
-        self.fail(f"{value!r} is not a catalog: choose {' or '.join(cat.CATALOGS)}", param, ctx)
-
-
-def catalog_option(required: bool) -> Callable[[F], F]:
-    return click.option(
-        "--catalog",
-        type=CatalogChoice(),
-        required=required,
-        help="AWS (production) or Sandbox (testing). No default: you choose."
-        if required
-        else "Check the sheet's Catalog column against this catalog.",
-    )
-
-
-def api_options(fn: F) -> F:
-    for option in reversed(
-        [
-            click.option(
-                "--profile", help="AWS profile from your config (default: the standard chain)."
-            ),
-            click.option(
-                "--endpoint-url",
-                envvar="AWS_ENDPOINT_URL_PARTNERCENTRAL_SELLING",
-                help="Another endpoint, e.g. the local emulator's URL.",
-            ),
-            click.option(
-                "--region",
-                default=cat.REGION,
-                show_default=True,
-                help="The API lives in us-east-1.",
-            ),
-            click.option(
-                "--read-rate",
-                type=click.FloatRange(min=0.01),
-                default=10.0,
-                show_default=True,
-                help="Reads per second (GetOpportunity, ListOpportunities); raise only if your quota was raised.",
-            ),
-        ]
-    ):
-        fn = option(fn)
-    return fn
-
-
-def write_rate_option(fn: F) -> F:
-    return click.option(
-        "--write-rate",
-        type=click.FloatRange(min=0.01),
-        default=1.0,
-        show_default=True,
-        help="Writes per second (UpdateOpportunity); the quota is 1 per second unless raised.",
-    )(fn)
-
-
-def workers_option(help: str) -> Callable[[F], F]:
-    return click.option(
-        "--workers", type=click.IntRange(1, 64), default=8, show_default=True, help=help
-    )
-
-
-def write_guard_options(dry_run_help: str, max_writes_help: str) -> Callable[[F], F]:
-    """--dry-run, --yes and --max-writes: the options of every command that writes."""
-
-    def decorate(fn: F) -> F:
-        fn = click.option("--max-writes", type=click.IntRange(min=0), help=max_writes_help)(fn)
-        fn = click.option(
-            "--yes", is_flag=True, help="Do not ask before writing to the AWS (production) catalog."
-        )(fn)
-        return click.option("--dry-run", is_flag=True, help=dry_run_help)(fn)
-
-    return decorate
-
-
-def json_option(fn: F) -> F:
-    return click.option(
-        "--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout."
-    )(fn)
-
-
-def _partner_central(
-    catalog: str,
-    profile: str | None,
-    endpoint_url: str | None,
-    region: str,
-    read_rate: float,
-    write_rate: float,
-    workers: int = 8,
-) -> Any:
-    from bulk_update.api.client import connect
-
-    return connect(
-        catalog,
-        profile=profile,
-        endpoint_url=endpoint_url,
-        region=region,
-        read_rate=read_rate,
-        write_rate=write_rate,
-        workers=workers,
-    )
-
-
-def _report(report: Any, as_json: bool) -> None:
     from bulk_update.results import summary_dict
 
     if as_json:
         data = summary_dict(report.results, report.summary)
+        data["warnings"] = _warnings(report)
         data["results_file"] = str(report.results_path)
         if report.retry_path:
             data["retry_file"] = str(report.retry_path)
@@ -205,6 +84,7 @@ def _report(report: Any, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, default=str))
         return
     click.echo(_counts_line(report), err=True)
+    _print_notes([*report.notes, *notes])
     if report.summary.extra.get("stopped"):
         click.echo(f"Stopped early: {report.summary.extra['stopped']}", err=True)
     click.echo(f"Results: {report.results_path}", err=True)
@@ -218,11 +98,22 @@ def _report(report: Any, as_json: bool) -> None:
         )
 
 
+def _print_notes(notes: list[str], prefix: str = "Note") -> None:
+    """Each note once, in the order they came, one plain line each."""
+    for note in dict.fromkeys(notes):
+        click.echo(f"{prefix}: {note}", err=True)
+
+
+def _warnings(report: Any) -> int:
+    """The report's problems that do not make a row fail."""
+    return sum(1 for p in getattr(report, "problems", None) or [] if not p.is_error)
+
+
 def _counts_line(report: Any) -> str:
     """``66 rows: 60 valid, 6 invalid (3 warnings)``: the warnings last, in brackets."""
     parts = [f"{n} {o.value}" for o, n in report.counts.items() if n]
     line = f"{len(report.results)} rows: " + (", ".join(parts) or "none")
-    warnings = sum(1 for p in getattr(report, "problems", None) or [] if not p.is_error)
+    warnings = _warnings(report)
     if warnings:
         line += f" ({warnings} warning{'s' if warnings != 1 else ''})"
     return line
@@ -232,13 +123,13 @@ def _counts_line(report: Any) -> str:
 
 
 def _production_confirmation(
-    catalog: str, dry_run: bool, yes: bool, label: str, question: str
+    catalog: str, writes: Writes, label: str, question: str
 ) -> Callable[[dict[Outcome, int]], bool] | None:
     """On the AWS catalog, a question asked once the plan is known; None elsewhere.
 
     With no terminal to ask on and no --yes, the run does not start (exit 2).
     """
-    if catalog != "AWS" or dry_run or yes:
+    if catalog != "AWS" or writes.dry_run or writes.yes:
         return None
     if not _stdin_is_terminal():
         _fail(

@@ -9,16 +9,16 @@ from typing import Any
 
 import click
 
-from bulk_update.cli.app import (
-    _partner_central,
-    _progress,
+from bulk_update.cli.app import _print_notes, _progress, handles_errors, main
+from bulk_update.cli.options import (
+    Connection,
     api_options,
+    bundled,
     catalog_option,
-    handles_errors,
+    force_option,
     json_option,
-    main,
     model_values,
-    workers_option,
+    stacked,
 )
 
 
@@ -47,48 +47,57 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> An
 _MOMENT = "YYYY-MM-DD or an ISO 8601 time such as 2026-05-01T20:37:46Z (UTC when no zone)"
 
 
+def _listed(name: str, dest: str, what: str, member: str) -> Any:
+    """A filter on one of the values the service model lists for ``member``."""
+    values = model_values("ListOpportunities", member)
+    return click.option(
+        name,
+        dest,
+        multiple=True,
+        help=f"Only this {what} (repeat for several: any of them): {values}.",
+    )
+
+
+def _when(name: str, help: str) -> Any:
+    return click.option(name, callback=_moment, help=help)
+
+
+def _filters(ids: str | None, **given: Any) -> Any:
+    """The filters given, as the library's :class:`ExportFilters` (``--ids`` read)."""
+    from bulk_update.export.job import ExportFilters, read_ids
+
+    return ExportFilters(ids=tuple(read_ids(ids)) if ids else (), **given)
+
+
+_FILTERS = ["stages", "review_statuses", "modified_after", "modified_before"]
+_FILTERS += ["target_close_after", "target_close_before", "ids", "companies"]
+
+filter_options = stacked(
+    _listed("--stage", "stages", "stage", "LifeCycleStage"),
+    _listed("--review-status", "review_statuses", "review status", "LifeCycleReviewStatus"),
+    _when("--modified-after", f"Modified at or after this moment: {_MOMENT}."),
+    _when("--modified-before", f"Modified at or before this moment: {_MOMENT}."),
+    _when("--target-close-after", "Target close date on or after YYYY-MM-DD."),
+    _when("--target-close-before", "Target close date on or before YYYY-MM-DD."),
+    click.option(
+        "--ids",
+        help="Only these opportunities: a file (ids one per line, or a sheet with an "
+        "Identifier column) or a list such as O1234,O5678.",
+    ),
+    click.option(
+        "--company",
+        "companies",
+        multiple=True,
+        help="Only customers whose company name contains this text (repeat for several).",
+    ),
+)
+"""The export's filters, given to the command as ``filters`` (an ``ExportFilters``)."""
+
+
 @main.command(epilog="Example: bulk-update export pipeline.xlsx --catalog Sandbox --stage Prospect")
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
 @catalog_option(required=True)
-@click.option(
-    "--stage",
-    "stages",
-    multiple=True,
-    help="Only this stage (repeat for several: any of them): "
-    + model_values("ListOpportunities", "LifeCycleStage")
-    + ".",
-)
-@click.option(
-    "--review-status",
-    "review_statuses",
-    multiple=True,
-    help="Only this review status (repeat for several: any of them): "
-    + model_values("ListOpportunities", "LifeCycleReviewStatus")
-    + ".",
-)
-@click.option(
-    "--modified-after", callback=_moment, help=f"Modified at or after this moment: {_MOMENT}."
-)
-@click.option(
-    "--modified-before", callback=_moment, help=f"Modified at or before this moment: {_MOMENT}."
-)
-@click.option(
-    "--target-close-after", callback=_moment, help="Target close date on or after YYYY-MM-DD."
-)
-@click.option(
-    "--target-close-before", callback=_moment, help="Target close date on or before YYYY-MM-DD."
-)
-@click.option(
-    "--ids",
-    help="Only these opportunities: a file (ids one per line, or a sheet with an "
-    "Identifier column) or a list such as O1234,O5678.",
-)
-@click.option(
-    "--company",
-    "companies",
-    multiple=True,
-    help="Only customers whose company name contains this text (repeat for several).",
-)
+@filter_options
 @click.option(
     "--columns",
     default="default",
@@ -101,30 +110,19 @@ _MOMENT = "YYYY-MM-DD or an ISO 8601 time such as 2026-05-01T20:37:46Z (UTC when
     type=click.Choice(["xlsx", "csv"]),
     help="Default: from OUT's suffix. A csv gets its baseline in OUT.baseline.csv.",
 )
-@click.option("--force", is_flag=True, help="Replace OUT (and its csv side files) if it exists.")
-@workers_option("Reads in progress at once (all paced by --read-rate).")
-@api_options
+@force_option("Replace OUT (and its csv side files) if it exists.")
+@api_options("Reads in progress at once (all paced by --read-rate).", writes=False)
 @json_option
 @handles_errors
+@bundled("filters", _filters, _FILTERS)  # under handles_errors: an unreadable --ids is one line
 def export(
     out: Path,
     catalog: str,
-    stages: tuple[str, ...],
-    review_statuses: tuple[str, ...],
-    modified_after: Any,
-    modified_before: Any,
-    target_close_after: Any,
-    target_close_before: Any,
-    ids: str | None,
-    companies: tuple[str, ...],
+    filters: Any,
     columns: str,
     fmt: str | None,
     force: bool,
-    workers: int,
-    profile: str | None,
-    endpoint_url: str | None,
-    region: str,
-    read_rate: float,
+    api: Connection,
     as_json: bool,
 ) -> None:
     """Write live opportunities to a sheet to edit and apply (xlsx or csv).
@@ -136,22 +134,12 @@ def export(
     only the cells you changed and keeps what sellers changed meanwhile.
     Exit status 1 when some opportunity could not be read (listed on stderr).
     """
-    from bulk_update.export.job import ExportFilters, export_opportunities, read_ids
+    from bulk_update.export.job import export_opportunities
 
-    filters = ExportFilters(
-        stages=stages,
-        review_statuses=review_statuses,
-        modified_after=modified_after,
-        modified_before=modified_before,
-        target_close_after=target_close_after,
-        target_close_before=target_close_before,
-        ids=tuple(read_ids(ids)) if ids else (),
-        companies=companies,
-    )
     chosen: Any = columns.strip()
     if chosen not in ("default", "all"):
         chosen = [c for c in chosen.split(",") if c.strip()]
-    pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, 1.0, workers)
+    pc = api.connect(catalog)
     with _progress(pc.stats) as progress:
         report = export_opportunities(
             pc,
@@ -159,15 +147,14 @@ def export(
             filters=filters,
             columns=chosen,
             fmt=fmt,  # type: ignore[arg-type]
-            workers=workers,
+            workers=api.workers,
             force=force,
             on_record=progress.row,
         )
     for failure in report.failures:
         click.echo(f"{failure.identifier}: {failure.outcome.value}: {failure.message}", err=True)
-    for warning in report.warnings:
-        click.echo(f"Warning: {warning}", err=True)
     if as_json:
+        _print_notes(report.warnings, "Warning")
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
         click.echo(
@@ -175,6 +162,7 @@ def export(
             + (f", {len(report.failures)} could not be read" if report.failures else ""),
             err=True,
         )
+        _print_notes(report.warnings, "Warning")
         for path in report.files:
             click.echo(f"Written: {path}", err=True)
     sys.exit(report.exit_code)

@@ -9,9 +9,8 @@ records come from :mod:`bulk_update.emulator.seeddata` (the same records as
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -19,7 +18,6 @@ from bulk_update import fields as cat
 from bulk_update.cli.app import (
     _fail,
     _interruptible,
-    _partner_central,
     _progress,
     _report,
     _samples,
@@ -27,8 +25,9 @@ from bulk_update.cli.app import (
     handles_errors,
     main,
 )
+from bulk_update.cli.options import FOLDER, RATE, Connection, old_name, rate_option, with_default
 
-F = TypeVar("F", bound=Callable[..., Any])
+JSON_FILE = click.Path(path_type=Path, dir_okay=False)
 
 
 def _port_taken(port: int) -> None:
@@ -38,54 +37,34 @@ def _port_taken(port: int) -> None:
     )
 
 
-def _old_name(name: str, dest: str, kind: Any) -> Callable[[F], F]:
-    """A hidden option under a name this command had before (issue 11, point 13)."""
-    return click.option(name, dest, type=kind, hidden=True, default=None)
-
-
 @main.command(epilog="Example: bulk-update emulator --port 4566")
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=4566,
-    show_default=True,
-    help="TCP port on 127.0.0.1 (0: any free port).",
-)
+@with_default("--port", click.IntRange(0, 65535), 4566, "TCP port on 127.0.0.1 (0: any free port).")
 @click.option(
     "--seed",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="JSON file of records to start with (default: the built-in sample records).",
 )
-@click.option(
-    "--data",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Keep the state in this JSON file across restarts.",
-)
-@click.option(
+@click.option("--data", type=JSON_FILE, help="Keep the state in this JSON file across restarts.")
+@rate_option(
     "--quota-writes",
-    type=click.FloatRange(min=0.01),
-    default=1.0,
-    show_default=True,
-    help="The server's write quota: UpdateOpportunity calls per second it accepts before "
+    1.0,
+    "The server's write quota: UpdateOpportunity calls per second it accepts before "
     "answering ThrottlingException (the real service: 1).",
 )
-@click.option(
+@rate_option(
     "--quota-reads",
-    type=click.FloatRange(min=0.01),
-    default=10.0,
-    show_default=True,
-    help="The server's read quota: GetOpportunity/ListOpportunities calls per second it "
+    10.0,
+    "The server's read quota: GetOpportunity/ListOpportunities calls per second it "
     "accepts before throttling (the real service: 10).",
 )
-@click.option(
+@with_default(
     "--fault-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Share of calls that answer InternalServerException.",
+    click.FloatRange(0, 1),
+    0.0,
+    "Share of calls that answer InternalServerException.",
 )
-@_old_name("--write-rate", "old_write_rate", click.FloatRange(min=0.01))
-@_old_name("--read-rate", "old_read_rate", click.FloatRange(min=0.01))
+@old_name("--write-rate", "old_write_rate", RATE)
+@old_name("--read-rate", "old_read_rate", RATE)
 def emulator(
     port: int,
     seed: Path | None,
@@ -101,19 +80,14 @@ def emulator(
     Point the tool at it with --endpoint-url and the URL it prints; no AWS
     account or credentials are needed.
     """
-    quota_writes = old_write_rate if old_write_rate is not None else quota_writes
-    quota_reads = old_read_rate if old_read_rate is not None else quota_reads
+    quota: dict[str, Any] = {
+        "write_rate": quota_writes if old_write_rate is None else old_write_rate,
+        "read_rate": quota_reads if old_read_rate is None else old_read_rate,
+    }
     from bulk_update.emulator import serve
 
     try:
-        serve(
-            port=port,
-            seed=seed,
-            data_file=data,
-            write_rate=quota_writes,
-            read_rate=quota_reads,
-            fault_rate=fault_rate,
-        )
+        serve(port=port, seed=seed, data_file=data, fault_rate=fault_rate, **quota)
     except ValueError as exc:  # a seed or data file that is not a list of records
         _fail(f"the emulator could not load its records: {exc}")
     except OSError as exc:
@@ -125,21 +99,19 @@ def emulator(
 @main.command(epilog="Example: bulk-update demo --out-dir demo-run")
 @click.option(
     "--out-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=FOLDER,
     default=Path("demo-run"),
     show_default=True,
     help="Folder for the run folder and its results workbook (created if missing).",
 )
-@click.option(
+@rate_option(
     "--write-rate",
-    type=click.FloatRange(min=0.01),
-    default=10.0,
-    show_default=True,
-    help="Writes per second, for the tool and the stand-in's quota alike "
+    10.0,
+    "Writes per second, for the tool and the stand-in's quota alike "
     "(the real service allows 1 per second).",
 )
-@_old_name("--out", "old_out", click.Path(path_type=Path, file_okay=False))
-@_old_name("--rate", "old_rate", click.FloatRange(min=0.01))
+@old_name("--out", "old_out", FOLDER)
+@old_name("--rate", "old_rate", RATE)
 @handles_errors
 def demo(out_dir: Path, write_rate: float, old_out: Path | None, old_rate: float | None) -> None:
     """Apply the sample quarterly-cleanup sheet to a local stand-in: no AWS account needed."""
@@ -158,7 +130,7 @@ def demo(out_dir: Path, write_rate: float, old_out: Path | None, old_rate: float
         read_burst=write_rate * 10,
     ) as emu:
         click.echo(f"Local Partner Central stand-in at {emu.url} (catalog Sandbox)", err=True)
-        pc = _partner_central("Sandbox", None, emu.url, cat.REGION, write_rate * 10, write_rate)
+        pc = Connection(None, emu.url, cat.REGION, write_rate * 10, write_rate).connect("Sandbox")
         out_dir.mkdir(parents=True, exist_ok=True)
         settings = ApplySettings(catalog="Sandbox", run_dir=out_dir)
         executors: list[Any] = []

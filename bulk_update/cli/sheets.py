@@ -8,25 +8,23 @@ from pathlib import Path
 import click
 
 from bulk_update import template as tpl
-from bulk_update.cli.app import (
-    _report,
+from bulk_update.cli.app import _report, handles_errors, main
+from bulk_update.cli.options import (
+    FILE,
     catalog_option,
-    handles_errors,
+    force_option,
     json_option,
-    main,
+    out_option,
+    sheet_option,
 )
 from bulk_update.errors import BulkUpdateError
 
 
 @main.command(epilog="Example: bulk-update validate pipeline.xlsx")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--sheet", help="Which sheet of an .xlsx to read (default: the first).")
+@click.argument("file", type=FILE)
+@sheet_option
 @catalog_option(required=False)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    help="Results workbook (default: FILE.results.xlsx beside FILE).",
-)
+@out_option("Results workbook (default: FILE.results.xlsx beside FILE).")
 @json_option
 @handles_errors
 def validate(
@@ -53,7 +51,7 @@ def validate(
     help="A template with only the columns one job needs (--list says what each is for).",
 )
 @click.option("--list", "list_tasks", is_flag=True, help="List the task templates and exit.")
-@click.option("--force", is_flag=True, help="Replace OUT if it exists (default: refuse).")
+@force_option("Replace OUT if it exists (default: refuse).")
 @handles_errors
 def template(out: Path | None, task: str | None, list_tasks: bool, force: bool) -> None:
     """Write a blank template to fill in (default: opportunity-update.xlsx).

@@ -15,33 +15,36 @@ import click
 from bulk_update.cli.app import (
     _asking_over,
     _interruptible,
-    _partner_central,
     _production_confirmation,
     _progress,
     _report,
     _watch,
-    api_options,
-    catalog_option,
     handles_errors,
-    json_option,
     main,
-    workers_option,
+)
+from bulk_update.cli.options import (
+    FILE,
+    FOLDER,
+    Connection,
+    Writes,
+    api_options,
+    bundled,
+    catalog_option,
+    daily_writes,
+    json_option,
+    no_verify,
+    out_option,
+    sheet_option,
     write_guard_options,
-    write_rate_option,
 )
 
-daily_writes_option = click.option(
-    "--daily-writes",
-    type=click.IntRange(min=1),
-    default=10_000,
-    show_default=True,
-    help="The account's write quota per rolling 24 hours: the tool counts its own writes and "
-    "stops before going over it (rows `skipped`, resumable).",
-)
+_WORKERS = "Rows in progress at once (reads overlap the paced writes)."
+_SETTINGS = ["on_conflict", "resume", "run_dir", "sheet", "out", "allow_concurrent"]
+"""apply's own options: named as the fields of ``ApplySettings`` they fill, as given."""
 
 
 @main.command(epilog="Example: bulk-update apply pipeline.xlsx --catalog Sandbox --dry-run")
-@click.argument("file", type=click.Path(path_type=Path), required=False)
+@click.argument("file", type=FILE, required=False)
 @catalog_option(required=True)
 @write_guard_options(
     "Read and plan, write nothing: rows that would change end `would-update`.",
@@ -56,55 +59,32 @@ daily_writes_option = click.option(
 )
 @click.option(
     "--resume",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=FOLDER,
     help="Finish an interrupted run from its run folder; no row is sent twice.",
 )
 @click.option(
-    "--run-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Where to keep the run folder (default: runs/ beside FILE).",
+    "--run-dir", type=FOLDER, help="Where to keep the run folder (default: runs/ beside FILE)."
 )
-@click.option("--sheet", help="Which sheet of an .xlsx to read (default: the first).")
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="Results workbook (default: in the run folder)."
-)
-@daily_writes_option
+@sheet_option
+@out_option("Results workbook (default: in the run folder).")
+@daily_writes
 @click.option(
     "--allow-concurrent",
     is_flag=True,
     help="Start even while another apply of the same sheet on the same catalog is running "
     "(by default that is refused: the two would report conflicts against each other).",
 )
-@click.option(
-    "--no-verify",
-    is_flag=True,
-    help="Do not read each written record back to check that Partner Central kept what was sent.",
-)
-@workers_option("Rows in progress at once (reads overlap the paced writes).")
-@api_options
-@write_rate_option
+@no_verify
+@api_options(_WORKERS, writes=True)
 @json_option
+@bundled("given", dict, _SETTINGS)
 @handles_errors
 def apply(
     file: Path | None,
     catalog: str,
-    dry_run: bool,
-    yes: bool,
-    on_conflict: str,
-    max_writes: int | None,
-    resume: Path | None,
-    run_dir: Path | None,
-    sheet: str | None,
-    out: Path | None,
-    daily_writes: int,
-    allow_concurrent: bool,
-    no_verify: bool,
-    workers: int,
-    profile: str | None,
-    endpoint_url: str | None,
-    region: str,
-    read_rate: float,
-    write_rate: float,
+    writes: Writes,
+    given: dict[str, Any],
+    api: Connection,
     as_json: bool,
 ) -> None:
     """Apply a sheet to live opportunities: the main job.
@@ -118,28 +98,21 @@ def apply(
     run and `bulk-update rollback RUN` undoes it.
     """
     from bulk_update.run.jobs import ApplySettings, apply_file
-    from bulk_update.run.ledger import Ledger, account_key
 
-    if file is None and resume is None:
+    if file is None and given["resume"] is None:
         raise click.UsageError("give the sheet to apply (FILE), or --resume RUN")
     confirm = _production_confirmation(
-        catalog, dry_run, yes, "to change", "Apply {n} changes to production?"
+        catalog, writes, "to change", "Apply {n} changes to production?"
     )
-
-    pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, write_rate, workers)
+    pc = api.connect(catalog)
     settings = ApplySettings(
         catalog=catalog,
-        sheet=sheet,
-        out=out,
-        run_dir=run_dir,
-        dry_run=dry_run,
-        on_conflict=on_conflict,
-        max_writes=max_writes,
-        workers=workers,
-        resume=resume,
-        ledger=Ledger(account_key(profile, endpoint_url, catalog), limit=daily_writes),
-        verify=not no_verify,
-        allow_concurrent=allow_concurrent,
+        dry_run=writes.dry_run,
+        max_writes=writes.max_writes,
+        verify=writes.verify,
+        ledger=api.ledger(catalog, writes.daily_writes),
+        workers=api.workers,
+        **given,
     )
     executors: list[Any] = []
     with _interruptible(executors), _progress(pc.stats) as progress:
@@ -173,44 +146,20 @@ def _drift_hint(report: Any, as_json: bool, then: str = "run the retry file") ->
 @main.command(
     epilog="Example: bulk-update rollback runs/pipeline-20261201T101500Z --catalog Sandbox"
 )
-@click.argument("run", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("run", type=FOLDER)
 @catalog_option(required=True)
 @write_guard_options(
     "Read and plan, write nothing: rows to put back end `would-update`.",
     "Stop after N writes (the rest end `skipped`; run again to finish).",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    help="Results workbook (default: in the rollback's folder).",
-)
-@daily_writes_option
-@click.option(
-    "--no-verify",
-    is_flag=True,
-    help="Do not read each written record back to check that Partner Central kept what was sent.",
-)
-@workers_option("Rows in progress at once (reads overlap the paced writes).")
-@api_options
-@write_rate_option
+@out_option("Results workbook (default: in the rollback's folder).")
+@daily_writes
+@no_verify
+@api_options(_WORKERS, writes=True)
 @json_option
 @handles_errors
 def rollback(
-    run: Path,
-    catalog: str,
-    dry_run: bool,
-    yes: bool,
-    max_writes: int | None,
-    out: Path | None,
-    daily_writes: int,
-    no_verify: bool,
-    workers: int,
-    profile: str | None,
-    endpoint_url: str | None,
-    region: str,
-    read_rate: float,
-    write_rate: float,
-    as_json: bool,
+    run: Path, catalog: str, writes: Writes, out: Path | None, api: Connection, as_json: bool
 ) -> None:
     """Put back the values an apply run changed, where nobody changed them since.
 
@@ -222,33 +171,41 @@ def rollback(
     command again finishes an interrupted rollback. On --catalog AWS it
     shows the plan and asks first (or pass --yes).
     """
-    from bulk_update.run.ledger import Ledger, account_key
     from bulk_update.run.rollback import rollback_run
 
     confirm = _production_confirmation(
-        catalog, dry_run, yes, "to put back", "Put back {n} records in production?"
+        catalog, writes, "to put back", "Put back {n} records in production?"
     )
-
-    pc = _partner_central(catalog, profile, endpoint_url, region, read_rate, write_rate, workers)
+    pc = api.connect(catalog)
     executors: list[Any] = []
     with _interruptible(executors), _progress(pc.stats) as progress:
         report = rollback_run(
             pc,
             run,
-            dry_run=dry_run,
+            dry_run=writes.dry_run,
             confirm=_asking_over(progress, confirm),
             on_row=progress.row,
-            max_writes=max_writes,
-            workers=workers,
+            max_writes=writes.max_writes,
+            workers=api.workers,
             out=out,
             on_executor=_watch(executors, progress),
-            verify=not no_verify,
-            ledger=Ledger(account_key(profile, endpoint_url, catalog), limit=daily_writes),
+            verify=writes.verify,
+            ledger=api.ledger(catalog, writes.daily_writes),
         )
-    _report(report, as_json)
+    _report(report, as_json, notes=_chosen_run(report))
     _drift_hint(report, as_json, "roll back again")
     if not as_json:
         for label in ("rollback folder", "to finish"):
             if label in report.summary.extra:
                 click.echo(f"{label.capitalize()}: {report.summary.extra[label]}", err=True)
     sys.exit(report.exit_code)
+
+
+def _chosen_run(report: Any) -> tuple[str, ...]:
+    """The note on the run folder rollback took from inside RUN, if it took one.
+
+    The summary names the run rolled back: its bare path (an existing folder)
+    when RUN was that folder, ``PATH (note)`` when it was picked from inside RUN.
+    """
+    took = str(report.summary.extra.get("rolled back run") or "")
+    return (f"rolled back {took}",) if took and not Path(took).is_dir() else ()

@@ -146,7 +146,7 @@ def test_replay_gives_each_row_its_final_state(run: RunFolder):
     run.done(7, "O6", Outcome.INVALID, None, "Project.Title: too long")
     state = run.replay()
 
-    assert state.decided() == {
+    assert {n: r.state for n, r in state.ended().items()} == {
         2: "unchanged",
         3: "invalid",
         4: "updated",
@@ -162,9 +162,21 @@ def test_replay_gives_each_row_its_final_state(run: RunFolder):
     assert state.rows[4].changes == ["LifeCycle.Stage: Qualified -> Committed"]
     assert state.rows[6].writes_sent == 2
     assert state.rows[6].last_modified_sent == T1
-    assert state.updated() == {"O3": T1, "O5": T1 + timedelta(seconds=1)}
+    assert {r.identifier: r.new_last_modified for r in state.written() if r.updated} == {
+        "O3": T1,
+        "O5": T1 + timedelta(seconds=1),
+    }
+    assert [r.row for r in state.written()] == [4, 6, 7]
     assert not state.torn_tail
     assert state.finished is None
+
+
+def test_a_skipped_row_is_not_an_end_a_resume_keeps(run: RunFolder):
+    run.outcome(2, "O1", Outcome.SKIPPED, "not reached")
+    run.outcome(3, "O2", Outcome.UNCHANGED)
+    state = run.replay()
+    assert list(state.ended()) == [3]
+    assert state.rows[2].state == "skipped"
 
 
 def test_settling_an_in_flight_row_closes_it(run: RunFolder):
@@ -205,9 +217,10 @@ def test_a_whole_event_missing_only_its_newline_is_kept(run: RunFolder):
             json.dumps({"event": "outcome", "row": 2, "identifier": "O1", "outcome": "unchanged"})
         )
     reopened = RunFolder.open(run.path)
-    assert reopened.replay().decided() == {2: "unchanged"}
+    assert {n: r.state for n, r in reopened.replay().ended().items()} == {2: "unchanged"}
     reopened.outcome(3, "O2", Outcome.UNCHANGED)
-    assert reopened.replay().decided() == {2: "unchanged", 3: "unchanged"}
+    ended = reopened.replay().ended()
+    assert {n: r.state for n, r in ended.items()} == {2: "unchanged", 3: "unchanged"}
 
 
 def test_a_damaged_line_in_the_middle_stops_the_resume(run: RunFolder):
@@ -238,7 +251,7 @@ def test_concurrent_appends_never_interleave(run: RunFolder):
     assert len(lines) == threads * each * 2
     assert all(json.loads(line)["event"] in ("intent", "done") for line in lines)
     state = run.replay()
-    assert len(state.updated()) == threads * each
+    assert len([r for r in state.written() if r.updated]) == threads * each
     assert state.in_flight() == []
 
 

@@ -269,15 +269,16 @@ def _carry_over(
     """The rows the journal settled (their ends), and the rows still to run."""
     outcomes: dict[int, RowOutcome] = {}
     edits: list[RowEdit] = []
-    rows = run.journal.rows if run.journal is not None else {}
+    state = run.journal or JournalState()
+    ended = state.ended()
+    flying = {rs.row: rs for rs in state.in_flight()}
     for edit in loaded.report.edits:
         if edit is None:
             continue
-        rs = rows.get(edit.row)
-        if rs is None or rs.state == Outcome.SKIPPED.value:
-            edits.append(edit)
-        elif rs.in_flight:
-            settled = settle_in_flight(pc, edit, iso_or_none(rs.last_modified_sent))
+        if edit.row in ended:
+            outcomes[edit.row] = _as_before(edit, ended[edit.row])
+        elif edit.row in flying:
+            settled = settle_in_flight(pc, edit, iso_or_none(flying[edit.row].last_modified_sent))
             if settled is None:
                 edits.append(edit)
                 continue
@@ -291,8 +292,8 @@ def _carry_over(
                     settled.message,
                     settled.problems,
                 )
-        else:
-            outcomes[edit.row] = _as_before(edit, rs)
+        else:  # not reached, or skipped: run it (again)
+            edits.append(edit)
     return outcomes, edits
 
 

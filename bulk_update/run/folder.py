@@ -44,6 +44,7 @@ from botocore.model import Shape
 
 from bulk_update.errors import RunFolderError
 from bulk_update.fields import service_model
+from bulk_update.problems import Outcome
 from bulk_update.times import parse_or_none, stamp
 
 RUN_FILE = "run.json"
@@ -227,6 +228,10 @@ class RowState:
     def in_flight(self) -> bool:
         return self.state == IN_FLIGHT
 
+    @property
+    def updated(self) -> bool:
+        return self.state == Outcome.UPDATED
+
 
 @dataclass
 class JournalState:
@@ -248,20 +253,24 @@ class JournalState:
         return not left and not any(r.in_flight or r.state == "skipped" for r in self.rows.values())
 
     def in_flight(self) -> list[RowState]:
-        """Rows whose write may or may not have landed: settle them by reading."""
-        return [r for r in self.rows.values() if r.in_flight]
+        """Rows whose write may or may not have landed, in row order: settle them by reading."""
+        return [r for _, r in sorted(self.rows.items()) if r.in_flight]
 
-    def decided(self) -> dict[int, str]:
-        """Rows that reached an outcome, mapped to it."""
-        return {n: r.state for n, r in self.rows.items() if not r.in_flight}
-
-    def updated(self) -> dict[str, datetime | None]:
-        """Identifier -> the LastModifiedDate our write produced, for rows that ended ``updated``."""
+    def ended(self) -> dict[int, RowState]:
+        """Rows whose end a resume keeps: every outcome but ``skipped`` (a skipped row runs
+        again), nothing in flight."""
         return {
-            r.identifier: r.new_last_modified
-            for r in self.rows.values()
-            if r.state == "updated" and r.identifier
+            n: r for n, r in self.rows.items() if not r.in_flight and r.state != Outcome.SKIPPED
         }
+
+    def written(self) -> list[RowState]:
+        """Rows the run wrote, in row order: ended ``updated``, or sent a write and heard
+        back (a conflict, a failure); rows in flight and rows without an identifier left out."""
+        return [
+            r
+            for _, r in sorted(self.rows.items())
+            if r.identifier and not r.in_flight and (r.updated or r.writes_sent)
+        ]
 
 
 class RunFolder:

@@ -25,8 +25,8 @@ from bulk_update.emulator import Newer
 from bulk_update.export.job import export_opportunities
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Severity
+from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.run.folder import RunFolder
-from bulk_update.run.jobs import ApplySettings, apply_file
 from bulk_update.run.rollback import rollback_run
 from bulk_update.times import iso
 

@@ -117,7 +117,7 @@ def apply(
     The run folder keeps a journal: `--resume RUN` finishes an interrupted
     run and `bulk-update rollback RUN` undoes it.
     """
-    from bulk_update.run.jobs import ApplySettings, apply_file
+    from bulk_update.run.apply import ApplySettings, apply_file
     from bulk_update.run.ledger import Ledger, account_key
 
     if file is None and resume is None:

@@ -43,7 +43,7 @@ from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Problem, RowEnd, Severity
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
-from bulk_update.run.settle import FRAME, Verdict, settle
+from bulk_update.run.settle import Verdict, sent_values, settle
 from bulk_update.times import iso_or_none, minute_text, same_version
 
 log = logging.getLogger(__name__)
@@ -317,14 +317,7 @@ class Executor:
         if self.options.dry_run:
             with self._lock:
                 self.decisions[edit.row] = decision
-            return RowOutcome(
-                edit.row,
-                edit.identifier,
-                Outcome.WOULD_UPDATE,
-                _with_warnings(f"would change {len(decision.changes)} field(s)", decision.problems),
-                decision.changes,
-                problems=list(decision.problems),
-            )
+            return _changed(decision, Outcome.WOULD_UPDATE, "would change")
         return self._write(decision)
 
     def decide(self, edit: RowEdit) -> Decision:
@@ -437,15 +430,7 @@ class Executor:
                 )
             with self._lock:
                 self._written[edit.row] = d
-            return RowOutcome(
-                edit.row,
-                edit.identifier,
-                Outcome.UPDATED,
-                _with_warnings(f"updated {len(d.changes)} field(s)", d.problems),
-                d.changes,
-                problems=list(d.problems),
-                new_version=iso_or_none(answer.get("LastModifiedDate")),
-            )
+            return _changed(d, Outcome.UPDATED, "updated", answer.get("LastModifiedDate"))
         return RowOutcome(
             edit.row,
             edit.identifier,
@@ -502,19 +487,10 @@ class Executor:
             return RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc), d.changes)
         if got.verdict is Verdict.LANDED:
             how = "the answer was lost" if not conflict else "the service answered with an error"
-            return RowOutcome(
-                edit.row,
-                edit.identifier,
-                Outcome.UPDATED,
-                _with_warnings(
-                    f"updated {len(d.changes)} field(s) ({how}; a fresh read shows the "
-                    "values sent)",
-                    d.problems,
-                ),
-                d.changes,
-                problems=list(d.problems),
-                new_version=iso_or_none(got.version),
-            )
+            return _changed(
+                d, Outcome.UPDATED, "updated", got.version,
+                f" ({how}; a fresh read shows the values sent)",
+            )  # fmt: skip
         if got.verdict is Verdict.MOVED:
             moved = moved_fields(d.live, got.live, set(edit.edits))
             if moved or not conflict:
@@ -543,38 +519,16 @@ class Executor:
         try:
             back = self.pc.get(edit.identifier)
         except (pcc.CallError, pcc.NotFound) as exc:
-            return _warned(
-                outcome,
-                [
-                    Problem(
-                        edit.row,
-                        edit.identifier,
-                        None,
-                        None,
-                        "not-verified",
-                        f"the record could not be read back to check the write: {exc}",
-                        Severity.WARNING,
-                    )
-                ],
+            return _not_verified(
+                outcome, f"the record could not be read back to check the write: {exc}"
             )
         if not same_version(back.get("LastModifiedDate"), outcome.new_version):
-            return _warned(
+            return _not_verified(
                 outcome,
-                [
-                    Problem(
-                        edit.row,
-                        edit.identifier,
-                        None,
-                        None,
-                        "not-verified",
-                        "saved again in Partner Central right after this write, so the "
-                        "read-back cannot be compared with what was sent",
-                        Severity.WARNING,
-                    )
-                ],
+                "saved again in Partner Central right after this write, so the "
+                "read-back cannot be compared with what was sent",
             )
-        wrote = {k: v for k, v in sent.payload.items() if k not in FRAME}
-        lost = diff(wrote, project(back))
+        lost = diff(sent_values(sent.payload), project(back))
         return _warned(
             outcome,
             [
@@ -608,10 +562,35 @@ class Executor:
         return out
 
 
+def _changed(
+    d: Decision, outcome: Outcome, verb: str, version: Any = None, how: str = ""
+) -> RowOutcome:
+    """The end of a row that changes fields (``would-update``, ``updated``): ``verb`` and
+    the count of its changes, ``how`` it was known, its warnings, and the version written."""
+    message = _with_warnings(f"{verb} {len(d.changes)} field(s){how}", d.problems)
+    return RowOutcome(
+        d.edit.row,
+        d.edit.identifier,
+        outcome,
+        message,
+        d.changes,
+        problems=list(d.problems),
+        new_version=iso_or_none(version),
+    )
+
+
 def _with_warnings(message: str, problems: Iterable[Problem]) -> str:
     """A row's message with its warnings appended, one clause each."""
     notes = [f"{p.column}: {p.message}" if p.column else p.message for p in problems]
     return "; ".join([message, *(f"warning: {n}" for n in notes)])
+
+
+def _not_verified(outcome: RowOutcome, why: str) -> RowOutcome:
+    """The row's end with a ``not-verified`` warning: the write could not be checked."""
+    warning = Problem(
+        outcome.row, outcome.identifier, None, None, "not-verified", why, Severity.WARNING
+    )
+    return _warned(outcome, [warning])
 
 
 def _warned(outcome: RowOutcome, warnings: list[Problem]) -> RowOutcome:

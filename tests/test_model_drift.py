@@ -195,7 +195,7 @@ def test_resume_settlement_does_not_write_a_record_that_gained_a_member(
         settings={"sheet": None, "on_conflict": "skip"},
     )
     live = emu.record("Sandbox", ident)
-    folder.intent(2, ident, iso(live["LastModifiedDate"]), digest({}), [])  # sent, never answered
+    folder.journal.intent(2, ident, iso(live["LastModifiedDate"]), digest({}), [])  # sent, never answered
     folder.close()
     before = grow(emu, ident, nested="n")
     report = apply_file(

@@ -59,7 +59,7 @@ def test_a_write_kept_then_answered_500_ends_updated_not_conflict(
         )
     # journalled as done with the version the record has now
     assert report.run_dir is not None
-    state = RunFolder.open(report.run_dir).replay()
+    state = RunFolder.open(report.run_dir).journal.replay()
     for rs in state.rows.values():
         live = emu.record("Sandbox", str(rs.identifier))
         assert rs.state == "updated" and rs.new_last_modified is not None

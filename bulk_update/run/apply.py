@@ -20,15 +20,8 @@ from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Problem, Severity
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results, write_retry
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
-from bulk_update.run.folder import (
-    JournalState,
-    RowState,
-    RunFolder,
-    end_run,
-    find_run,
-    holder_text,
-    private_dir,
-)
+from bulk_update.run.folder import RunFolder, end_run, find_run, holder_text, private_dir
+from bulk_update.run.journal import JournalState, RowState
 from bulk_update.run.ledger import Ledger
 from bulk_update.run.settle import Verdict, settle
 from bulk_update.run.validate import (
@@ -140,7 +133,7 @@ def _resumed(settings: ApplySettings) -> _Run:
     folder.lock("apply --resume")
     try:
         folder.check_input(folder.input_path)
-        state = folder.replay()
+        state = folder.journal.replay()
         if state.complete:
             raise RunFolderError(_finished_text(folder, state))
     except BaseException:
@@ -284,7 +277,7 @@ def _carry_over(
                 continue
             outcomes[edit.row] = settled
             if run.folder is not None:
-                run.folder.done(
+                run.folder.journal.done(
                     edit.row,
                     edit.identifier,
                     settled.outcome.value,

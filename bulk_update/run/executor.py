@@ -358,7 +358,7 @@ class Executor:
             )
         try:
             if sent:
-                self.folder.done(
+                self.folder.journal.done(
                     outcome.row,
                     outcome.identifier,
                     outcome.outcome.value,
@@ -367,7 +367,7 @@ class Executor:
                     outcome.problems,
                 )
             else:
-                self.folder.outcome(
+                self.folder.journal.outcome(
                     outcome.row,
                     outcome.identifier,
                     outcome.outcome.value,
@@ -463,7 +463,7 @@ class Executor:
         self.folder.save_before(d.edit.identifier, dict(d.live))
         with self._lock:
             self._intents.add(d.edit.row)
-        self.folder.intent(
+        self.folder.journal.intent(
             d.edit.row,
             d.edit.identifier,
             iso_or_none(d.payload["LastModifiedDate"]),

@@ -58,7 +58,8 @@ from bulk_update.payload import Path as FieldPath
 from bulk_update.problems import Outcome, Problem
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results
 from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
-from bulk_update.run.folder import RowState, RunFolder, end_run, find_run
+from bulk_update.run.folder import RunFolder, end_run, find_run
+from bulk_update.run.journal import RowState
 from bulk_update.run.ledger import Ledger
 from bulk_update.run.validate import JobReport, keep_private, save
 from bulk_update.times import iso, same_version, stamp
@@ -92,7 +93,7 @@ def targets(folder: RunFolder) -> tuple[list[Target], list[RowState]]:
     a failure) is a target too, with ``ended`` set: it is checked against its
     before-image and reported when it differs, never silently left out.
     """
-    state = folder.replay()
+    state = folder.journal.replay()
     found: list[Target] = []
     for rs in state.written():
         assert rs.identifier is not None
@@ -318,7 +319,7 @@ def rollback_run(
             folder = create_folder(source, started, {"max_writes": max_writes, "workers": workers})
             folder.lock("rollback")
             for o in outcomes.values():
-                folder.outcome(o.row, o.identifier, o.outcome.value, o.message)
+                folder.journal.outcome(o.row, o.identifier, o.outcome.value, o.message)
         options = Options(
             dry_run=dry_run, on_conflict="overwrite", max_writes=max_writes, workers=workers,
             conflict_retries=0, today=today, verify=verify, ledger=ledger,

@@ -19,7 +19,8 @@ from bulk_update.errors import BulkUpdateError, RunFolderError
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Problem, Severity
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results, write_retry
-from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
+from bulk_update.run.confirm import confirmed_run
+from bulk_update.run.executor import Executor, Options, RowOutcome
 from bulk_update.run.folder import RunFolder, end_run, find_run, holder_text, private_dir
 from bulk_update.run.journal import JournalState, RowState
 from bulk_update.run.ledger import Ledger

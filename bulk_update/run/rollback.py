@@ -57,7 +57,8 @@ from bulk_update.payload import CLEAR, RowEdit, Value
 from bulk_update.payload import Path as FieldPath
 from bulk_update.problems import Outcome, Problem
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results
-from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
+from bulk_update.run.confirm import confirmed_run
+from bulk_update.run.executor import Executor, Options, RowOutcome
 from bulk_update.run.folder import RunFolder, end_run, find_run
 from bulk_update.run.journal import RowState
 from bulk_update.run.ledger import Ledger

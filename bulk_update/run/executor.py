@@ -107,6 +107,9 @@ class Executor:
         self.on_row = on_row
         self.on_start: Callable[[int, bool], None] | None = None
         """Told (rows to process, dry run) when :meth:`run` starts: for progress bars."""
+        self.resume_command: str | None = None
+        """The command that finishes this run after a stop (default: apply's resume of
+        its folder; rollback's is running it again)."""
         self.stop = threading.Event()
         self.abandoned = threading.Event()
         self.stop_reason = ""
@@ -227,6 +230,10 @@ class Executor:
                 Outcome.NOT_FOUND,
                 f"no opportunity {edit.identifier} in catalog {self.pc.catalog}",
             )
+        except pcc.Unreachable:
+            stopped = self.unreachable()
+            self.halt(stopped)  # like access denied: no other row would get through
+            outcome = RowOutcome(edit.row, edit.identifier, Outcome.SKIPPED, stopped)
         except pcc.AccessDeniedError as exc:
             self.halt("the run stopped: access denied")
             outcome = RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc))
@@ -250,13 +257,22 @@ class Executor:
         """One line: what could not be written, why, and how to go on."""
         where = exc.filename or (self.folder.path if self.folder else "the run folder")
         reason = exc.strerror or str(exc)
-        resume = (
-            f"; free space, then resume with `bulk-update apply --resume {self.folder.path} "
-            f"--catalog {self.pc.catalog}`"
-            if self.folder is not None
-            else ""
-        )
+        resume = f"; free space, then {self._go_on()}" if self.folder is not None else ""
         return f"the run stopped taking rows: cannot write {where}: {reason}{resume}"
+
+    def unreachable(self) -> str:
+        """One line: nothing answers at the endpoint, the run stopped, how to go on."""
+        url = getattr(getattr(getattr(self.pc, "client", None), "meta", None), "endpoint_url", "")
+        return (
+            f"cannot reach {url or 'the endpoint'}: the run stopped; start the service or "
+            f"check the network, then {self._go_on()}"
+        )
+
+    def _go_on(self) -> str:
+        command = self.resume_command
+        if command is None and self.folder is not None:
+            command = f"bulk-update apply --resume {self.folder.path} --catalog {self.pc.catalog}"
+        return f"resume with `{command}`" if command else "run it again"
 
     def _carry_out(self, edit: RowEdit, decision: Decision | None) -> RowOutcome:
         if decision is None:
@@ -344,6 +360,10 @@ class Executor:
             sent_version = d.payload["LastModifiedDate"]
             try:
                 answer = self._send(d)
+            except pcc.Unreachable:
+                with self._lock:
+                    self._uncertain.add(edit.row)  # left in flight in the journal: resume settles
+                raise
             except (pcc.Conflict, pcc.WriteUncertain, pcc.CallFailed) as exc:
                 with self._lock:
                     self._uncertain.add(edit.row)

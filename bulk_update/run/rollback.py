@@ -327,6 +327,7 @@ def rollback_run(
         )  # fmt: skip
         restore = RestoreDecider(pc, plan, today)
         executor = Executor(pc, options, folder, on_row, decider=restore)
+        executor.resume_command = f"bulk-update rollback {source.path} --catalog {pc.catalog}"
         if on_executor:
             on_executor(executor)
         planner = None

@@ -45,10 +45,10 @@ def _client(url: str) -> Any:
 
 
 class _Killer:
-    """Shuts the emulator down (from its own thread) once ``after`` rows are updated."""
+    """Shuts the emulator down (from its own thread) once ``after`` rows ended ``ends``."""
 
-    def __init__(self, emu: Any, pc: Any, after: int) -> None:
-        self.emu, self.pc, self.after = emu, pc, after
+    def __init__(self, emu: Any, pc: Any, after: int, ends: Outcome = Outcome.UPDATED) -> None:
+        self.emu, self.pc, self.after, self.ends = emu, pc, after, ends
         self.updated = 0
         self.calls_at_stop: int | None = None
         self.stopped = threading.Event()
@@ -56,7 +56,7 @@ class _Killer:
 
     def on_row(self, outcome: RowEnd) -> None:
         with self._lock:
-            self.updated += outcome.outcome is Outcome.UPDATED
+            self.updated += outcome.outcome is self.ends
             if self.updated < self.after or self.calls_at_stop is not None:
                 return
             self.calls_at_stop = self.pc.stats.calls
@@ -168,3 +168,31 @@ def test_a_dead_endpoint_stops_a_rollback_and_running_it_again_finishes_it(
     for ident, record in before.items():
         now = again.record("Sandbox", ident)
         assert now["LifeCycle"]["NextSteps"] == record["LifeCycle"]["NextSteps"]
+
+
+def test_a_dead_endpoint_while_planning_stops_without_asking(
+    fresh_emulator: Any, tmp_path: Path
+) -> None:
+    emu = fresh_emulator(**FAST)
+    sheet = write_sheet(tmp_path / "sheet.csv", _rows(emu))
+    pc = make_pc(emu.url, read_rate=10.0, backoff_base=0.02, max_attempts=ATTEMPTS)
+    killer = _Killer(emu, pc, after=4, ends=Outcome.WOULD_UPDATE)
+    asked: list[dict[Outcome, int]] = []
+
+    def planner_too(executor: Any) -> None:
+        if executor.options.dry_run:  # the plan the question is asked on
+            executor.on_row = killer.on_row
+
+    report = apply_file(
+        sheet,
+        pc,
+        ApplySettings(catalog="Sandbox", run_dir=tmp_path / "runs", workers=WORKERS),
+        confirm=lambda counts: asked.append(counts) or True,
+        on_executor=planner_too,
+    )
+    assert killer.stopped.wait(10)
+    assert asked == []
+    assert emu.counters()["writes_per_id"] == {}
+    assert {r.outcome for r in report.results} == {Outcome.SKIPPED}
+    assert all(r.message.startswith(f"cannot reach {emu.url}") for r in report.results)
+    assert report.summary.extra["stopped"].startswith(f"cannot reach {emu.url}")

@@ -25,25 +25,22 @@ def confirmed_run(
     The planner is a dry-run executor of the same kind. Confirmed, the rows it
     decided to write go to ``executor`` with their decisions (no second read)
     and the others keep the planned outcome; refused, every writing row ends
-    ``skipped`` and nothing is written.
+    ``skipped`` and nothing is written.  A plan that stopped (the endpoint
+    went away, Ctrl-C) is not put to the question: the run stops the same way,
+    for the planner's reason.
     """
     if confirm is None or planner is None or not edits:
         return executor.run(edits)
     planned = planner.run(edits)
     counts = Counter(o.outcome for o in planned.values())
     outcomes: dict[int, RowEnd] = {}
-    if not confirm(dict(counts)):
-        executor.halt("not confirmed: nothing was written")
+    if planner.stop.is_set() or not confirm(dict(counts)):
+        reason = planner.stop_reason or "not confirmed: nothing was written"
+        executor.halt(reason)
         for e in edits:
             p = planned[e.row]
             if p.outcome is Outcome.WOULD_UPDATE:
-                p = RowEnd(
-                    e.row,
-                    e.identifier,
-                    Outcome.SKIPPED,
-                    "not confirmed: nothing was written",
-                    p.changes,
-                )
+                p = RowEnd(e.row, e.identifier, Outcome.SKIPPED, reason, p.changes)
             outcomes[e.row] = executor.final(p)
         return outcomes
     decided = planner.decisions

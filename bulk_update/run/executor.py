@@ -8,6 +8,12 @@ the reads of the next rows overlap the paced writes, so a run takes about
 and after it is answered, so an interrupted run can be resumed without
 sending any row twice.
 
+Some answers stop the whole run, since no later row would get through: access
+denied, a run folder that cannot be written, and an endpoint nobody answers
+at (``api.Unreachable``, after the client's retries).  Rows not started then
+end ``skipped`` with one line saying why and how to go on; a write that was on
+the wire stays in flight in the journal, for the resume to settle.
+
 What a row means is its decider's (:mod:`bulk_update.run.deciders`); its end
 is built in :mod:`bulk_update.run.ends`; after each successful write the
 record is read back (:mod:`bulk_update.run.readback`) on a small pool of its
@@ -30,7 +36,6 @@ from bulk_update.decide import (
     Decision,
     OnConflict,
     digest,
-    moved_fields,
 )
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, RowEnd
@@ -39,7 +44,7 @@ from bulk_update.run.ends import changed, field_problems, from_decision
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
 from bulk_update.run.readback import VERIFIERS, then, verified
-from bulk_update.run.settle import Verdict, settle
+from bulk_update.run.settle import settled_end
 from bulk_update.times import iso_or_none, minute_text
 
 log = logging.getLogger(__name__)
@@ -431,37 +436,10 @@ class Executor:
         )
 
     def _settled(self, d: Decision, sent_version: Any, exc: pcc.CallError) -> Decision | RowOutcome:
-        """A write answered by a conflict or not at all: read the record, then
-        say it landed, send it again (decided afresh), or end the row ``conflict``.
-
-        A ConflictException may answer a retry of our own write that the
-        service had kept (it failed after its commit): so it is settled too,
-        never taken for someone else's change before the record is read.
-        """
-        edit = d.edit
-        assert d.payload is not None and d.live is not None
-        conflict = isinstance(exc, pcc.Conflict)
-        got = settle(self.pc, edit.identifier, sent_version, sent=d.payload)
-        if got.verdict is Verdict.NOT_LANDED and isinstance(exc, pcc.CallFailed):
-            return RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc), d.changes)
-        if got.verdict is Verdict.LANDED:
-            how = "the answer was lost" if not conflict else "the service answered with an error"
-            return changed(
-                d, Outcome.UPDATED, "updated", got.version,
-                f" ({how}; a fresh read shows the values sent)",
-            )  # fmt: skip
-        if got.verdict is Verdict.MOVED:
-            moved = moved_fields(d.live, got.live, set(edit.edits))
-            if moved or not conflict:
-                named = ", ".join(moved or got.differs) or "other fields"
-                return RowOutcome(
-                    edit.row,
-                    edit.identifier,
-                    Outcome.CONFLICT,
-                    f"someone changed {named} in Partner Central while this run was writing; "
-                    "the record does not hold what this run sent: check it there",
-                    d.changes,
-                )
-        # not landed, or moved only in fields the row does not set: merge again, send again
-        again = self.redecide(edit, got.live)
+        """A write answered by a conflict or not at all: its end once the record is read
+        (:func:`settled_end`), or, when it may be sent again, the row decided afresh."""
+        end, live = settled_end(self.pc, d, sent_version, exc)
+        if end is not None:
+            return end
+        again = self.redecide(d.edit, live)
         return again if again.outcome is None else from_decision(again)

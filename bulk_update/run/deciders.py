@@ -18,6 +18,16 @@ from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome
 
 
+class Judging(Protocol):
+    """What a decision needs of the run's options (:class:`bulk_update.run.executor.Options`)."""
+
+    @property
+    def on_conflict(self) -> OnConflict: ...
+
+    @property
+    def today(self) -> date | None: ...
+
+
 class Decider(Protocol):
     """What a run does with each row: apply's merge, or rollback's restore."""
 
@@ -36,13 +46,11 @@ class MergeDecider:
     def __init__(
         self,
         pc: pcc.PartnerCentral,
-        on_conflict: OnConflict = "skip",
-        today: date | None = None,
+        options: Judging,
         baselines: Mapping[int, Mapping[str, str]] | None = None,
     ) -> None:
         self.pc = pc
-        self.on_conflict: OnConflict = on_conflict
-        self.today = today
+        self.options = options
         self.baselines = baselines or {}
         """Per input row, the export's baseline cells (three-way merge)."""
 
@@ -54,12 +62,12 @@ class MergeDecider:
             return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export")
         live = self.pc.get(edit.identifier)
         return decide(
-            edit, live, on_conflict=self.on_conflict, today=self.today,
+            edit, live, on_conflict=self.options.on_conflict, today=self.options.today,
             baseline=baseline,
         )  # fmt: skip
 
     def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
         return decide(
-            edit, live, on_conflict="overwrite", today=self.today,
+            edit, live, on_conflict="overwrite", today=self.options.today,
             baseline=self.baselines.get(edit.row),
         )  # fmt: skip

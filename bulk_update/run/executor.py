@@ -104,9 +104,7 @@ class Executor:
         decider: Decider | None = None,
     ) -> None:
         self.pc = pc
-        self.decider: Decider = decider or MergeDecider(
-            pc, options.on_conflict, options.today, baselines
-        )
+        self.decider: Decider = decider or MergeDecider(pc, options, baselines)
         self.options = options
         self.folder = folder
         self.on_row = on_row

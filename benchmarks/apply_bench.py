@@ -39,7 +39,7 @@ from bulk_update.api import client as pcc  # noqa: E402
 from bulk_update.api.pacing import TokenBucket  # noqa: E402
 from bulk_update.emulator import Emulator  # noqa: E402
 from bulk_update.problems import Outcome  # noqa: E402
-from bulk_update.run.jobs import ApplySettings, apply_file  # noqa: E402
+from bulk_update.run.apply import ApplySettings, apply_file  # noqa: E402
 
 SAMPLES = ROOT / "samples" / "opportunities.json"
 WORKERS = 8

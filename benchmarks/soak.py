@@ -116,7 +116,7 @@ def _round(n: int, rows: int, rng: random.Random, work: Path, figures: dict[str,
                         raise SystemExit(f"round {n}: exit {proc.returncode}: {err.strip()}")
             found = [p for p in runs.iterdir() if p.is_dir()] if runs.is_dir() else []
             folder = found[0] if found else None
-            if folder is not None and RunFolder.open(folder).replay().complete:
+            if folder is not None and RunFolder.open(folder).journal.replay().complete:
                 break
             if folder is None:  # killed before its folder existed: start again
                 proc = _cli("apply", str(sheet), "--run-dir", str(runs), *common)
@@ -155,7 +155,7 @@ def _check(
             raise SystemExit(f"round {n}: {i} lost its change")
         if _strip(now) != _strip(before[i]):
             raise SystemExit(f"round {n}: {i} changed outside its column")
-    state = RunFolder.open(folder).replay()
+    state = RunFolder.open(folder).journal.replay()
     journalled = {str(r.identifier) for r in state.rows.values() if r.state == "updated"}
     written = {k.split("/", 1)[1] for k in writes}
     if journalled != written:

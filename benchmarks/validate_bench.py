@@ -9,7 +9,7 @@ cells), ids ``O...``, e-mail addresses, some postal codes as number cells, and a
 few bad cells so that the Errors sheet is not empty. Then, each in a fresh
 process so that its peak memory (ru_maxrss) is its own:
 
-- validate: ``jobs.validate_file`` end to end, with its parts timed in place:
+- validate: ``validate_file`` end to end, with its parts timed in place:
   read (``chunks.open_stream``: the one read, its first pass and the spill),
   check (``columns.resolve`` + ``checks.check_sheet``, per chunk), write
   (``ResultsWriter.add`` + ``close``), and the rest (chunks read back, RowResults);
@@ -357,9 +357,9 @@ class _Clock:
 
 
 def child_validate(path: str, out: str) -> dict[str, Any]:
-    """jobs.validate_file end to end, its parts timed where validate_file calls them."""
+    """validate_file end to end, its parts timed where validate_file calls them."""
     from bulk_update import results  # imports before the clock
-    from bulk_update.run import jobs
+    from bulk_update.run.validate import validate_file
     from bulk_update.sheet import checks, chunks, columns
 
     start_mib = _peak_mib()
@@ -370,7 +370,7 @@ def child_validate(path: str, out: str) -> dict[str, Any]:
     writer = results.ResultsWriter
     writer.add = clock.wrap("write", writer.add)  # type: ignore[method-assign]
     writer.close = clock.wrap("write", writer.close)  # type: ignore[method-assign]
-    run = clock.wrap("total", jobs.validate_file)
+    run = clock.wrap("total", validate_file)
     report = run(Path(path), out=Path(out))
     counts = {str(o): n for o, n in report.counts.items() if n}
     return {
@@ -529,7 +529,7 @@ def main() -> None:
         print(f"{label:<40}{vw[key]:>8.1f}{best['cpu'][key]:>8.1f}")
     rest_cpu = best["cpu"]["total"] - sum(best["cpu"][k] for k in ("read", "check", "write"))
     print(f"{'other  (chunks back, RowResults)':<40}{rest:>8.1f}{rest_cpu:>8.1f}")
-    print(f"{'total  (jobs.validate_file)':<40}{total:>8.1f}{best['cpu']['total']:>8.1f}")
+    print(f"{'total  (validate_file)':<40}{total:>8.1f}{best['cpu']['total']:>8.1f}")
     print(f"{'floor: bare calamine read':<40}{fw['read']:>8.1f}{floor['cpu']['read']:>8.1f}")
     print(f"{'floor: bare xlsxwriter write':<40}{fw['write']:>8.1f}{floor['cpu']['write']:>8.1f}")
     floor_cpu = floor["cpu"]["read"] + floor["cpu"]["write"]

@@ -26,15 +26,15 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     # the jobs
-    "validate_file": "bulk_update.run.jobs",
-    "apply_file": "bulk_update.run.jobs",
+    "validate_file": "bulk_update.run.validate",
+    "apply_file": "bulk_update.run.apply",
     "rollback_run": "bulk_update.run.rollback",
     "export_opportunities": "bulk_update.export.job",
     "write_template": "bulk_update.template",
     # their settings and reports
-    "ApplySettings": "bulk_update.run.jobs",
+    "ApplySettings": "bulk_update.run.apply",
     "ExportFilters": "bulk_update.export.job",
-    "JobReport": "bulk_update.run.jobs",
+    "JobReport": "bulk_update.run.validate",
     "ExportReport": "bulk_update.export.job",
     # Partner Central
     "connect": "bulk_update.api.client",
@@ -120,6 +120,7 @@ if TYPE_CHECKING:
     )
     from bulk_update.export.job import ExportFilters, ExportReport, export_opportunities
     from bulk_update.problems import Change, Outcome, Problem, Severity
-    from bulk_update.run.jobs import ApplySettings, JobReport, apply_file, validate_file
+    from bulk_update.run.apply import ApplySettings, apply_file
     from bulk_update.run.rollback import rollback_run
+    from bulk_update.run.validate import JobReport, validate_file
     from bulk_update.template import write_template

@@ -15,7 +15,7 @@ from conftest import FAST
 from openpyxl import load_workbook
 
 from bulk_update.problems import Outcome
-from bulk_update.run.jobs import ApplySettings, apply_file
+from bulk_update.run.apply import ApplySettings, apply_file
 
 
 @pytest.fixture

@@ -100,7 +100,7 @@ def test_a_run_without_notes_prints_none(emu: Any, tmp_path: Path) -> None:
 
 def test_validate_prints_the_reports_notes_after_the_summary_line(tmp_path: Path) -> None:
     from bulk_update.cli.app import _report
-    from bulk_update.run.jobs import validate_file
+    from bulk_update.run.validate import validate_file
 
     sheet = write_sheet(tmp_path / "s.csv", [{"Identifier": "O1", "LifeCycle.NextSteps": "x"}])
     report = validate_file(sheet, out=tmp_path / "r.xlsx")

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 
 from bulk_update import results
 from bulk_update.cli import main
-from bulk_update.run import jobs
+from bulk_update.run.validate import load, row_results, validate_file
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TIMES = ("started", "ended", "seconds")
@@ -130,7 +130,7 @@ def test_out_option_names_the_results_workbook(tmp_path: Path) -> None:
 def test_json_equals_the_library_summary(tmp_path: Path, rows: list[dict[str, str]]) -> None:
     sheet = write_csv(tmp_path / "sheet.csv", rows)
     result = invoke("validate", sheet, "--json")
-    report = jobs.validate_file(sheet, out=tmp_path / "library.xlsx")
+    report = validate_file(sheet, out=tmp_path / "library.xlsx")
     assert result.exit_code == report.exit_code, result.output
     printed = json.loads(result.stdout)
     assert printed.pop("results_file") == str(results_path(sheet))
@@ -343,13 +343,13 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 def _whole_sheet_validate(path: Path, out: Path, today: object = None) -> list[list[object]]:
     """The validate of before issue 14: the whole sheet read, checked, then written."""
-    loaded = jobs.load(path, sheet=None, run_catalog=None, today=None)  # type: ignore[arg-type]
+    loaded = load(path, sheet=None, run_catalog=None, today=None)  # type: ignore[arg-type]
 
     def valid(i: int, row: int, ident: str, cells: list[str]) -> results.RowResult:
         notes = loaded.report.normalised[i] if loaded.report.normalised else []
         return results.RowResult(row, ident, results.Outcome.VALID, "; ".join(notes), [], cells)
 
-    rows = jobs._row_results(loaded, valid)
+    rows = row_results(loaded, valid)
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
@@ -433,12 +433,12 @@ def test_chunked_validate_matches_the_whole_sheet_read(tmp_path: Path) -> None:
             expected = _whole_sheet_validate(path, tmp_path / "old.xlsx")
         except Exception as e:  # the same error, word for word
             with pytest.raises(type(e)) as got:
-                jobs.validate_file(path, out=tmp_path / "new.xlsx", chunk_bytes=300)
+                validate_file(path, out=tmp_path / "new.xlsx", chunk_bytes=300)
             assert str(got.value) == str(e), path.name
             compared += 1
             continue
         for size in sizes:
-            report = jobs.validate_file(path, out=tmp_path / "new.xlsx", chunk_bytes=size)
+            report = validate_file(path, out=tmp_path / "new.xlsx", chunk_bytes=size)
             got = [[r.row, r.identifier, str(r.outcome), r.message] for r in report.results]
             assert got == expected, (path.name, size)
             assert _sheets_of(tmp_path / "new.xlsx") == _sheets_of(tmp_path / "old.xlsx"), (

@@ -85,7 +85,7 @@ def test_a_disk_that_fills_mid_run_stops_cleanly_and_resumes(
     written = {k.split("/", 1)[1] for k in writes(emu)}
     # every write that landed had its intent journalled first
     folder = RunFolder.open(report.run_dir)  # type: ignore[arg-type]
-    journalled = {rs.identifier for rs in folder.replay().rows.values() if rs.writes_sent}
+    journalled = {rs.identifier for rs in folder.journal.replay().rows.values() if rs.writes_sent}
     assert written <= journalled
     assert all(got[i] is Outcome.UPDATED for i in written if got[i] is not Outcome.SKIPPED)
     # the results were not lost: written elsewhere, and said where

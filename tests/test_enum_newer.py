@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 from bulk_update.emulator import Newer
 from bulk_update.export.job import export_opportunities
 from bulk_update.problems import Outcome, Severity
-from bulk_update.run.jobs import ApplySettings, apply_file
+from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.run.validate import validate_file
 
 NEWER = Newer.of(

@@ -142,7 +142,7 @@ def test_an_unsettled_write_stays_in_flight_for_resume(
     got = Executor(fake, Options(verify=False), folder).run([edit])  # type: ignore[arg-type]
     assert got[edit.row].outcome is Outcome.FAILED
     assert "resume the run to settle" in got[edit.row].message
-    assert [r.row for r in folder.replay().in_flight()] == [edit.row]
+    assert [r.row for r in folder.journal.replay().in_flight()] == [edit.row]
 
 
 def test_a_journal_that_cannot_be_written_stops_the_run_in_one_line(
@@ -153,7 +153,7 @@ def test_a_journal_that_cannot_be_written_stops_the_run_in_one_line(
     def full(*_: Any, **__: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(folder.journal_path))
 
-    monkeypatch.setattr(folder, "intent", full)
+    monkeypatch.setattr(folder.journal, "intent", full)
     fake = FakePC(records)
     ex = Executor(fake, Options(verify=False, workers=1), folder)  # type: ignore[arg-type]
     got = ex.run(_edits(records))

@@ -32,7 +32,7 @@ from bulk_update.export.job import (
 )
 from bulk_update.payload import record_to_row
 from bulk_update.problems import Outcome
-from bulk_update.run.jobs import ApplySettings, apply_file
+from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.sheet import read as readers
 from bulk_update.sheet.baseline import load_csv_baseline
 

@@ -11,7 +11,7 @@ import xlsxwriter
 
 from bulk_update import fields
 from bulk_update.errors import ColumnError, SheetError
-from bulk_update.run import jobs
+from bulk_update.run.validate import load, validate_file
 from bulk_update.sheet import chunks, columns
 from bulk_update.sheet.read import read_sheet
 
@@ -93,7 +93,7 @@ def test_a_two_letter_state_code_gets_no_far_fetched_guess(tmp_path: Path) -> No
     path.write_text(
         "Identifier,Customer.Account.Address.StateOrRegion\nO1,WA\nO2,Calfornia\n", encoding="utf-8"
     )
-    report = jobs.validate_file(path, out=tmp_path / "r.xlsx", today=TODAY)
+    report = validate_file(path, out=tmp_path / "r.xlsx", today=TODAY)
     wa, typo = [p.message for p in report.problems if p.code == "not-documented"]
     assert "Iowa" not in wa and "Did you mean" not in wa
     assert "looks like a two-letter state code" in wa
@@ -114,12 +114,12 @@ def test_on_an_exported_sheet_only_changed_cells_get_warnings(tmp_path: Path, su
         path.write_text("\n".join(",".join(r) for r in edited) + "\n", encoding="utf-8")
         base, _info = sidecar_paths(path)
         base.write_text("\n".join(",".join(r) for r in exported) + "\n", encoding="utf-8")
-    report = jobs.validate_file(path, out=tmp_path / "r.xlsx", today=TODAY)
+    report = validate_file(path, out=tmp_path / "r.xlsx", today=TODAY)
     warned = [(p.row, p.value) for p in report.problems if p.code == "not-documented"]
     assert warned == [(3, "WA"), (4, "CA")]  # O1's WA was exported so: nobody touched it
     assert loaded_problems(path) == warned
 
 
 def loaded_problems(path: Path) -> list[tuple[int | None, str | None]]:
-    report = jobs.load(path, sheet=None, run_catalog=None, today=TODAY).report
+    report = load(path, sheet=None, run_catalog=None, today=TODAY).report
     return [(p.row, p.value) for p in report.problems if p.code == "not-documented"]

@@ -1,7 +1,7 @@
 """Damaged and hostile sheets (issue 12): the readers refuse damage instead of guessing.
 
-Each test runs the file through ``jobs.validate_file`` (the chunked read) and, where
-the whole read differs, through ``jobs.load`` (what ``apply`` reads), offline.
+Each test runs the file through ``validate_file`` (the chunked read) and, where
+the whole read differs, through ``load`` (what ``apply`` reads), offline.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import xlsxwriter
 from bulk_update import csvtext
 from bulk_update.errors import SheetError
 from bulk_update.results import Outcome
-from bulk_update.run import jobs
+from bulk_update.run.validate import JobReport, Loaded, load, validate_file
 from bulk_update.sheet import chunks
 from bulk_update.sheet.csvcells import csv_cell
 from bulk_update.sheet.read import read_sheet
@@ -24,15 +24,15 @@ from bulk_update.sheet.read import read_sheet
 TODAY = dt.date(2026, 5, 1)
 
 
-def validate(path: Path) -> jobs.JobReport:
-    return jobs.validate_file(path, out=path.with_suffix(".results.xlsx"), today=TODAY)
+def validate(path: Path) -> JobReport:
+    return validate_file(path, out=path.with_suffix(".results.xlsx"), today=TODAY)
 
 
-def loaded(path: Path) -> jobs.Loaded:
-    return jobs.load(path, sheet=None, run_catalog=None, today=TODAY)
+def loaded(path: Path) -> Loaded:
+    return load(path, sheet=None, run_catalog=None, today=TODAY)
 
 
-def outcomes(report: jobs.JobReport) -> list[tuple[int, str]]:
+def outcomes(report: JobReport) -> list[tuple[int, str]]:
     return [(r.row, r.outcome.value) for r in report.results]
 
 

@@ -14,7 +14,8 @@ import pytest
 from bulk_update.errors import RunFolderError
 from bulk_update.problems import Change, Outcome
 from bulk_update.run import folder as journal_mod
-from bulk_update.run.folder import IN_FLIGHT, RunFolder
+from bulk_update.run.folder import RunFolder
+from bulk_update.run.journal import IN_FLIGHT
 
 T0 = datetime(2026, 5, 1, 20, 37, 46, 123000, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=5)
@@ -104,18 +105,18 @@ def test_every_append_is_flushed_and_fsynced(run: RunFolder, monkeypatch):
         real_fsync(fd)
 
     monkeypatch.setattr(journal_mod.os, "fsync", spy)
-    run.intent(2, "O1", T0, "abc", [])
+    run.journal.intent(2, "O1", T0, "abc", [])
     # Visible to another reader before anything is closed.
     assert len(run.journal_path.read_text().splitlines()) == 1
-    run.done(2, "O1", Outcome.UPDATED, T1, "")
-    run.outcome(3, "O2", Outcome.UNCHANGED)
+    run.journal.done(2, "O1", Outcome.UPDATED, T1, "")
+    run.journal.outcome(3, "O2", Outcome.UNCHANGED)
     assert len(run.journal_path.read_text().splitlines()) == 3
     assert len(synced) == 3
 
 
 def test_events_are_plain_json_lines(run: RunFolder):
-    run.intent(2, "O1", T0, "abc", [Change("Project.Title", "Old", "New")])
-    run.done(2, "O1", Outcome.UPDATED, T1, "")
+    run.journal.intent(2, "O1", T0, "abc", [Change("Project.Title", "Old", "New")])
+    run.journal.done(2, "O1", Outcome.UPDATED, T1, "")
     first, second = (json.loads(line) for line in run.journal_path.read_text().splitlines())
     assert first["event"] == "intent"
     assert first["last_modified_sent"] == T0.isoformat()
@@ -132,21 +133,21 @@ def test_events_are_plain_json_lines(run: RunFolder):
 
 
 def test_replay_gives_each_row_its_final_state(run: RunFolder):
-    run.outcome(2, "O1", Outcome.UNCHANGED)
-    run.outcome(3, None, Outcome.INVALID, "Identifier is empty")
-    run.intent(4, "O3", T0, "d1", ["LifeCycle.Stage: Qualified -> Committed"])
-    run.done(4, "O3", Outcome.UPDATED, T1, "")
-    run.intent(5, "O4", T0, "d2", [])  # sent, answer never recorded
+    run.journal.outcome(2, "O1", Outcome.UNCHANGED)
+    run.journal.outcome(3, None, Outcome.INVALID, "Identifier is empty")
+    run.journal.intent(4, "O3", T0, "d1", ["LifeCycle.Stage: Qualified -> Committed"])
+    run.journal.done(4, "O3", Outcome.UPDATED, T1, "")
+    run.journal.intent(5, "O4", T0, "d2", [])  # sent, answer never recorded
     # A ConflictException, re-read and re-merged, then sent again.
-    run.intent(6, "O5", T0, "d3", [])
-    run.done(6, "O5", "retry", None, "ConflictException")
-    run.intent(6, "O5", T1, "d4", [])
-    run.done(6, "O5", Outcome.UPDATED, T1 + timedelta(seconds=1), "")
-    run.intent(7, "O6", T0, "d5", [])
-    run.done(7, "O6", Outcome.INVALID, None, "Project.Title: too long")
-    state = run.replay()
+    run.journal.intent(6, "O5", T0, "d3", [])
+    run.journal.done(6, "O5", "retry", None, "ConflictException")
+    run.journal.intent(6, "O5", T1, "d4", [])
+    run.journal.done(6, "O5", Outcome.UPDATED, T1 + timedelta(seconds=1), "")
+    run.journal.intent(7, "O6", T0, "d5", [])
+    run.journal.done(7, "O6", Outcome.INVALID, None, "Project.Title: too long")
+    state = run.journal.replay()
 
-    assert state.decided() == {
+    assert {n: r.state for n, r in state.ended().items()} == {
         2: "unchanged",
         3: "invalid",
         4: "updated",
@@ -162,38 +163,50 @@ def test_replay_gives_each_row_its_final_state(run: RunFolder):
     assert state.rows[4].changes == ["LifeCycle.Stage: Qualified -> Committed"]
     assert state.rows[6].writes_sent == 2
     assert state.rows[6].last_modified_sent == T1
-    assert state.updated() == {"O3": T1, "O5": T1 + timedelta(seconds=1)}
+    assert {r.identifier: r.new_last_modified for r in state.written() if r.updated} == {
+        "O3": T1,
+        "O5": T1 + timedelta(seconds=1),
+    }
+    assert [r.row for r in state.written()] == [4, 6, 7]
     assert not state.torn_tail
     assert state.finished is None
 
 
+def test_a_skipped_row_is_not_an_end_a_resume_keeps(run: RunFolder):
+    run.journal.outcome(2, "O1", Outcome.SKIPPED, "not reached")
+    run.journal.outcome(3, "O2", Outcome.UNCHANGED)
+    state = run.journal.replay()
+    assert list(state.ended()) == [3]
+    assert state.rows[2].state == "skipped"
+
+
 def test_settling_an_in_flight_row_closes_it(run: RunFolder):
-    run.intent(2, "O1", T0, "d", [])
-    run.done(2, "O1", Outcome.UPDATED, T1, "settled by reading the record again")
-    assert run.replay().in_flight() == []
+    run.journal.intent(2, "O1", T0, "d", [])
+    run.journal.done(2, "O1", Outcome.UPDATED, T1, "settled by reading the record again")
+    assert run.journal.replay().in_flight() == []
 
 
 def test_finish_is_remembered(run: RunFolder):
-    run.outcome(2, "O1", Outcome.UNCHANGED)
-    run.finish({"unchanged": 1})
-    assert run.replay().finished == {"unchanged": 1}
+    run.journal.outcome(2, "O1", Outcome.UNCHANGED)
+    run.journal.finish({"unchanged": 1})
+    assert run.journal.replay().finished == {"unchanged": 1}
 
 
 def test_a_torn_last_line_is_ignored_then_cut_off(run: RunFolder):
-    run.intent(2, "O1", T0, "d", [])
+    run.journal.intent(2, "O1", T0, "d", [])
     run.close()
     with open(run.journal_path, "a") as f:
         f.write('{"event": "done", "row": 2, "ident')  # the crash
     reopened = RunFolder.open(run.path)
-    state = reopened.replay()
+    state = reopened.journal.replay()
     assert state.torn_tail
     assert state.rows[2].in_flight
 
-    reopened.done(2, "O1", Outcome.UPDATED, T1, "settled")
+    reopened.journal.done(2, "O1", Outcome.UPDATED, T1, "settled")
     reopened.close()
     lines = reopened.journal_path.read_text().splitlines()
     assert len(lines) == 2 and all(json.loads(line) for line in lines)
-    state = RunFolder.open(run.path).replay()
+    state = RunFolder.open(run.path).journal.replay()
     assert not state.torn_tail
     assert state.rows[2].state == "updated"
 
@@ -205,19 +218,20 @@ def test_a_whole_event_missing_only_its_newline_is_kept(run: RunFolder):
             json.dumps({"event": "outcome", "row": 2, "identifier": "O1", "outcome": "unchanged"})
         )
     reopened = RunFolder.open(run.path)
-    assert reopened.replay().decided() == {2: "unchanged"}
-    reopened.outcome(3, "O2", Outcome.UNCHANGED)
-    assert reopened.replay().decided() == {2: "unchanged", 3: "unchanged"}
+    assert {n: r.state for n, r in reopened.journal.replay().ended().items()} == {2: "unchanged"}
+    reopened.journal.outcome(3, "O2", Outcome.UNCHANGED)
+    ended = reopened.journal.replay().ended()
+    assert {n: r.state for n, r in ended.items()} == {2: "unchanged", 3: "unchanged"}
 
 
 def test_a_damaged_line_in_the_middle_stops_the_resume(run: RunFolder):
-    run.outcome(2, "O1", Outcome.UNCHANGED)
+    run.journal.outcome(2, "O1", Outcome.UNCHANGED)
     run.close()
     with open(run.journal_path, "a") as f:
         f.write("garbage\n")
         f.write(json.dumps({"event": "outcome", "row": 3, "outcome": "unchanged"}) + "\n")
     with pytest.raises(RunFolderError, match="line 2 is damaged"):
-        RunFolder.open(run.path).replay()
+        RunFolder.open(run.path).journal.replay()
 
 
 def test_concurrent_appends_never_interleave(run: RunFolder):
@@ -226,8 +240,8 @@ def test_concurrent_appends_never_interleave(run: RunFolder):
     def worker(t: int) -> None:
         for i in range(each):
             row = t * 1000 + i
-            run.intent(row, f"O{row}", T0, "x" * 200, [])
-            run.done(row, f"O{row}", Outcome.UPDATED, T1, "")
+            run.journal.intent(row, f"O{row}", T0, "x" * 200, [])
+            run.journal.done(row, f"O{row}", Outcome.UPDATED, T1, "")
 
     pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
     for t in pool:
@@ -237,8 +251,8 @@ def test_concurrent_appends_never_interleave(run: RunFolder):
     lines = run.journal_path.read_text().splitlines()
     assert len(lines) == threads * each * 2
     assert all(json.loads(line)["event"] in ("intent", "done") for line in lines)
-    state = run.replay()
-    assert len(state.updated()) == threads * each
+    state = run.journal.replay()
+    assert len([r for r in state.written() if r.updated]) == threads * each
     assert state.in_flight() == []
 
 

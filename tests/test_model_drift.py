@@ -25,8 +25,8 @@ from bulk_update.emulator import Newer
 from bulk_update.export.job import export_opportunities
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Severity
+from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.run.folder import RunFolder
-from bulk_update.run.jobs import ApplySettings, apply_file
 from bulk_update.run.rollback import rollback_run
 from bulk_update.times import iso
 
@@ -195,7 +195,7 @@ def test_resume_settlement_does_not_write_a_record_that_gained_a_member(
         settings={"sheet": None, "on_conflict": "skip"},
     )
     live = emu.record("Sandbox", ident)
-    folder.intent(2, ident, iso(live["LastModifiedDate"]), digest({}), [])  # sent, never answered
+    folder.journal.intent(2, ident, iso(live["LastModifiedDate"]), digest({}), [])  # sent, never answered
     folder.close()
     before = grow(emu, ident, nested="n")
     report = apply_file(

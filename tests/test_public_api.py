@@ -46,11 +46,11 @@ def test_the_public_names_are_pinned() -> None:
 
 def test_every_public_name_resolves_to_the_object_of_its_module() -> None:
     from bulk_update import errors
-    from bulk_update.run import jobs
+    from bulk_update.run import apply
 
     for name in PUBLIC:
         assert getattr(bulk_update, name) is not None, name
-    assert bulk_update.apply_file is jobs.apply_file
+    assert bulk_update.apply_file is apply.apply_file
     assert bulk_update.OutputExists is errors.OutputExists
     assert set(bulk_update._EXPORTS) == set(PUBLIC)
 

@@ -19,7 +19,7 @@ from conftest import FAST
 from bulk_update.cli import main
 from bulk_update.errors import RunFolderError
 from bulk_update.problems import Outcome
-from bulk_update.run.jobs import ApplySettings, apply_file
+from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.run.rollback import rollback_run
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from apply_helpers import make_pc, write_sheet
 
-from bulk_update.run.jobs import ApplySettings, apply_file
+from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.run.ledger import Ledger
 from bulk_update.run.rollback import rollback_run
 

@@ -17,8 +17,8 @@ from conftest import FAST
 
 from bulk_update.errors import RunFolderError
 from bulk_update.problems import Outcome
+from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.run.folder import RunFolder
-from bulk_update.run.jobs import ApplySettings, apply_file
 from bulk_update.run.rollback import rollback_run
 
 
@@ -59,7 +59,7 @@ def test_a_write_kept_then_answered_500_ends_updated_not_conflict(
         )
     # journalled as done with the version the record has now
     assert report.run_dir is not None
-    state = RunFolder.open(report.run_dir).replay()
+    state = RunFolder.open(report.run_dir).journal.replay()
     for rs in state.rows.values():
         live = emu.record("Sandbox", str(rs.identifier))
         assert rs.state == "updated" and rs.new_last_modified is not None

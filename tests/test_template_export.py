@@ -21,7 +21,7 @@ from test_template_rules import _formats, _validation_for
 
 from bulk_update import fields as cat
 from bulk_update.export.job import export_opportunities
-from bulk_update.run import jobs
+from bulk_update.run.validate import validate_file
 from bulk_update.sheet import rules
 
 CATALOG = cat.load()
@@ -78,7 +78,7 @@ def test_a_mistake_typed_into_an_export_is_flagged_and_named(emulator: Any, tmp_
     phone = _validation_for(ws, letters["Customer.Contacts[1].Phone"])
     assert not Formula(str(phone.formula1)).holds(cells)
     book.save(out)
-    checked = jobs.validate_file(out, out=tmp_path / "results.xlsx", today=TODAY)
+    checked = validate_file(out, out=tmp_path / "results.xlsx", today=TODAY)
     named = {(p.column, p.code) for p in checked.problems if p.row == 2 and p.is_error}
     assert ("LifeCycle.ClosedLostReason", "closed-lost-reason-required") in named
     assert ("Customer.Contacts[1].Phone", "pattern") in named

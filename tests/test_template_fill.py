@@ -31,7 +31,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bulk_update import fields as cat
 from bulk_update import template as tpl
 from bulk_update.problems import Outcome
-from bulk_update.run import jobs
+from bulk_update.run.apply import ApplySettings, apply_file
+from bulk_update.run.validate import validate_file
 from bulk_update.template import CLEAR, TASKS, TemplateColumn, task_columns
 
 SEED = Path(__file__).resolve().parent.parent / "samples" / "opportunities.json"
@@ -250,7 +251,7 @@ def test_filled_template_validates_and_dry_runs(
             cell = saved.cell(row=2, column=[c.value for c in saved[1]].index(column.header) + 1)
             assert isinstance(cell.value, datetime) and cell.is_date, column.header
 
-    checked = jobs.validate_file(path, out=tmp_path / "validate.xlsx", today=TODAY)
+    checked = validate_file(path, out=tmp_path / "validate.xlsx", today=TODAY)
     assert [r.outcome for r in checked.results] == [Outcome.VALID] * ROWS, [
         (r.identifier, r.message) for r in checked.results
     ]
@@ -258,10 +259,10 @@ def test_filled_template_validates_and_dry_runs(
 
     before = dict(emulator.counters()["writes_per_id"])
     pc = make_pc(emulator.url)
-    settings = jobs.ApplySettings(
+    settings = ApplySettings(
         catalog="Sandbox", dry_run=True, out=tmp_path / "dry-run.xlsx", today=TODAY
     )
-    planned = jobs.apply_file(path, pc, settings)
+    planned = apply_file(path, pc, settings)
     assert [r.outcome for r in planned.results] == [Outcome.WOULD_UPDATE] * ROWS, [
         (r.identifier, r.outcome, r.message) for r in planned.results
     ]
@@ -293,10 +294,8 @@ def test_digits_and_dates_survive_as_typed(emulator: Any, ids: list[str], tmp_pa
     assert entered["Customer.Account.AwsAccountId"] == "012345678901"
     assert entered["Customer.Account.Address.PostalCode"] == "02139"
     assert str(entered["Customer.Contacts[1].Phone"]).startswith("+")
-    settings = jobs.ApplySettings(
-        catalog="Sandbox", dry_run=True, out=tmp_path / "r.xlsx", today=TODAY
-    )
-    planned = jobs.apply_file(path, make_pc(emulator.url), settings)
+    settings = ApplySettings(catalog="Sandbox", dry_run=True, out=tmp_path / "r.xlsx", today=TODAY)
+    planned = apply_file(path, make_pc(emulator.url), settings)
     new = {c.column: c.new for c in planned.results[0].changes}
     assert new["Customer.Account.AwsAccountId"] == "012345678901"
     assert new["Customer.Account.Address.PostalCode"] == "02139"

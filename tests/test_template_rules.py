@@ -30,7 +30,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bulk_update import fields as cat
 from bulk_update import template as tpl
 from bulk_update.payload import CLEAR
-from bulk_update.run import jobs
+from bulk_update.run.apply import ApplySettings, apply_file
+from bulk_update.run.validate import validate_file
 from bulk_update.sheet import rules
 from bulk_update.template import CLEAR as CLEAR_TEXT
 from bulk_update.template import TASKS
@@ -310,7 +311,7 @@ def test_common_mistakes_caught_in_the_sheet_and_by_validate(task: str, tmp_path
             cell.number_format = "yyyy-mm-dd" if isinstance(value, date) else "@"
     path = tmp_path / f"{task}.xlsx"
     book.save(path)
-    checked = jobs.validate_file(path, out=tmp_path / "results.xlsx", today=TODAY)
+    checked = validate_file(path, out=tmp_path / "results.xlsx", today=TODAY)
     for n, (name, _, target) in enumerate(used):
         named = {p.column for p in checked.problems if p.row == n + 2 and p.is_error}
         assert target in named, (task, name, named)
@@ -375,11 +376,11 @@ def test_closed_lost_left_without_a_reason_is_coloured_and_named_by_the_dry_run(
         ws.cell(row=2, column=headers.index(header) + 1, value=value).number_format = "@"
     path = tmp_path / "close-stale.xlsx"
     book.save(path)
-    checked = jobs.validate_file(path, out=tmp_path / "validate.xlsx", today=TODAY)
+    checked = validate_file(path, out=tmp_path / "validate.xlsx", today=TODAY)
     assert not [p for p in checked.problems if p.is_error]  # the live record decides
-    settings = jobs.ApplySettings(
+    settings = ApplySettings(
         catalog="Sandbox", dry_run=True, out=tmp_path / "dry-run.xlsx", today=TODAY
     )
-    planned = jobs.apply_file(path, make_pc(emulator.url), settings)
+    planned = apply_file(path, make_pc(emulator.url), settings)
     named = {(p.column, p.code) for p in planned.problems}
     assert ("LifeCycle.ClosedLostReason", "closed-lost-reason-required") in named, named

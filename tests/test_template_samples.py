@@ -11,7 +11,7 @@ from pathlib import Path
 
 import openpyxl
 
-from bulk_update.run import jobs
+from bulk_update.run.validate import validate_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 MISTAKES = SAMPLES / "typical-mistakes.csv"
@@ -30,7 +30,7 @@ def _rows(path: Path, sheet: str) -> list[tuple[object, ...]]:
 
 def test_mistakes_results_workbook_is_up_to_date(tmp_path: Path) -> None:
     assert RESULTS.exists(), HINT
-    fresh = jobs.validate_file(MISTAKES, out=tmp_path / "fresh.xlsx").results_path
+    fresh = validate_file(MISTAKES, out=tmp_path / "fresh.xlsx").results_path
     for sheet in ("Results", "Errors"):
         assert _rows(RESULTS, sheet) == _rows(fresh, sheet), f"{sheet} differs: {HINT}"
     book = openpyxl.load_workbook(RESULTS, read_only=True)

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from bulk_update.export.job import export_opportunities
 from bulk_update.problems import Outcome
-from bulk_update.run.jobs import ApplySettings, apply_file
+from bulk_update.run.apply import ApplySettings, apply_file
 
 COLUMNS = ["LifeCycle.NextSteps", "Project.Title", "Customer.Account.Address.City"]
 

@@ -12,7 +12,8 @@ writes).  Then, by what came back:
   it (``throttle_budget`` seconds, or ``max_throttles`` answers) fails the call.
 - ``InternalServerException`` / HTTP 5xx, or a connection that could not be
   made: full-jitter exponential backoff, up to ``max_attempts``, then
-  :class:`CallFailed`.
+  :class:`CallFailed` (:class:`Unreachable` when the last attempt found no
+  one at the endpoint: the engine then stops the run).
 - The answer to an UpdateOpportunity lost after the request went out (read
   timeout, connection closed): the write may have landed, so it is never sent
   again here; :class:`WriteUncertain` tells the engine to settle the row by
@@ -56,12 +57,14 @@ from bulk_update.api.errors import (
     classify,
     code_and_status,
     describe,
+    failed,
     param_validation,
 )
 from bulk_update.api.errors import AccessDeniedError as AccessDeniedError
 from bulk_update.api.errors import CallError as CallError
 from bulk_update.api.errors import Conflict as Conflict
 from bulk_update.api.errors import NotFound as NotFound
+from bulk_update.api.errors import Unreachable as Unreachable
 from bulk_update.api.errors import Validation as Validation
 from bulk_update.api.pacing import TokenBucket
 from bulk_update.fields import REGION
@@ -451,7 +454,7 @@ class PartnerCentral:
     ) -> None:
         """Sleep before the next attempt, or raise CallFailed when the budget is spent."""
         if failures >= self.max_attempts:
-            raise CallFailed(
+            raise failed(
                 kind, exc, operation=operation, identifier=identifier, attempts=sent
             ) from exc
         wait = self._backoff(failures)

@@ -36,6 +36,8 @@ DENIED_CODES = frozenset(
 NOT_SENT = (bce.ConnectionError,)  # EndpointConnectionError, ConnectTimeoutError, SSL, proxy
 # Raised after the request went out: the service may have acted on it.
 MAYBE_SENT = (bce.HTTPClientError,)  # ReadTimeoutError, ConnectionClosedError, ...
+# A call whose attempts all ended on one of these found nobody at the endpoint.
+UNREACHABLE = (bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ConnectionClosedError)
 CREDENTIAL_ERRORS = (
     bce.NoCredentialsError,
     bce.PartialCredentialsError,
@@ -98,6 +100,19 @@ class CallFailed(CallError):
         self.kind = kind
         self.last_exception = last_exception
         self.attempts = attempts
+
+
+class Unreachable(CallFailed, errors.EndpointUnreachable):
+    """Nothing answered at the endpoint, after the call's retries: the run stops."""
+
+
+def failed(
+    kind: str, exc: BaseException, *, operation: str, identifier: str | None, attempts: int
+) -> CallFailed:
+    """The error for a call whose retries are spent: :class:`Unreachable` when its last
+    attempt found no one at the endpoint (refused, connect timeout, connection closed)."""
+    cls = Unreachable if isinstance(exc, UNREACHABLE) else CallFailed
+    return cls(kind, exc, operation=operation, identifier=identifier, attempts=attempts)
 
 
 class WriteUncertain(CallError):

@@ -1,7 +1,7 @@
 """The ``bulk-update`` click group and the plumbing its commands share.
 
 Nothing here decides anything about rows: the commands (one module per
-family under :mod:`bulk_update.cli`) call :mod:`bulk_update.run.jobs` (and
+family under :mod:`bulk_update.cli`) call :mod:`bulk_update.run` (apply, validate, rollback, and
 friends), print what came back, and map the library's exceptions to
 one-line messages and exit codes:
 0 every row ended well, 1 some row did not, 2 the run could not start.

@@ -119,7 +119,7 @@ def demo(out_dir: Path, write_rate: float, old_out: Path | None, old_rate: float
     write_rate = old_rate or write_rate
     from bulk_update.emulator import Emulator
     from bulk_update.emulator.seeddata import generate
-    from bulk_update.run.jobs import ApplySettings, apply_file
+    from bulk_update.run.apply import ApplySettings, apply_file
 
     sheet = _samples() / "quarterly-cleanup.xlsx"
     with Emulator(

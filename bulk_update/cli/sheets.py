@@ -36,7 +36,7 @@ def validate(
     and how to fix it. Exit status 0 when every row is valid, 1 otherwise,
     2 when the file cannot be read (unknown column, missing file...).
     """
-    from bulk_update.run.jobs import validate_file
+    from bulk_update.run.validate import validate_file
 
     report = validate_file(file, sheet=sheet, catalog=catalog, out=out)
     _report(report, as_json)

@@ -97,7 +97,7 @@ def apply(
     The run folder keeps a journal: `--resume RUN` finishes an interrupted
     run and `bulk-update rollback RUN` undoes it.
     """
-    from bulk_update.run.jobs import ApplySettings, apply_file
+    from bulk_update.run.apply import ApplySettings, apply_file
 
     if file is None and given["resume"] is None:
         raise click.UsageError("give the sheet to apply (FILE), or --resume RUN")

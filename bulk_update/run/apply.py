@@ -21,16 +21,11 @@ from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Problem, Severity
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results, write_retry
 from bulk_update.run import enumcheck
-from bulk_update.run.executor import Executor, MergeDecider, Options, RowOutcome, confirmed_run
-from bulk_update.run.folder import (
-    JournalState,
-    RowState,
-    RunFolder,
-    end_run,
-    find_run,
-    holder_text,
-    private_dir,
-)
+from bulk_update.run.confirm import confirmed_run
+from bulk_update.run.deciders import MergeDecider
+from bulk_update.run.executor import Executor, Options, RowOutcome
+from bulk_update.run.folder import RunFolder, end_run, find_run, holder_text, private_dir
+from bulk_update.run.journal import JournalState, RowState
 from bulk_update.run.ledger import Ledger
 from bulk_update.run.settle import Verdict, settle
 from bulk_update.run.validate import (
@@ -145,7 +140,7 @@ def _resumed(settings: ApplySettings) -> _Run:
     folder.lock("apply --resume")
     try:
         folder.check_input(folder.input_path)
-        state = folder.replay()
+        state = folder.journal.replay()
         if state.complete:
             raise RunFolderError(_finished_text(folder, state))
     except BaseException:
@@ -272,21 +267,22 @@ def _carry_over(
     """The rows the journal settled (their ends), and the rows still to run."""
     outcomes: dict[int, RowOutcome] = {}
     edits: list[RowEdit] = []
-    rows = run.journal.rows if run.journal is not None else {}
+    state = run.journal or JournalState()
+    ended = state.ended()
+    flying = {rs.row: rs for rs in state.in_flight()}
     for edit in loaded.report.edits:
         if edit is None:
             continue
-        rs = rows.get(edit.row)
-        if rs is None or rs.state == Outcome.SKIPPED.value:
-            edits.append(edit)
-        elif rs.in_flight:
-            settled = settle_in_flight(pc, edit, iso_or_none(rs.last_modified_sent))
+        if edit.row in ended:
+            outcomes[edit.row] = _as_before(edit, ended[edit.row])
+        elif edit.row in flying:
+            settled = settle_in_flight(pc, edit, iso_or_none(flying[edit.row].last_modified_sent))
             if settled is None:
                 edits.append(edit)
                 continue
             outcomes[edit.row] = settled
             if run.folder is not None:
-                run.folder.done(
+                run.folder.journal.done(
                     edit.row,
                     edit.identifier,
                     settled.outcome.value,
@@ -294,8 +290,8 @@ def _carry_over(
                     settled.message,
                     settled.problems,
                 )
-        else:
-            outcomes[edit.row] = _as_before(edit, rs)
+        else:  # not reached, or skipped: run it (again)
+            edits.append(edit)
     return outcomes, edits
 
 

@@ -8,12 +8,16 @@ the reads of the next rows overlap the paced writes, so a run takes about
 and after it is answered, so an interrupted run can be resumed without
 sending any row twice.
 
-After each successful write the record is read back (``Options.verify``, on
-by default) and compared with what was sent: a field Partner Central did not
-keep becomes a ``not-kept`` warning on the row, which stays ``updated``.  The
-read-back runs on a small pool of its own, paced by the read limiter, so the
-worker goes on to its next row and the read overlaps the next write: the run
-takes no longer.
+Some answers stop the whole run, since no later row would get through: access
+denied, a run folder that cannot be written, and an endpoint nobody answers
+at (``api.Unreachable``, after the client's retries).  Rows not started then
+end ``skipped`` with one line saying why and how to go on; a write that was on
+the wire stays in flight in the journal, for the resume to settle.
+
+What a row means is its decider's (:mod:`bulk_update.run.deciders`); its end
+is built in :mod:`bulk_update.run.ends`; after each successful write the
+record is read back (:mod:`bulk_update.run.readback`) on a small pool of its
+own, so the read overlaps the next write and the run takes no longer.
 """
 
 from __future__ import annotations
@@ -21,31 +25,27 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from bulk_update.api import client as pcc
 from bulk_update.decide import (
     Decision,
-    Held,
     OnConflict,
-    column_for,
-    decide,
     digest,
-    moved_fields,
-    user_edits,
 )
-from bulk_update.merge import diff, project
 from bulk_update.payload import RowEdit
-from bulk_update.problems import Outcome, Problem, RowEnd, Severity
+from bulk_update.problems import Outcome, RowEnd
+from bulk_update.run.deciders import Decider, MergeDecider
+from bulk_update.run.ends import changed, field_problems, from_decision
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.ledger import Ledger
-from bulk_update.run.settle import FRAME, Verdict, settle
-from bulk_update.times import iso_or_none, minute_text, same_version
+from bulk_update.run.readback import VERIFIERS, then, verified
+from bulk_update.run.settle import settled_end
+from bulk_update.times import iso_or_none, minute_text
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,6 @@ stop check, so a stop holds them back); the write quota paces them anyway."""
 
 class _Stopped(Exception):
     """The run stopped before this row's write was sent."""
-
-
-VERIFIERS = 2
-"""Threads that read records back after their writes (reads are paced anyway)."""
 
 
 RowOutcome = RowEnd
@@ -90,60 +86,6 @@ class _Pass:
     verifier: ThreadPoolExecutor | None = None
 
 
-class Decider(Protocol):
-    """What a run does with each row: apply's merge, or rollback's restore."""
-
-    def decide(self, edit: RowEdit) -> Decision:
-        """Read the live record and decide the row."""
-        ...
-
-    def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
-        """Decide again on a fresh read (after a conflict or a settled write)."""
-        ...
-
-
-class MergeDecider:
-    """Apply's decision: merge the row's cells into the live record (:func:`decide`)."""
-
-    def __init__(
-        self,
-        pc: pcc.PartnerCentral,
-        options: Options,
-        baselines: Mapping[int, Mapping[str, str]] | None = None,
-        held: Mapping[int, Held] | None = None,
-    ) -> None:
-        self.pc = pc
-        self.options = options
-        self.baselines = baselines or {}
-        """Per input row, the export's baseline cells (three-way merge)."""
-        self.held = held or {}
-        """Per input row, the cells held for the read: values outside the installed enum."""
-
-    def decide(self, edit: RowEdit) -> Decision:
-        """A row of an exported sheet whose cells all equal the export's baseline
-        is ``unchanged`` without a read: the user asked for nothing."""
-        baseline = self.baselines.get(edit.row)
-        if baseline is not None and not user_edits(edit, baseline):
-            return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export")
-        held = self.held.get(edit.row)
-        try:
-            live = self.pc.get(edit.identifier)
-        except pcc.NotFound:
-            if held is None:
-                raise
-            return held.refused(edit)  # no record holds a newer value: the offline end
-        return decide(
-            edit, live, on_conflict=self.options.on_conflict, today=self.options.today,
-            baseline=baseline, held=held,
-        )  # fmt: skip
-
-    def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
-        return decide(
-            edit, live, on_conflict="overwrite", today=self.options.today,
-            baseline=self.baselines.get(edit.row), held=self.held.get(edit.row),
-        )  # fmt: skip
-
-
 class Executor:
     """Runs rows through read, decide and write; thread-safe, stoppable.
 
@@ -168,6 +110,9 @@ class Executor:
         self.on_row = on_row
         self.on_start: Callable[[int, bool], None] | None = None
         """Told (rows to process, dry run) when :meth:`run` starts: for progress bars."""
+        self.resume_command: str | None = None
+        """The command that finishes this run after a stop (default: apply's resume of
+        its folder; rollback's is running it again)."""
         self.stop = threading.Event()
         self.abandoned = threading.Event()
         self.stop_reason = ""
@@ -243,8 +188,8 @@ class Executor:
             if pass_.verifier is None or sent is None or outcome.outcome is not Outcome.UPDATED:
                 self._finish(pass_, outcome)
                 continue
-            future = pass_.verifier.submit(self.verified, outcome, sent)
-            future.add_done_callback(_then(lambda o: self._finish(pass_, o), outcome))
+            future = pass_.verifier.submit(verified, self.pc, outcome, sent)
+            future.add_done_callback(then(lambda o: self._finish(pass_, o), outcome))
 
     def _finish(self, pass_: _Pass, outcome: RowOutcome) -> None:
         """A row's end: kept, and told to the observer (whose failure must not kill a worker)."""
@@ -288,6 +233,10 @@ class Executor:
                 Outcome.NOT_FOUND,
                 f"no opportunity {edit.identifier} in catalog {self.pc.catalog}",
             )
+        except pcc.Unreachable:
+            stopped = self.unreachable()
+            self.halt(stopped)  # like access denied: no other row would get through
+            outcome = RowOutcome(edit.row, edit.identifier, Outcome.SKIPPED, stopped)
         except pcc.AccessDeniedError as exc:
             self.halt("the run stopped: access denied")
             outcome = RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc))
@@ -311,30 +260,32 @@ class Executor:
         """One line: what could not be written, why, and how to go on."""
         where = exc.filename or (self.folder.path if self.folder else "the run folder")
         reason = exc.strerror or str(exc)
-        resume = (
-            f"; free space, then resume with `bulk-update apply --resume {self.folder.path} "
-            f"--catalog {self.pc.catalog}`"
-            if self.folder is not None
-            else ""
-        )
+        resume = f"; free space, then {self._go_on()}" if self.folder is not None else ""
         return f"the run stopped taking rows: cannot write {where}: {reason}{resume}"
+
+    def unreachable(self) -> str:
+        """One line: nothing answers at the endpoint, the run stopped, how to go on."""
+        url = getattr(getattr(getattr(self.pc, "client", None), "meta", None), "endpoint_url", "")
+        return (
+            f"cannot reach {url or 'the endpoint'}: the run stopped; start the service or "
+            f"check the network, then {self._go_on()}"
+        )
+
+    def _go_on(self) -> str:
+        command = self.resume_command
+        if command is None and self.folder is not None:
+            command = f"bulk-update apply --resume {self.folder.path} --catalog {self.pc.catalog}"
+        return f"resume with `{command}`" if command else "run it again"
 
     def _carry_out(self, edit: RowEdit, decision: Decision | None) -> RowOutcome:
         if decision is None:
             decision = self.decide(edit)
         if decision.outcome is not None:
-            return self._from_decision(decision)
+            return from_decision(decision)
         if self.options.dry_run:
             with self._lock:
                 self.decisions[edit.row] = decision
-            return RowOutcome(
-                edit.row,
-                edit.identifier,
-                Outcome.WOULD_UPDATE,
-                _with_warnings(f"would change {len(decision.changes)} field(s)", decision.problems),
-                decision.changes,
-                problems=list(decision.problems),
-            )
+            return changed(decision, Outcome.WOULD_UPDATE, "would change")
         return self._write(decision)
 
     def decide(self, edit: RowEdit) -> Decision:
@@ -344,16 +295,6 @@ class Executor:
     def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
         """Decide again after a fresh read, the version question already settled."""
         return self.decider.redecide(edit, live)
-
-    def _from_decision(self, d: Decision) -> RowOutcome:
-        return RowOutcome(
-            d.edit.row,
-            d.edit.identifier,
-            d.outcome or Outcome.FAILED,
-            d.message,
-            d.changes,
-            problems=d.problems,
-        )
 
     def final(self, outcome: RowOutcome) -> RowOutcome:
         """Journal how the row ended (``done`` after a write was sent, else ``outcome``).
@@ -375,7 +316,7 @@ class Executor:
             )
         try:
             if sent:
-                self.folder.done(
+                self.folder.journal.done(
                     outcome.row,
                     outcome.identifier,
                     outcome.outcome.value,
@@ -384,7 +325,7 @@ class Executor:
                     outcome.problems,
                 )
             else:
-                self.folder.outcome(
+                self.folder.journal.outcome(
                     outcome.row,
                     outcome.identifier,
                     outcome.outcome.value,
@@ -422,6 +363,10 @@ class Executor:
             sent_version = d.payload["LastModifiedDate"]
             try:
                 answer = self._send(d)
+            except pcc.Unreachable:
+                with self._lock:
+                    self._uncertain.add(edit.row)  # left in flight in the journal: resume settles
+                raise
             except (pcc.Conflict, pcc.WriteUncertain, pcc.CallFailed) as exc:
                 with self._lock:
                     self._uncertain.add(edit.row)
@@ -443,19 +388,11 @@ class Executor:
                     Outcome.INVALID,
                     "Partner Central refused the update: " + str(exc),
                     d.changes,
-                    problems=self._field_problems(d, exc) + list(d.problems),
+                    problems=field_problems(d, exc) + list(d.problems),
                 )
             with self._lock:
                 self._written[edit.row] = d
-            return RowOutcome(
-                edit.row,
-                edit.identifier,
-                Outcome.UPDATED,
-                _with_warnings(f"updated {len(d.changes)} field(s)", d.problems),
-                d.changes,
-                problems=list(d.problems),
-                new_version=iso_or_none(answer.get("LastModifiedDate")),
-            )
+            return changed(d, Outcome.UPDATED, "updated", answer.get("LastModifiedDate"))
         return RowOutcome(
             edit.row,
             edit.identifier,
@@ -488,7 +425,7 @@ class Executor:
         self.folder.save_before(d.edit.identifier, dict(d.live))
         with self._lock:
             self._intents.add(d.edit.row)
-        self.folder.intent(
+        self.folder.journal.intent(
             d.edit.row,
             d.edit.identifier,
             iso_or_none(d.payload["LastModifiedDate"]),
@@ -497,199 +434,10 @@ class Executor:
         )
 
     def _settled(self, d: Decision, sent_version: Any, exc: pcc.CallError) -> Decision | RowOutcome:
-        """A write answered by a conflict or not at all: read the record, then
-        say it landed, send it again (decided afresh), or end the row ``conflict``.
-
-        A ConflictException may answer a retry of our own write that the
-        service had kept (it failed after its commit): so it is settled too,
-        never taken for someone else's change before the record is read.
-        """
-        edit = d.edit
-        assert d.payload is not None and d.live is not None
-        conflict = isinstance(exc, pcc.Conflict)
-        got = settle(self.pc, edit.identifier, sent_version, sent=d.payload)
-        if got.verdict is Verdict.NOT_LANDED and isinstance(exc, pcc.CallFailed):
-            return RowOutcome(edit.row, edit.identifier, Outcome.FAILED, str(exc), d.changes)
-        if got.verdict is Verdict.LANDED:
-            how = "the answer was lost" if not conflict else "the service answered with an error"
-            return RowOutcome(
-                edit.row,
-                edit.identifier,
-                Outcome.UPDATED,
-                _with_warnings(
-                    f"updated {len(d.changes)} field(s) ({how}; a fresh read shows the "
-                    "values sent)",
-                    d.problems,
-                ),
-                d.changes,
-                problems=list(d.problems),
-                new_version=iso_or_none(got.version),
-            )
-        if got.verdict is Verdict.MOVED:
-            moved = moved_fields(d.live, got.live, set(edit.edits))
-            if moved or not conflict:
-                named = ", ".join(moved or got.differs) or "other fields"
-                return RowOutcome(
-                    edit.row,
-                    edit.identifier,
-                    Outcome.CONFLICT,
-                    f"someone changed {named} in Partner Central while this run was writing; "
-                    "the record does not hold what this run sent: check it there",
-                    d.changes,
-                )
-        # not landed, or moved only in fields the row does not set: merge again, send again
-        again = self.redecide(edit, got.live)
-        return again if again.outcome is None else self._from_decision(again)
-
-    def verified(self, outcome: RowOutcome, sent: Decision) -> RowOutcome:
-        """Read the record back after its write; warn about each field it did not keep.
-
-        Compared: what was sent (the whole update-shaped record) with the
-        read-back's update-shaped projection (the fields AWS owns left out).
-        A record saved again since the write cannot be compared: a warning too.
-        """
-        edit = sent.edit
-        assert sent.payload is not None
-        try:
-            back = self.pc.get(edit.identifier)
-        except (pcc.CallError, pcc.NotFound) as exc:
-            return _warned(
-                outcome,
-                [
-                    Problem(
-                        edit.row,
-                        edit.identifier,
-                        None,
-                        None,
-                        "not-verified",
-                        f"the record could not be read back to check the write: {exc}",
-                        Severity.WARNING,
-                    )
-                ],
-            )
-        if not same_version(back.get("LastModifiedDate"), outcome.new_version):
-            return _warned(
-                outcome,
-                [
-                    Problem(
-                        edit.row,
-                        edit.identifier,
-                        None,
-                        None,
-                        "not-verified",
-                        "saved again in Partner Central right after this write, so the "
-                        "read-back cannot be compared with what was sent",
-                        Severity.WARNING,
-                    )
-                ],
-            )
-        wrote = {k: v for k, v in sent.payload.items() if k not in FRAME}
-        lost = diff(wrote, project(back))
-        return _warned(
-            outcome,
-            [
-                Problem(
-                    edit.row,
-                    edit.identifier,
-                    column_for(edit, c.column),
-                    None,
-                    "not-kept",
-                    f"{c.column}: Partner Central answered the write as done, but reading the "
-                    "record back shows another value than the one sent; check it there",
-                    Severity.WARNING,
-                )
-                for c in lost
-            ],
-        )
-
-    def _field_problems(self, d: Decision, exc: pcc.Validation) -> list[Problem]:
-        out = []
-        for name, code, message in exc.field_errors:
-            out.append(
-                Problem(
-                    d.edit.row,
-                    d.edit.identifier,
-                    column_for(d.edit, name),
-                    None,
-                    f"api-{code}".lower(),
-                    message,
-                )
-            )
-        return out
-
-
-def _with_warnings(message: str, problems: Iterable[Problem]) -> str:
-    """A row's message with its warnings appended, one clause each."""
-    notes = [f"{p.column}: {p.message}" if p.column else p.message for p in problems]
-    return "; ".join([message, *(f"warning: {n}" for n in notes)])
-
-
-def _warned(outcome: RowOutcome, warnings: list[Problem]) -> RowOutcome:
-    if not warnings:
-        return outcome
-    if all(w.code == "not-kept" for w in warnings):
-        names = ", ".join(str(w.column) for w in warnings)
-        note = f"warning: Partner Central did not keep {names} as sent (read back after the write)"
-    else:
-        note = "; ".join(f"warning: {w.message}" for w in warnings)
-    return replace(
-        outcome,
-        message=f"{outcome.message}; {note}",
-        problems=[*outcome.problems, *warnings],
-    )
-
-
-def _then(
-    finish: Callable[[RowOutcome], None], fallback: RowOutcome
-) -> Callable[[Future[RowOutcome]], None]:
-    """A done-callback: finish the row with the verified outcome, or the unverified
-    one if the check itself broke (a broken check must not lose the row's end)."""
-
-    def done(future: Future[RowOutcome]) -> None:
-        try:
-            outcome = future.result()
-        except Exception:
-            outcome = fallback
-        finish(outcome)
-
-    return done
-
-
-def confirmed_run(
-    executor: Executor,
-    planner: Executor | None,
-    edits: list[RowEdit],
-    confirm: Callable[[dict[Outcome, int]], bool] | None,
-) -> dict[int, RowOutcome]:
-    """Run ``edits``; with ``confirm``, plan them first (no write) and ask once.
-
-    The planner is a dry-run executor of the same kind. Confirmed, the rows it
-    decided to write go to ``executor`` with their decisions (no second read)
-    and the others keep the planned outcome; refused, every writing row ends
-    ``skipped`` and nothing is written.
-    """
-    if confirm is None or planner is None or not edits:
-        return executor.run(edits)
-    planned = planner.run(edits)
-    counts = Counter(o.outcome for o in planned.values())
-    outcomes: dict[int, RowOutcome] = {}
-    if not confirm(dict(counts)):
-        executor.halt("not confirmed: nothing was written")
-        for e in edits:
-            p = planned[e.row]
-            if p.outcome is Outcome.WOULD_UPDATE:
-                p = RowOutcome(
-                    e.row,
-                    e.identifier,
-                    Outcome.SKIPPED,
-                    "not confirmed: nothing was written",
-                    p.changes,
-                )
-            outcomes[e.row] = executor.final(p)
-        return outcomes
-    decided = planner.decisions
-    for e in edits:
-        if planned[e.row].outcome is not Outcome.WOULD_UPDATE:
-            outcomes[e.row] = executor.final(planned[e.row])
-    outcomes.update(executor.run([e for e in edits if e.row in decided], decided))
-    return outcomes
+        """A write answered by a conflict or not at all: its end once the record is read
+        (:func:`settled_end`), or, when it may be sent again, the row decided afresh."""
+        end, live = settled_end(self.pc, d, sent_version, exc)
+        if end is not None:
+            return end
+        again = self.redecide(d.edit, live)
+        return again if again.outcome is None else from_decision(again)

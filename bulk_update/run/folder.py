@@ -4,26 +4,19 @@ A run folder holds::
 
     runs/<input-stem>-<yyyymmddTHHMMSSZ>/
         run.json        input path and its sha256, catalog, command, settings, start time
-        journal.jsonl   one JSON event per line, each flushed and fsync'd before we go on
+        journal.jsonl   one JSON event per line (:mod:`bulk_update.run.journal`)
         before/<id>.json  the live record as it was just before our write
         lock            held (flock) by the process that owns the run; says who
-        plan.json       (written by the planner)
         results workbook (written by the results module)
 
-The journal is the truth about writes.  ``intent`` is written before a write is
-sent and ``done`` after its answer came back, so a row whose last event is an
-``intent`` is in flight: the write may or may not have landed, and the engine
-settles it by reading the record again, never by sending it a second time.
-Rows decided without a write get a single ``outcome`` event.
-
-A crash in the middle of an append leaves a torn last line.  Replay ignores it
-(that event was never acknowledged), and reopening the journal for appending
-cuts it off first, so later events start on a line of their own.
+Everything in it is private to its owner (0700/0600, whatever the umask), and
+written so a crash leaves an old file or a new one, whole.  The journal is the
+truth about writes; this module makes, opens, locks and finds run folders,
+keeps the before-images, and ends a run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
@@ -31,19 +24,16 @@ import os
 import re
 import socket
 import tempfile
-import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, is_dataclass
-from datetime import UTC, date, datetime
-from enum import Enum
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from botocore.model import Shape
 
 from bulk_update.errors import RunFolderError
 from bulk_update.fields import service_model
+from bulk_update.run.journal import Journal, dumps, jsonable
 from bulk_update.times import parse_or_none, stamp
 
 RUN_FILE = "run.json"
@@ -51,31 +41,7 @@ JOURNAL_FILE = "journal.jsonl"
 BEFORE_DIR = "before"
 LOCK_FILE = "lock"
 
-IN_FLIGHT = "in-flight"
-"""The state of a row whose write was sent but whose answer was never recorded."""
-
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def _jsonable(value: Any) -> Any:
-    """Turn datetimes, enums and dataclasses into plain JSON values."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(_jsonable(value), ensure_ascii=False, sort_keys=True)
 
 
 def file_sha256(path: Path) -> str:
@@ -104,24 +70,6 @@ def private_file(path: Path) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
     os.close(fd)
     os.chmod(path, FILE_MODE)
-
-
-def _forget(journal: IO[str], size: int) -> None:
-    """Truncate a journal to ``size`` and close it without writing its buffer."""
-    fd = journal.fileno()
-    with contextlib.suppress(OSError):
-        os.ftruncate(fd, size)
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        journal.buffer.raw.close()  # type: ignore[attr-defined]  # the buffer is not written
-    with contextlib.suppress(OSError, ValueError):
-        journal.close()
-
-
-def _with_problems(event: dict[str, Any], problems: Iterable[Any]) -> dict[str, Any]:
-    kept = [_jsonable(p) for p in problems]
-    if kept:
-        event["problems"] = kept
-    return event
 
 
 def take_lock(path: Path) -> int | None:
@@ -203,75 +151,13 @@ def _revive(value: Any, shape: Shape) -> Any:
     return value
 
 
-@dataclass
-class RowState:
-    """Where one input row stands according to the journal."""
-
-    row: int
-    identifier: str | None
-    state: str
-    """An outcome (``updated``, ``conflict``...) or ``in-flight``."""
-    message: str = ""
-    last_modified_sent: datetime | None = None
-    new_last_modified: datetime | None = None
-    """The LastModifiedDate our write produced (rows that ended ``updated``)."""
-    payload_digest: str | None = None
-    changes: list[Any] = field(default_factory=list)
-    """The changes named in the last intent (a ``Change`` comes back as a dict)."""
-    problems: list[dict[str, Any]] = field(default_factory=list)
-    """The row's problems as journalled with its outcome (plain dicts)."""
-    writes_sent: int = 0
-    """How many intents were recorded for this row (a ConflictException retry adds one)."""
-
-    @property
-    def in_flight(self) -> bool:
-        return self.state == IN_FLIGHT
-
-
-@dataclass
-class JournalState:
-    """Everything a journal says, row by row, as read back by :meth:`RunFolder.replay`."""
-
-    rows: dict[int, RowState] = field(default_factory=dict)
-    torn_tail: bool = False
-    """True when the last line was cut short by a crash and left out."""
-    finished: dict[str, Any] | None = None
-    """The summary of a ``finish`` event, when the run ended on its own."""
-
-    @property
-    def complete(self) -> bool:
-        """The run ended on its own with nothing left to do: no row skipped or in flight."""
-        if self.finished is None:
-            return False
-        counts = self.finished.get("counts") or {}
-        left = counts.get("skipped", 0) if isinstance(counts, dict) else 0
-        return not left and not any(r.in_flight or r.state == "skipped" for r in self.rows.values())
-
-    def in_flight(self) -> list[RowState]:
-        """Rows whose write may or may not have landed: settle them by reading."""
-        return [r for r in self.rows.values() if r.in_flight]
-
-    def decided(self) -> dict[int, str]:
-        """Rows that reached an outcome, mapped to it."""
-        return {n: r.state for n, r in self.rows.items() if not r.in_flight}
-
-    def updated(self) -> dict[str, datetime | None]:
-        """Identifier -> the LastModifiedDate our write produced, for rows that ended ``updated``."""
-        return {
-            r.identifier: r.new_last_modified
-            for r in self.rows.values()
-            if r.state == "updated" and r.identifier
-        }
-
-
 class RunFolder:
     """One run's folder: its settings, journal and before-images."""
 
     def __init__(self, path: Path, info: dict[str, Any]) -> None:
         self.path = path
         self.info = info
-        self._lock = threading.Lock()
-        self._journal: IO[str] | None = None
+        self.journal = Journal(path / JOURNAL_FILE)
         self._lock_fd: int | None = None
 
     # -- making and opening --------------------------------------------------------
@@ -314,10 +200,10 @@ class RunFolder:
                 "input_sha256": file_sha256(digest_of or input_path),
                 "catalog": catalog,
                 "command": command,
-                "settings": _jsonable(settings),
+                "settings": jsonable(settings),
                 "started": started.isoformat(),
             }
-            atomic_write_text(path / RUN_FILE, _dumps(info) + "\n")
+            atomic_write_text(path / RUN_FILE, dumps(info) + "\n")
             private_file(path / JOURNAL_FILE)
             _fsync_dir(path)
         except OSError as e:
@@ -361,7 +247,7 @@ class RunFolder:
 
     @property
     def journal_path(self) -> Path:
-        return self.path / JOURNAL_FILE
+        return self.journal.path
 
     def check_input(self, input_path: Path) -> None:
         """Refuse to resume with a file that is not the one the run started from."""
@@ -380,7 +266,7 @@ class RunFolder:
     def save_before(self, identifier: str, record: dict[str, Any]) -> None:
         """Keep the live record as it was just before our write (replaces an older copy)."""
         body = {k: v for k, v in record.items() if k != "ResponseMetadata"}
-        atomic_write_text(self._before_path(identifier), _dumps(body) + "\n")
+        atomic_write_text(self._before_path(identifier), dumps(body) + "\n")
 
     def load_before(self, identifier: str) -> dict[str, Any] | None:
         """The record saved by :meth:`save_before`, with its datetimes back; None if none."""
@@ -396,121 +282,12 @@ class RunFolder:
     def before_identifiers(self) -> list[str]:
         return sorted(p.stem for p in (self.path / BEFORE_DIR).glob("*.json"))
 
-    # -- the journal ---------------------------------------------------------------
-
-    def _open_journal(self) -> IO[str]:
-        """Open the journal for appending, first cutting off a torn last line."""
-        path = self.journal_path
-        with open(path, "rb+") as f:
-            data = f.read()
-            if data and not data.endswith(b"\n"):
-                cut = data.rfind(b"\n") + 1
-                tail = data[cut:]
-                try:
-                    json.loads(tail)
-                    f.write(b"\n")  # a whole event that only lacks its newline: keep it
-                except ValueError:
-                    f.truncate(cut)
-                f.flush()
-                os.fsync(f.fileno())
-        return open(path, "a", encoding="utf-8")
-
-    def _append(self, event: dict[str, Any]) -> None:
-        event = {"at": datetime.now(UTC).isoformat(timespec="milliseconds"), **event}
-        line = _dumps(event) + "\n"
-        with self._lock:
-            if self._journal is None:
-                self._journal = self._open_journal()
-            journal = self._journal
-            start = os.fstat(journal.fileno()).st_size
-            try:
-                journal.write(line)
-                journal.flush()
-                os.fsync(journal.fileno())
-            except OSError:
-                # a full disk: cut back to the last whole event and drop the buffer, so
-                # no torn or half-buffered line is left to land later
-                self._journal = None
-                _forget(journal, start)
-                raise
-
-    def intent(
-        self,
-        row: int,
-        identifier: str,
-        last_modified_sent: datetime | str | None,
-        payload_digest: str,
-        changes: Iterable[Any] = (),
-    ) -> None:
-        """Record that a write for ``row`` is about to be sent (call before sending)."""
-        self._append(
-            {
-                "event": "intent",
-                "row": row,
-                "identifier": identifier,
-                "last_modified_sent": last_modified_sent,
-                "payload_digest": payload_digest,
-                "changes": list(changes),
-            }
-        )
-
-    def done(
-        self,
-        row: int,
-        identifier: str,
-        outcome: str,
-        new_last_modified: datetime | str | None = None,
-        message: str = "",
-        problems: Iterable[Any] = (),
-    ) -> None:
-        """Record the answer to the write for ``row`` (or how an in-flight row was settled)."""
-        event: dict[str, Any] = {
-            "event": "done",
-            "row": row,
-            "identifier": identifier,
-            "outcome": outcome,
-            "new_last_modified": new_last_modified,
-            "message": message,
-        }
-        self._append(_with_problems(event, problems))
-
-    def outcome(
-        self,
-        row: int,
-        identifier: str | None,
-        outcome: str,
-        message: str = "",
-        problems: Iterable[Any] = (),
-    ) -> None:
-        """Record the outcome of a row decided without a write (unchanged, invalid, conflict...).
-
-        ``problems`` (the row's Problem records) are kept so a resume shows them
-        again: a conflict's three-value lines in the Errors sheet.
-        """
-        event: dict[str, Any] = {
-            "event": "outcome",
-            "row": row,
-            "identifier": identifier,
-            "outcome": outcome,
-            "message": message,
-        }
-        self._append(_with_problems(event, problems))
-
-    def finish(self, summary: dict[str, Any]) -> None:
-        """Record that the run ended on its own, with its counts."""
-        self._append({"event": "finish", "summary": summary})
-
     def close(self) -> None:
         """Close the journal and give up the folder's lock."""
-        with self._lock:
-            if self._journal is not None:
-                journal, self._journal = self._journal, None
-                # its last flush may fail (a full disk): the events before it stand
-                with contextlib.suppress(OSError):
-                    journal.close()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)  # closing the descriptor releases the flock
-                self._lock_fd = None
+        self.journal.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
 
     # -- one owner at a time -------------------------------------------------------
 
@@ -541,7 +318,7 @@ class RunFolder:
         self._lock_fd = fd
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, (_dumps(info) + "\n").encode(), 0)
+            os.pwrite(fd, (dumps(info) + "\n").encode(), 0)
         except OSError:
             pass  # the lock holds without its note (a full disk): the holder is then unnamed
 
@@ -561,70 +338,6 @@ class RunFolder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- reading the journal back --------------------------------------------------
-
-    def events(self) -> Iterator[dict[str, Any]]:
-        """The journal's events in order; a torn last line is left out."""
-        yield from self._read_events()[0]
-
-    def _read_events(self) -> tuple[list[dict[str, Any]], bool]:
-        try:
-            data = self.journal_path.read_bytes()
-        except OSError as e:
-            raise RunFolderError(f"{self.journal_path} cannot be read: {e.strerror}") from None
-        lines = data.split(b"\n")
-        events: list[dict[str, Any]] = []
-        torn = False
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
-            try:
-                event = json.loads(raw)
-                if not isinstance(event, dict):
-                    raise ValueError("not an object")
-            except ValueError:
-                if number == len(lines):  # the last line, with no newline after it
-                    torn = True
-                    continue
-                raise RunFolderError(
-                    f"{self.journal_path} line {number} is damaged; the run cannot be resumed safely"
-                ) from None
-            events.append(event)
-        return events, torn
-
-    def replay(self) -> JournalState:
-        """Read the journal back: each row's final outcome, or ``in-flight``."""
-        events, torn = self._read_events()
-        state = JournalState(torn_tail=torn)
-        for ev in events:
-            kind = ev.get("event")
-            if kind == "finish":
-                state.finished = ev.get("summary") or {}
-                continue
-            row = ev.get("row")
-            if not isinstance(row, int):
-                continue
-            state.finished = None  # a resume went on after an earlier finish
-            rs = state.rows.get(row)
-            if rs is None:
-                rs = state.rows[row] = RowState(row=row, identifier=ev.get("identifier"), state="")
-            if ev.get("identifier"):
-                rs.identifier = ev["identifier"]
-            if kind == "intent":
-                rs.state = IN_FLIGHT
-                rs.message = ""
-                rs.writes_sent += 1
-                rs.last_modified_sent = parse_or_none(ev.get("last_modified_sent"))
-                rs.payload_digest = ev.get("payload_digest")
-                rs.changes = list(ev.get("changes") or [])
-                rs.new_last_modified = None
-            elif kind in ("done", "outcome"):
-                rs.state = str(ev.get("outcome"))
-                rs.message = ev.get("message") or ""
-                rs.problems = [p for p in ev.get("problems") or [] if isinstance(p, dict)]
-                rs.new_last_modified = parse_or_none(ev.get("new_last_modified"))
-        return state
-
 
 def find_run(path: Path) -> tuple[Path, str | None]:
     """The run folder ``path`` names, and a note when it was picked from inside ``path``.
@@ -643,7 +356,9 @@ def find_run(path: Path) -> tuple[Path, str | None]:
             continue
         try:
             folder = RunFolder.open(child)
-            runs.append((str(folder.info.get("started", "")), folder.replay().complete, child))
+            runs.append(
+                (str(folder.info.get("started", "")), folder.journal.replay().complete, child)
+            )
         except RunFolderError:
             continue
     if not runs:
@@ -663,7 +378,7 @@ def end_run(folder: RunFolder, summary: dict[str, Any]) -> None:
     reads as unfinished, and a resume settles it; the folder is closed anyway.
     """
     try:
-        folder.finish(summary)
+        folder.journal.finish(summary)
     except OSError:
         pass
     finally:

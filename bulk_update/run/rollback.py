@@ -57,8 +57,10 @@ from bulk_update.payload import CLEAR, RowEdit, Value
 from bulk_update.payload import Path as FieldPath
 from bulk_update.problems import Outcome, Problem
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results
-from bulk_update.run.executor import Executor, Options, RowOutcome, confirmed_run
+from bulk_update.run.confirm import confirmed_run
+from bulk_update.run.executor import Executor, Options, RowOutcome
 from bulk_update.run.folder import RunFolder, end_run, find_run
+from bulk_update.run.journal import RowState
 from bulk_update.run.ledger import Ledger
 from bulk_update.run.validate import JobReport, keep_private, save
 from bulk_update.times import iso, same_version, stamp
@@ -85,29 +87,25 @@ class Target:
     """For a row the run sent a write for but did not end ``updated``: how it ended."""
 
 
-def targets(folder: RunFolder) -> tuple[list[Target], list[int]]:
+def targets(folder: RunFolder) -> tuple[list[Target], list[RowState]]:
     """The rows the run wrote (in row order), and the rows it left in flight.
 
     A row the run sent a write for that did not end ``updated`` (a conflict,
     a failure) is a target too, with ``ended`` set: it is checked against its
     before-image and reported when it differs, never silently left out.
     """
-    state = folder.replay()
+    state = folder.journal.replay()
     found: list[Target] = []
-    in_flight: list[int] = []
-    for row, rs in sorted(state.rows.items()):
-        if rs.in_flight:
-            in_flight.append(row)
-        elif not rs.identifier:
-            continue
-        elif rs.state == Outcome.UPDATED.value or rs.writes_sent:
-            ended = None if rs.state == Outcome.UPDATED.value else rs.state
-            before = folder.load_before(rs.identifier)
-            if ended is not None and before is None:
-                continue  # no before-image: nothing was sent for it
-            version = rs.new_last_modified if ended is None else None
-            found.append(Target(row, rs.identifier, version, before, list(rs.changes), ended))
-    return found, in_flight
+    for rs in state.written():
+        assert rs.identifier is not None
+        before = folder.load_before(rs.identifier)
+        if rs.updated:
+            found.append(
+                Target(rs.row, rs.identifier, rs.new_last_modified, before, list(rs.changes))
+            )
+        elif before is not None:  # no before-image: nothing was sent for it
+            found.append(Target(rs.row, rs.identifier, None, before, list(rs.changes), rs.state))
+    return found, state.in_flight()
 
 
 # -- what to send -----------------------------------------------------------------------
@@ -322,13 +320,14 @@ def rollback_run(
             folder = create_folder(source, started, {"max_writes": max_writes, "workers": workers})
             folder.lock("rollback")
             for o in outcomes.values():
-                folder.outcome(o.row, o.identifier, o.outcome.value, o.message)
+                folder.journal.outcome(o.row, o.identifier, o.outcome.value, o.message)
         options = Options(
             dry_run=dry_run, on_conflict="overwrite", max_writes=max_writes, workers=workers,
             conflict_retries=0, today=today, verify=verify, ledger=ledger,
         )  # fmt: skip
         restore = RestoreDecider(pc, plan, today)
         executor = Executor(pc, options, folder, on_row, decider=restore)
+        executor.resume_command = f"bulk-update rollback {source.path} --catalog {pc.catalog}"
         if on_executor:
             on_executor(executor)
         planner = None
@@ -355,7 +354,7 @@ def rollback_run(
 
 
 def _first_outcomes(
-    source: RunFolder, found: list[Target], in_flight: list[int], catalog: str
+    source: RunFolder, found: list[Target], in_flight: list[RowState], catalog: str
 ) -> tuple[dict[int, RowOutcome], list[RowEdit]]:
     """Rows ended before any read (no before-image, left in flight), and the rows to run."""
     outcomes: dict[int, RowOutcome] = {}
@@ -370,12 +369,10 @@ def _first_outcomes(
             )
         else:
             edits.append(RowEdit(t.row, t.identifier, last_modified=t.version))
-    state = source.replay()
-    for row in in_flight:
-        identifier = state.rows[row].identifier or ""
-        outcomes[row] = RowOutcome(
-            row,
-            identifier,
+    for rs in in_flight:
+        outcomes[rs.row] = RowOutcome(
+            rs.row,
+            rs.identifier or "",
             Outcome.SKIPPED,
             "the run was interrupted while writing this row: finish it first with "
             f"`bulk-update apply --resume {source.path} --catalog {catalog}`, "

@@ -11,7 +11,8 @@ retry the record is read again, and one question decides the row:
   with the version it has now (journalled, so resume and rollback know it);
 - a new version holding other values -> someone else moved the record.
 
-The executor settles a write as it happens; ``apply --resume`` settles the
+The executor settles a write as it happens (:func:`settled_end`: the row's
+end, or a fresh decision to send again); ``apply --resume`` settles the
 rows the interrupted run left in flight; rollback uses the executor, so its
 writes are settled the same way.
 """
@@ -24,9 +25,12 @@ from enum import StrEnum
 from typing import Any
 
 from bulk_update.api import client as pcc
+from bulk_update.decide import Decision, moved_fields
 from bulk_update.merge import diff, holds, project
 from bulk_update.payload import Path as FieldPath
 from bulk_update.payload import Value
+from bulk_update.problems import Outcome, RowEnd
+from bulk_update.run.ends import changed
 from bulk_update.times import same_version
 
 FRAME = ("Identifier", "LastModifiedDate", "Catalog")
@@ -84,3 +88,44 @@ def settle(
     if edits is not None and holds(current, edits):
         return Settled(Verdict.LANDED, live)
     return Settled(Verdict.MOVED, live)
+
+
+def settled_end(
+    pc: pcc.PartnerCentral, d: Decision, sent_version: Any, exc: pcc.CallError
+) -> tuple[RowEnd | None, Mapping[str, Any]]:
+    """A write answered by a conflict or not at all: read the record, then say it
+    landed (``updated``), failed, or met someone else's change (``conflict``); or
+    (None, the live record) when it did not land and may be decided and sent again.
+
+    A ConflictException may answer a retry of our own write that the
+    service had kept (it failed after its commit): so it is settled too,
+    never taken for someone else's change before the record is read.
+    """
+    edit = d.edit
+    assert d.payload is not None and d.live is not None
+    conflict = isinstance(exc, pcc.Conflict)
+    got = settle(pc, edit.identifier, sent_version, sent=d.payload)
+    if got.verdict is Verdict.NOT_LANDED and isinstance(exc, pcc.CallFailed):
+        return RowEnd(edit.row, edit.identifier, Outcome.FAILED, str(exc), d.changes), got.live
+    if got.verdict is Verdict.LANDED:
+        how = "the answer was lost" if not conflict else "the service answered with an error"
+        end = changed(
+            d, Outcome.UPDATED, "updated", got.version,
+            f" ({how}; a fresh read shows the values sent)",
+        )  # fmt: skip
+        return end, got.live
+    if got.verdict is Verdict.MOVED:
+        moved = moved_fields(d.live, got.live, set(edit.edits))
+        if moved or not conflict:
+            named = ", ".join(moved or got.differs) or "other fields"
+            end = RowEnd(
+                edit.row,
+                edit.identifier,
+                Outcome.CONFLICT,
+                f"someone changed {named} in Partner Central while this run was writing; "
+                "the record does not hold what this run sent: check it there",
+                d.changes,
+            )
+            return end, got.live
+    # not landed, or moved only in fields the row does not set: merge again, send again
+    return None, got.live

@@ -19,6 +19,7 @@ from bulk_update.api.client import (
     Conflict,
     NotFound,
     PartnerCentral,
+    Unreachable,
     Validation,
     WriteUncertain,
     is_loopback,
@@ -366,6 +367,19 @@ def test_a_refused_connection_is_retried_even_for_writes(no_aws):
     assert info.value.kind == "network"
     assert info.value.attempts == 3
     assert pc.stats.writes == 3 and pc.stats.uncertain == 0
+
+
+def test_a_dead_endpoint_gives_up_after_three_attempts_not_the_whole_budget(no_aws):
+    """Issue 11: a run whose endpoint died stops in seconds. With the default budget
+    (8 attempts, backoff up to 20 s each) a refused connection would cost about a
+    minute per call; three refusals in a row end the call as Unreachable."""
+    waits: list[float] = []
+    pc = pc_for(f"http://127.0.0.1:{closed_port()}", sleep=waits.append)
+    assert pc.max_attempts == 8 and pc.max_unreached == 3  # the defaults a user runs with
+    with pytest.raises(Unreachable) as info:
+        pc.get("O1")
+    assert info.value.attempts == 3
+    assert len(waits) == 2 and sum(waits) <= 0.5 + 1.0
 
 
 def test_stats_add_up_across_threads(no_aws, emulator):

@@ -12,8 +12,9 @@ writes).  Then, by what came back:
   it (``throttle_budget`` seconds, or ``max_throttles`` answers) fails the call.
 - ``InternalServerException`` / HTTP 5xx, or a connection that could not be
   made: full-jitter exponential backoff, up to ``max_attempts``, then
-  :class:`CallFailed` (:class:`Unreachable` when the last attempt found no
-  one at the endpoint: the engine then stops the run).
+  :class:`CallFailed`.  A connection refused (or timed out) ``max_unreached``
+  times in a row gives up at once as :class:`Unreachable`: nobody is at the
+  endpoint, and the engine stops the run in seconds.
 - The answer to an UpdateOpportunity lost after the request went out (read
   timeout, connection closed): the write may have landed, so it is never sent
   again here; :class:`WriteUncertain` tells the engine to settle the row by
@@ -52,6 +53,7 @@ from bulk_update.api.errors import (
     MAYBE_SENT,
     NOT_SENT,
     THROTTLE_CODES,
+    UNREACHABLE,
     CallFailed,
     WriteUncertain,
     classify,
@@ -237,6 +239,7 @@ class PartnerCentral:
         clock: Callable[[], float] = time.monotonic,
         send_lead: float = 0.05,
         throttle_factor: float = 0.8,
+        max_unreached: int = 3,
     ) -> None:
         self.client = boto_client
         self.catalog = catalog
@@ -245,6 +248,10 @@ class PartnerCentral:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.max_unreached = max_unreached
+        """Attempts in a row that find nobody at the endpoint (refused, connect
+        timeout) before the call gives up: a dead endpoint stops a run in seconds
+        instead of spending the whole retry budget on it."""
         self.throttle_budget = throttle_budget
         self.max_throttles = max_throttles
         self._sleep = sleep
@@ -352,6 +359,7 @@ class PartnerCentral:
         method = getattr(self.client, _snake(operation))
         started = self._clock()
         failures = 0  # attempts that count against max_attempts
+        unreached = 0  # attempts in a row that found nobody at the endpoint
         throttles = 0
         sent = 0
         while True:
@@ -394,6 +402,9 @@ class PartnerCentral:
             except NOT_SENT as e:
                 self.stats.add(faults=1)
                 failures += 1
+                unreached = unreached + 1 if isinstance(e, UNREACHABLE) else 0
+                if unreached >= self.max_unreached:
+                    failures = self.max_attempts
                 self._retry_or_fail("network", e, operation, identifier, failures, sent)
                 continue
             except MAYBE_SENT as e:

@@ -403,9 +403,8 @@ class PartnerCentral:
                 self.stats.add(faults=1)
                 failures += 1
                 unreached = unreached + 1 if isinstance(e, UNREACHABLE) else 0
-                if unreached >= self.max_unreached:
-                    failures = self.max_attempts
-                self._retry_or_fail("network", e, operation, identifier, failures, sent)
+                give_up = unreached >= self.max_unreached
+                self._retry_or_fail("network", e, operation, identifier, failures, sent, give_up)
                 continue
             except MAYBE_SENT as e:
                 self.stats.add(faults=1)
@@ -462,9 +461,11 @@ class PartnerCentral:
         identifier: str | None,
         failures: int,
         sent: int,
+        give_up: bool = False,
     ) -> None:
-        """Sleep before the next attempt, or raise CallFailed when the budget is spent."""
-        if failures >= self.max_attempts:
+        """Sleep before the next attempt, or raise CallFailed when the budget is spent
+        (or ``give_up``: nobody at the endpoint)."""
+        if give_up or failures >= self.max_attempts:
             raise failed(
                 kind, exc, operation=operation, identifier=identifier, attempts=sent
             ) from exc

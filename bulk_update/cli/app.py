@@ -90,7 +90,12 @@ def _report(report: Any, as_json: bool, notes: tuple[str, ...] = ()) -> None:
     click.echo(f"Results: {report.results_path}", err=True)
     if report.retry_path:
         click.echo(f"Rows to fix and run again: {report.retry_path}", err=True)
-    if report.run_dir and any(r.outcome is Outcome.SKIPPED for r in report.results):
+    stopped = str(report.summary.extra.get("stopped") or "")
+    if (
+        report.run_dir
+        and "--resume" not in stopped  # the stop line already says how to resume
+        and any(r.outcome is Outcome.SKIPPED for r in report.results)
+    ):
         click.echo(
             f"Resume with: bulk-update apply --resume {report.run_dir} "
             f"--catalog {report.summary.catalog}",

@@ -192,7 +192,7 @@ def rollback(
             verify=writes.verify,
             ledger=api.ledger(catalog, writes.daily_writes),
         )
-    _report(report, as_json, notes=_chosen_run(report))
+    _report(report, as_json)
     _drift_hint(report, as_json, "roll back again")
     if not as_json:
         for label in ("rollback folder", "to finish"):
@@ -200,12 +200,3 @@ def rollback(
                 click.echo(f"{label.capitalize()}: {report.summary.extra[label]}", err=True)
     sys.exit(report.exit_code)
 
-
-def _chosen_run(report: Any) -> tuple[str, ...]:
-    """The note on the run folder rollback took from inside RUN, if it took one.
-
-    The summary names the run rolled back: its bare path (an existing folder)
-    when RUN was that folder, ``PATH (note)`` when it was picked from inside RUN.
-    """
-    took = str(report.summary.extra.get("rolled back run") or "")
-    return (f"rolled back {took}",) if took and not Path(took).is_dir() else ()

@@ -342,8 +342,8 @@ def rollback_run(
             pc, source, folder, plan, outcomes, restore.versions, executor, started,
             dry_run=dry_run, out=out,
         )  # fmt: skip
-        if note:
-            report.summary.extra["rolled back run"] = f"{source.path} ({note})"
+        if note:  # the run was picked from inside the folder given: say which
+            report.notes.append(note)
         if folder is not None:
             end_run(folder, summary_dict(report.results, report.summary))
         return report

@@ -47,7 +47,63 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> An
 _MOMENT = "YYYY-MM-DD or an ISO 8601 time such as 2026-05-01T20:37:46Z (UTC when no zone)"
 
 
-@main.command(epilog="Example: bulk-update export pipeline.xlsx --catalog Sandbox --stage Prospect")
+_SEARCH_EPILOG = (
+    "Examples: bulk-update export pipeline.xlsx --catalog Sandbox --stage Prospect\n\n"
+    "bulk-update export emea.xlsx --catalog AWS --search migration --tag region=emea "
+    "--owner sam.rivera@partner.example.com --country DE"
+)
+
+
+def _search_options(command: Any) -> Any:
+    """The export-only options that need SearchOpportunities, and --select."""
+    options = [
+        click.option(
+            "--search",
+            "keyword",
+            metavar="KEYWORD",
+            help="Only opportunities whose id, partner id, project title, company name or "
+            "next steps contain this text (SearchOpportunities' Keyword).",
+        ),
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Only opportunities with this tag, e.g. region=emea (repeat: all of them).",
+        ),
+        click.option(
+            "--owner",
+            "owners",
+            multiple=True,
+            metavar="EMAIL",
+            help="Only opportunities this user owns, by e-mail (repeat for several: any of them).",
+        ),
+        click.option(
+            "--country",
+            "countries",
+            multiple=True,
+            metavar="CODE",
+            help="Only customers in this country, a two-letter ISO code such as US or DE "
+            "(repeat for several: any of them).",
+        ),
+        click.option(
+            "--select",
+            type=click.Choice(["auto", "search", "list"]),
+            default="auto",
+            show_default=True,
+            help="How to select: auto uses SearchOpportunities when --search/--tag/--owner/"
+            "--country is given, ListOpportunities otherwise; search always tries "
+            "SearchOpportunities (falling back to ListOpportunities, with a note, where the "
+            "account has no search); list never searches. Where search is not enabled, "
+            "--search/--tag/--owner/--country are refused, never dropped.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@main.command(epilog=_SEARCH_EPILOG)
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
 @catalog_option(required=True)
 @click.option(
@@ -89,6 +145,7 @@ _MOMENT = "YYYY-MM-DD or an ISO 8601 time such as 2026-05-01T20:37:46Z (UTC when
     multiple=True,
     help="Only customers whose company name contains this text (repeat for several).",
 )
+@_search_options
 @click.option(
     "--columns",
     default="default",
@@ -117,6 +174,11 @@ def export(
     target_close_before: Any,
     ids: str | None,
     companies: tuple[str, ...],
+    keyword: str | None,
+    tags: tuple[str, ...],
+    owners: tuple[str, ...],
+    countries: tuple[str, ...],
+    select: str,
     columns: str,
     fmt: str | None,
     force: bool,
@@ -137,6 +199,7 @@ def export(
     Exit status 1 when some opportunity could not be read (listed on stderr).
     """
     from bulk_update.export.job import ExportFilters, export_opportunities, read_ids
+    from bulk_update.export.search import parse_tag
 
     filters = ExportFilters(
         stages=stages,
@@ -147,6 +210,11 @@ def export(
         target_close_before=target_close_before,
         ids=tuple(read_ids(ids)) if ids else (),
         companies=companies,
+        keyword=keyword,
+        tags=tuple(parse_tag(t) for t in tags),
+        owners=owners,
+        countries=countries,
+        select=select,  # type: ignore[arg-type]
     )
     chosen: Any = columns.strip()
     if chosen not in ("default", "all"):
@@ -165,6 +233,8 @@ def export(
         )
     for failure in report.failures:
         click.echo(f"{failure.identifier}: {failure.outcome.value}: {failure.message}", err=True)
+    for note in report.notes:
+        click.echo(f"Note: {note}", err=True)
     for warning in report.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if as_json:

@@ -32,9 +32,9 @@ from bulk_update import fields as _catalog
 from bulk_update.api import client as pcc
 from bulk_update.api import drift
 from bulk_update.errors import BulkUpdateError
+from bulk_update.export import search as _search
 from bulk_update.export.columns import DEFAULT_COLUMNS as DEFAULT_COLUMNS
 from bulk_update.export.columns import REVIEW_COLUMNS as REVIEW_COLUMNS
-from bulk_update.export import search as _search
 from bulk_update.export.columns import Columns, choose_columns, sheet_columns
 from bulk_update.export.sinks import CsvSink, Sink, XlsxSink, sidecar_paths
 from bulk_update.fields import Catalog

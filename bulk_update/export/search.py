@@ -142,8 +142,10 @@ def _any_of(key: str, values: list[str], op: str = "EqualsTo") -> dict[str, Any]
 
 
 def _moment(value: Any) -> datetime:
-    return instant(value) if isinstance(value, datetime) else datetime.combine(
-        value, datetime.min.time(), UTC
+    return (
+        instant(value)
+        if isinstance(value, datetime)
+        else datetime.combine(value, datetime.min.time(), UTC)
     )
 
 
@@ -162,12 +164,12 @@ def conditions(filters: ExportFilters) -> list[dict[str, Any]]:
     ):
         if value is not None:
             out.append(_leaf(op, "LastModifiedDate", {"DateValue": _moment(value)}))
-    for op, value in (
+    for op, day in (
         ("GreaterThanOrEquals", filters.target_close_after),
         ("LessThanOrEquals", filters.target_close_before),
     ):
-        if value is not None:
-            out.append(_leaf(op, "TargetCloseDate", {"DateValue": _moment(value)}))
+        if day is not None:
+            out.append(_leaf(op, "TargetCloseDate", {"DateValue": _moment(day)}))
     if filters.owners:
         out.append(_any_of("OpportunityOwner", [o.strip() for o in filters.owners]))
     if filters.countries:
@@ -195,7 +197,7 @@ def requests(filters: ExportFilters) -> Iterator[dict[str, Any]]:
     if filters.keyword:
         base["Keyword"] = filters.keyword.strip()
     nodes = conditions(filters)
-    chunks = [
+    chunks: list[list[str] | None] = [
         list(filters.ids[i : i + _PER_LEAF]) for i in range(0, len(filters.ids), _PER_LEAF)
     ] or [None]
     for chunk in chunks:

@@ -174,8 +174,8 @@ def conditions(filters: ExportFilters) -> list[dict[str, Any]]:
         out.append(_any_of("OpportunityOwner", [o.strip() for o in filters.owners]))
     if filters.countries:
         out.append(_any_of("CountryCode", [c.strip().upper() for c in filters.countries]))
-    for key, value in filters.tags:
-        out.append(_leaf("EqualsTo", "Tags", {"StringValue": f"{key}={value}"}))
+    for key, text in filters.tags:
+        out.append(_leaf("EqualsTo", "Tags", {"StringValue": f"{key}={text}"}))
     return out
 
 

@@ -328,7 +328,21 @@ def test_bad_search_options_stop_before_any_call(
     before = sum(emu.counters()["calls"].values())
     result = run(emu, tmp_path, *args)
     assert result.exit_code == 2 and message in result.output, result.output
+    assert "Traceback" not in result.output
     assert sum(emu.counters()["calls"].values()) == before
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_a_search_the_service_refuses_stops_in_plain_words(emu: Any, tmp_path: Path) -> None:
+    before = calls(emu, "SearchOpportunities"), calls(emu, "GetOpportunity")
+    result = run(emu, tmp_path, "--tag", "region=" + "e" * 300)  # over the model's 255
+    assert result.exit_code == 2, result.output
+    assert "SearchOpportunities refused the selection (REQUEST_VALIDATION_FAILED)" in result.output
+    assert "Traceback" not in result.output and "e" * 300 not in result.output
+    assert (calls(emu, "SearchOpportunities"), calls(emu, "GetOpportunity")) == (
+        before[0] + 1,
+        before[1],
+    )
     assert not (tmp_path / "x.xlsx").exists()
 
 

@@ -213,7 +213,18 @@ def is_not_enabled(exc: pcc.AccessDeniedError) -> bool:
 
 
 def searched_ids(pc: pcc.PartnerCentral, filters: ExportFilters) -> Iterator[str]:
-    """Identifiers SearchOpportunities selects, page after page (read quota)."""
-    for params in requests(filters):
-        for summary in pc.search_summaries(**params):
-            yield summary["Id"]
+    """Identifiers SearchOpportunities selects, page after page (read quota).
+
+    A refused request (ValidationException, or botocore's own check of the
+    shapes) stops the export in plain words naming the fields, never the values.
+    """
+    try:
+        for params in requests(filters):
+            for summary in pc.search_summaries(**params):
+                yield summary["Id"]
+    except pcc.Validation as exc:
+        names = ", ".join(dict.fromkeys(f for f, _, _ in exc.field_errors if f)) or "the request"
+        raise BulkUpdateError(
+            f"SearchOpportunities refused the selection ({exc.reason}) at {names}: "
+            f"check the values of {SEARCH_OPTIONS} and the other filters"
+        ) from None

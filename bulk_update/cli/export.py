@@ -47,13 +47,6 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> An
 _MOMENT = "YYYY-MM-DD or an ISO 8601 time such as 2026-05-01T20:37:46Z (UTC when no zone)"
 
 
-_SEARCH_EPILOG = (
-    "Examples: bulk-update export pipeline.xlsx --catalog Sandbox --stage Prospect\n\n"
-    "bulk-update export emea.xlsx --catalog AWS --search migration --tag region=emea "
-    "--owner sam.rivera@partner.example.com --country DE"
-)
-
-
 def _search_options(command: Any) -> Any:
     """The export-only options that need SearchOpportunities, and --select."""
     options = [
@@ -103,7 +96,7 @@ def _search_options(command: Any) -> Any:
     return command
 
 
-@main.command(epilog=_SEARCH_EPILOG)
+@main.command(epilog="Example: bulk-update export pipeline.xlsx --catalog Sandbox --stage Prospect")
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
 @catalog_option(required=True)
 @click.option(
@@ -197,6 +190,12 @@ def export(
     sheet (csv: OUT.baseline.csv) keeps what was exported, so `apply` sends
     only the cells you changed and keeps what sellers changed meanwhile.
     Exit status 1 when some opportunity could not be read (listed on stderr).
+
+    \b
+    --search, --tag, --owner and --country select with SearchOpportunities:
+      bulk-update export emea.xlsx --catalog AWS --search migration \\
+        --tag region=emea --owner sam.rivera@partner.example.com --country DE
+    Where the account has no search they are refused, never dropped.
     """
     from bulk_update.export.job import ExportFilters, export_opportunities, read_ids
     from bulk_update.export.search import parse_tag

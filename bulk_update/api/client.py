@@ -333,6 +333,16 @@ class PartnerCentral:
         for page in self.pages(**filters):
             yield from page.get("OpportunitySummaries") or []
 
+    def search_summaries(self, **params: Any) -> Iterator[dict[str, Any]]:
+        """SearchOpportunities summaries (read quota), page after page through NextToken."""
+        params = {"MaxResults": PAGE_SIZE, **params, "Catalog": self.catalog}
+        while True:
+            page = self._call("SearchOpportunities", None, **params)
+            yield from page.get("OpportunitySearchSummaries") or []
+            if not page.get("NextToken"):
+                return
+            params["NextToken"] = page["NextToken"]
+
     def update(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Send one UpdateOpportunity (the whole record: Identifier, LastModifiedDate, fields).
 

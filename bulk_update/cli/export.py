@@ -62,15 +62,24 @@ def _when(name: str, help: str) -> Any:
     return click.option(name, callback=_moment, help=help)
 
 
-def _filters(ids: str | None, **given: Any) -> Any:
-    """The filters given, as the library's :class:`ExportFilters` (``--ids`` read)."""
-    from bulk_update.export.job import ExportFilters, read_ids
+def _repeated(name: str, dest: str, metavar: str, help: str) -> Any:
+    return click.option(name, dest, multiple=True, metavar=metavar, help=help)
 
-    return ExportFilters(ids=tuple(read_ids(ids)) if ids else (), **given)
+
+def _filters(ids: str | None, tags: tuple[str, ...], **given: Any) -> Any:
+    """The filters given, as the library's :class:`ExportFilters` (``--ids`` read,
+    each ``--tag`` split at its ``=``)."""
+    from bulk_update.export.job import ExportFilters, read_ids
+    from bulk_update.export.search import parse_tag
+
+    return ExportFilters(
+        ids=tuple(read_ids(ids)) if ids else (), tags=tuple(parse_tag(t) for t in tags), **given
+    )
 
 
 _FILTERS = ["stages", "review_statuses", "modified_after", "modified_before"]
 _FILTERS += ["target_close_after", "target_close_before", "ids", "companies"]
+_FILTERS += ["keyword", "tags", "owners", "countries", "select"]
 
 filter_options = stacked(
     _listed("--stage", "stages", "stage", "LifeCycleStage"),
@@ -90,7 +99,38 @@ filter_options = stacked(
         multiple=True,
         help="Only customers whose company name contains this text (repeat for several).",
     ),
-)
+    click.option(
+        "--search",
+        "keyword",
+        metavar="KEYWORD",
+        help="Only opportunities whose id, partner id, project title, company name or "
+        "next steps contain this text (SearchOpportunities' Keyword).",
+    ),
+    _repeated(
+        "--tag", "tags", "KEY=VALUE",
+        "Only opportunities with this tag, e.g. region=emea (repeat: all of them).",
+    ),
+    _repeated(
+        "--owner", "owners", "EMAIL",
+        "Only opportunities this user owns, by e-mail (repeat for several: any of them).",
+    ),
+    _repeated(
+        "--country", "countries", "CODE",
+        "Only customers in this country, a two-letter ISO code such as US or DE "
+        "(repeat for several: any of them).",
+    ),
+    click.option(
+        "--select",
+        type=click.Choice(["auto", "search", "list"]),
+        default="auto",
+        show_default=True,
+        help="How to select: auto uses SearchOpportunities when --search/--tag/--owner/"
+        "--country is given, ListOpportunities otherwise; search always tries "
+        "SearchOpportunities (falling back to ListOpportunities, with a note, where the "
+        "account has no search); list never searches. Where search is not enabled, "
+        "--search/--tag/--owner/--country are refused, never dropped.",
+    ),
+)  # fmt: skip
 """The export's filters, given to the command as ``filters`` (an ``ExportFilters``)."""
 
 
@@ -133,6 +173,12 @@ def export(
     sheet (csv: OUT.baseline.csv) keeps what was exported, so `apply` sends
     only the cells you changed and keeps what sellers changed meanwhile.
     Exit status 1 when some opportunity could not be read (listed on stderr).
+
+    \b
+    --search, --tag, --owner and --country select with SearchOpportunities:
+      bulk-update export emea.xlsx --catalog AWS --search migration \\
+        --tag region=emea --owner sam.rivera@partner.example.com --country DE
+    Where the account has no search they are refused, never dropped.
     """
     from bulk_update.export.job import export_opportunities
 
@@ -154,6 +200,7 @@ def export(
     for failure in report.failures:
         click.echo(f"{failure.identifier}: {failure.outcome.value}: {failure.message}", err=True)
     if as_json:
+        _print_notes(report.notes)
         _print_notes(report.warnings, "Warning")
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
@@ -162,6 +209,7 @@ def export(
             + (f", {len(report.failures)} could not be read" if report.failures else ""),
             err=True,
         )
+        _print_notes(report.notes)
         _print_notes(report.warnings, "Warning")
         for path in report.files:
             click.echo(f"Written: {path}", err=True)

@@ -32,6 +32,7 @@ from bulk_update import fields as _catalog
 from bulk_update.api import client as pcc
 from bulk_update.api import drift
 from bulk_update.errors import BulkUpdateError
+from bulk_update.export import search as _search
 from bulk_update.export.columns import DEFAULT_COLUMNS as DEFAULT_COLUMNS
 from bulk_update.export.columns import REVIEW_COLUMNS as REVIEW_COLUMNS
 from bulk_update.export.columns import Columns, choose_columns, sheet_columns
@@ -73,6 +74,14 @@ class ExportFilters:
     target_close_before: date | None = None
     ids: tuple[str, ...] = ()
     companies: tuple[str, ...] = ()
+    keyword: str | None = None
+    """SearchOpportunities' free-text Keyword (``--search``)."""
+    tags: tuple[tuple[str, str], ...] = ()
+    """(key, value) pairs; each must hold."""
+    owners: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    select: Literal["auto", "search", "list"] = "auto"
+    """How to select: see :mod:`bulk_update.export.search`."""
 
     @property
     def narrows_beyond_ids(self) -> bool:
@@ -81,6 +90,7 @@ class ExportFilters:
             self.stages
             or self.review_statuses
             or self.companies
+            or _search.wants_search(self)
             or self.modified_after
             or self.modified_before
             or self.target_close_after
@@ -95,6 +105,8 @@ class ExportFilters:
             "review_statuses",
             "companies",
             "ids",
+            "owners",
+            "countries",
         ):
             value = getattr(self, name)
             if value:
@@ -108,6 +120,12 @@ class ExportFilters:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value.isoformat()
+        if self.keyword:
+            out["keyword"] = self.keyword
+        if self.tags:
+            out["tags"] = [f"{k}={v}" for k, v in self.tags]
+        if self.select != "auto":
+            out["select"] = self.select
         return out
 
 
@@ -261,6 +279,10 @@ class ExportReport:
     """Opportunities the listing selected (ids given but not found are not counted)."""
     failures: list[ReadFailure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Plain facts about the selection (search not enabled: listed instead)."""
+    selected_with: str = ""
+    """``SearchOpportunities`` or ``ListOpportunities``."""
     files: list[Path] = field(default_factory=list)
     """Every file written: the export, then its sidecars (csv)."""
     seconds: float = 0.0
@@ -289,6 +311,8 @@ class ExportReport:
                 for f in self.failures
             ],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
+            "selected_with": self.selected_with,
             "seconds": round(self.seconds, 3),
             "calls": self.calls,
             "throttled": self.throttled,
@@ -297,22 +321,50 @@ class ExportReport:
         }
 
 
-def _listed_ids(pc: pcc.PartnerCentral, filters: ExportFilters) -> Iterator[str]:
-    """Identifiers the filters select, in listing order, each once."""
-    params = list_params(filters)
+def _listed_ids(
+    pc: pcc.PartnerCentral, filters: ExportFilters, selection: _search.Selection | None = None
+) -> Iterator[str]:
+    """Identifiers the filters select, in listing order, each once.
+
+    SearchOpportunities or ListOpportunities as :mod:`bulk_update.export.search`
+    says; ``selection`` learns which, and the note of a fallback.
+    """
+    selection = selection if selection is not None else _search.Selection()
     seen: set[str] = set()
+    for identifier in _selected(pc, filters, selection):
+        if identifier not in seen:
+            seen.add(identifier)
+            yield identifier
+
+
+def _selected(
+    pc: pcc.PartnerCentral, filters: ExportFilters, selection: _search.Selection
+) -> Iterator[str]:
+    if _search.uses_search(filters):
+        found = _search.searched_ids(pc, filters)
+        try:
+            first = next(found, None)  # the first page tells whether search is enabled
+        except pcc.AccessDeniedError as exc:
+            if not _search.is_not_enabled(exc):
+                raise
+            if _search.wants_search(filters):
+                raise _search.SearchNotEnabled(_search.REFUSAL) from None
+            selection.note = _search.FALLBACK_NOTE
+        else:
+            selection.operation = _search.SEARCH
+            if first is not None:
+                yield first
+            yield from found
+            return
+    selection.operation = "ListOpportunities"
+    params = list_params(filters)
+    chunks: list[list[str] | None] = [None]
     if filters.ids:
         ids = check_ids(filters.ids)
-        for start in range(0, len(ids), pcc.IDS_PER_LIST):
-            chunk = ids[start : start + pcc.IDS_PER_LIST]
-            for summary in pc.list_summaries(**params, Identifier=chunk):
-                if summary["Id"] not in seen:
-                    seen.add(summary["Id"])
-                    yield summary["Id"]
-        return
-    for summary in pc.list_summaries(**params):
-        if summary["Id"] not in seen:
-            seen.add(summary["Id"])
+        chunks = [ids[i : i + pcc.IDS_PER_LIST] for i in range(0, len(ids), pcc.IDS_PER_LIST)]
+    for chunk in chunks:
+        extra = {"Identifier": chunk} if chunk else {}
+        for summary in pc.list_summaries(**params, **extra):
             yield summary["Id"]
 
 
@@ -334,6 +386,7 @@ def read_rows(
     workers: int = 8,
     on_record: Callable[[ReadResult], None] | None = None,
     cat: Catalog | None = None,
+    selection: _search.Selection | None = None,
 ) -> Iterator[_Read]:
     """List, and read each listed opportunity as a row, several at once, in listing order.
 
@@ -374,7 +427,7 @@ def read_rows(
     pending: deque[Future[_Read]] = deque()
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="export-read")
     try:
-        for identifier in _listed_ids(pc, filters):
+        for identifier in _listed_ids(pc, filters, selection):
             pending.append(pool.submit(read, identifier))
             while pending and (pending[0].done() or len(pending) >= window):
                 yield pending.popleft().result()
@@ -414,10 +467,17 @@ def export_opportunities(
     names = None if columns == "all" else choose_columns(columns, [], cat)
     started = datetime.now(UTC)
     job = _Job(out, fmt, cat)
+    selection = _search.Selection()
     try:
-        job.write(read_rows(pc, filters, workers=workers, on_record=on_record, cat=cat), names)
+        reads = read_rows(
+            pc, filters, workers=workers, on_record=on_record, cat=cat, selection=selection
+        )
+        job.write(reads, names)
         notes = job.missing_ids(filters, pc.catalog)
         meta = _meta(pc.catalog, started, columns, job.sink, filters)
+        meta.append(("selected_with", selection.operation))
+        if selection.note:
+            meta.append(("note", selection.note))
         files = job.sink.close(meta)
     except OSError as e:
         raise BulkUpdateError(f"cannot write {out}: {e.strerror or e}") from e
@@ -432,6 +492,8 @@ def export_opportunities(
         listed=len(job.listed),
         failures=job.failures,
         warnings=[*job.sink.warnings, *notes],
+        notes=[selection.note] if selection.note else [],
+        selected_with=selection.operation,
         files=files,
         seconds=(datetime.now(UTC) - started).total_seconds(),
         calls=stats.calls,
@@ -467,11 +529,15 @@ def _output_format(out: Path, fmt: str | None, force: bool) -> Format_:
 def _checked_filters(filters: ExportFilters, cat: Catalog) -> ExportFilters:
     """The filters in their canonical spelling (the values checked before any call)."""
     params = list_params(filters, cat)
+    _search.check(filters)
     return replace(
         filters,
         stages=tuple(params.get("LifeCycleStage", ())),
         review_statuses=tuple(params.get("LifeCycleReviewStatus", ())),
+        companies=tuple(params.get("CustomerCompanyName", ())),
         ids=tuple(check_ids(filters.ids)),
+        owners=tuple(dict.fromkeys(o.strip() for o in filters.owners if o.strip())),
+        countries=tuple(dict.fromkeys(c.strip().upper() for c in filters.countries)),
     )
 
 

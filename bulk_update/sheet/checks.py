@@ -298,10 +298,14 @@ def _report(
 
 
 def _converted(spec: Spec, df: pd.DataFrame) -> list[Value | None]:
-    """The column's cells as edit values (None for empty), each distinct text converted once."""
+    """The column's cells as edit values (None for empty); a list's distinct texts split once."""
     f = spec.column.field
     assert f is not None
-    return per_unique(df[spec.name], lambda v: _cell_value(v, f)).tolist()
+    if f.kind == "list":
+        return per_unique(df[spec.name], lambda v: _cell_value(v, f)).tolist()
+    values = df[spec.name].to_numpy(dtype=object, copy=True)  # a text is its own value
+    values[values == CLEAR_TEXT] = CLEAR
+    return values.tolist()
 
 
 def _row_edits(
@@ -329,19 +333,21 @@ def _row_edits(
             parts = [merged]
         columns.append(parts[0])
     stamps = next((df[s.name].tolist() for s in specs if s.column.role == "last-modified"), None)
+    header_of = dict(zip(paths, headers, strict=True))
     out: list[RowEdit | None] = []
     for i, cells in enumerate(zip(*columns, strict=True) if columns else ([()] * len(sheet))):
         if i in bad_rows:
             out.append(None)
             continue
         stamp = stamps[i] if stamps is not None else None
+        edit = {p: v for p, v in zip(paths, cells, strict=True) if v is not None}
         out.append(
             RowEdit(
                 sheet.row_numbers[i],
                 idents[i] or "",
                 parse_timestamp(stamp) if isinstance(stamp, str) else None,
-                {p: v for p, v in zip(paths, cells, strict=True) if v is not None},
-                {p: h for p, h, v in zip(paths, headers, cells, strict=True) if v is not None},
+                edit,
+                {p: header_of[p] for p in edit},
             )
         )
     return out

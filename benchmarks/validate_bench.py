@@ -285,8 +285,14 @@ CACHE = Path(tempfile.gettempdir()) / "bulk-update-bench"
 _GENERATOR = "v2"  # in the cache key: a change of the generator makes new sheets
 
 
+EXCEL_ROWS = 1_048_576
+"""Excel's grid: a sheet of that many rows holds the header and 1,048,575 data rows."""
+
+
 def cached_big_workbook(rows: int) -> Path:
-    """The big sheet of ``rows`` rows, generated once and kept under /tmp keyed by size."""
+    """The big sheet of ``rows`` data rows (at most Excel's grid less the header),
+    generated once and kept under /tmp keyed by size."""
+    rows = min(rows, EXCEL_ROWS - 1)
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"validate-{_GENERATOR}-{rows}.xlsx"
     if not path.exists():

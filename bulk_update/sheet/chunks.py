@@ -194,12 +194,24 @@ def _first_pass(
 ) -> Stream:
     """Read the sheet once: its header, the checks of empty headers, the identifiers;
     each chunk's cells and kinds go to a temporary file, read back by Stream.chunks."""
+    state = _Pass(where, identifier_of)
     spill = tempfile.TemporaryFile(prefix="bulk-update-chunks-")  # noqa: SIM115 (Stream.close)
     try:
-        return _read_once(path, name, where, raw, identifier_of, spill)
+        _read_once(raw, state, spill)
+        state.raise_problems(path, name)
     except BaseException:
         spill.close()
         raise
+    assert state.header is not None
+    return Stream(
+        path=path,
+        sheet_name=name,
+        headers=[state.header[i] for i in state.keep],
+        header_row=state.header_row,
+        source_columns=state.keep,
+        duplicates=state.duplicates,
+        _spill=spill,
+    )
 
 
 @dataclass
@@ -277,15 +289,8 @@ class _Pass:
             raise self.problem
 
 
-def _read_once(
-    path: Path,
-    name: str | None,
-    where: str,
-    raw: Callable[[], Iterator[RawChunk]],
-    identifier_of: Callable[[list[str]], int | None],
-    spill: IO[bytes],
-) -> Stream:
-    state = _Pass(where, identifier_of)
+def _read_once(raw: Callable[[], Iterator[RawChunk]], state: _Pass, spill: IO[bytes]) -> None:
+    """Every raw row through ``state``; each chunk's data rows spilled."""
     for first, rows in raw():
         data: list[list[Any]] = []
         numbers: list[int] = []
@@ -300,17 +305,6 @@ def _read_once(
         del rows
         state.spill(data, numbers, spill)
         del data
-    state.raise_problems(path, name)
-    assert state.header is not None
-    return Stream(
-        path=path,
-        sheet_name=name,
-        headers=[state.header[i] for i in state.keep],
-        header_row=state.header_row,
-        source_columns=state.keep,
-        duplicates=state.duplicates,
-        _spill=spill,
-    )
 
 
 # ---------------------------------------------------------------- xlsx

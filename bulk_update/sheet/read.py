@@ -51,7 +51,7 @@ from bulk_update.sheet.cells import EXCEL_ERRORS as EXCEL_ERRORS
 from bulk_update.sheet.cells import FORMULA as FORMULA
 from bulk_update.sheet.cells import NUMBER as NUMBER
 from bulk_update.sheet.cells import TEXT as TEXT
-from bulk_update.sheet.cells import cell_text, is_blank, to_grid
+from bulk_update.sheet.cells import Grid, cell_text, is_blank, to_grid
 from bulk_update.sheet.cells import number_text as number_text
 from bulk_update.sheet.csvcells import csv_records
 from bulk_update.sheet.errorcells import put_back_errors, sheet_member
@@ -157,18 +157,19 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
             lambda n: [[cell_text(v)[0] for v in row] for row in _sheet_rows(path, book, n)],
             lambda rows, n: to_grid(rows, f"{path.name}, sheet {n!r}"),
         )
-    return Sheet(
-        path=path,
-        sheet_name=name,
-        headers=grid.headers,
-        cells=grid.cells,
-        kinds=grid.kinds,
-        row_numbers=grid.row_numbers,
-        baseline=baseline,
-        meta=meta,
-        header_row=grid.header_row,
-        source_columns=grid.source_columns,
-    )
+    return _sheet_of(path, name, grid, baseline, meta)
+
+
+def _sheet_of(
+    path: Path,
+    name: str | None,
+    grid: Grid,
+    baseline: pd.DataFrame | None = None,
+    meta: dict[str, str] | None = None,
+) -> Sheet:
+    """The Sheet of a grid read from sheet ``name`` of ``path`` (None for a CSV file)."""
+    return Sheet(path, name, grid.headers, grid.cells, grid.kinds, grid.row_numbers,
+                 baseline, meta or {}, grid.header_row, grid.source_columns)  # fmt: skip
 
 
 def read_baseline(path: Path) -> pd.DataFrame | None:
@@ -286,17 +287,7 @@ def _read_csv(path: Path) -> Sheet:
         raise SheetError(f"{path.name} is empty")
     delimiter, rest = delimiter_of(text)
     rows = list(csv_records(io.StringIO(rest, newline=""), delimiter, path.name, rest is not text))
-    grid = to_grid(rows, path.name)
-    return Sheet(
-        path=path,
-        sheet_name=None,
-        headers=grid.headers,
-        cells=grid.cells,
-        kinds=grid.kinds,
-        row_numbers=grid.row_numbers,
-        header_row=grid.header_row,
-        source_columns=grid.source_columns,
-    )
+    return _sheet_of(path, None, to_grid(rows, path.name))
 
 
 def _decode(path: Path, raw: bytes) -> str:

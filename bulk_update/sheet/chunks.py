@@ -37,7 +37,10 @@ from bulk_update.errors import SheetError
 from bulk_update.sheet import limits
 from bulk_update.sheet import read as readers
 from bulk_update.sheet.baseline import load_csv_baseline
+from bulk_update.sheet.cells import cell_text, cells_and_kinds, frame, is_blank, title_row_check
 from bulk_update.sheet.csvcells import csv_records
+from bulk_update.sheet.errorcells import put_back, scan_errors, sheet_member
+from bulk_update.workbook import column_letter
 
 CHUNK_BYTES = 8 << 20
 """Sheet XML per chunk: about 2,000 rows of 65 columns."""
@@ -63,7 +66,7 @@ class _Unstreamable(Exception):
 def identifier_key(value: Any) -> str | None:
     """An identifier cell as the duplicate check compares it (trimmed, in capitals:
     ids are compared ignoring case), None if empty."""
-    text = readers._cell(value)[0].strip()
+    text = cell_text(value)[0].strip()
     return text.upper() if text else None
 
 
@@ -103,8 +106,8 @@ class Stream:
                 path=self.path,
                 sheet_name=self.sheet_name,
                 headers=list(self.headers),
-                cells=readers._frame(cells),
-                kinds=readers._frame(kinds),
+                cells=frame(cells),
+                kinds=frame(kinds),
                 row_numbers=numbers,
                 baseline=self.baseline,
                 header_row=self.header_row,
@@ -179,7 +182,7 @@ def _whole(
 def _filled(value: Any) -> bool:
     if type(value) is str:
         return bool(value.strip())
-    return bool(readers._cell(value)[0].strip())
+    return bool(cell_text(value)[0].strip())
 
 
 def _first_pass(
@@ -191,12 +194,24 @@ def _first_pass(
 ) -> Stream:
     """Read the sheet once: its header, the checks of empty headers, the identifiers;
     each chunk's cells and kinds go to a temporary file, read back by Stream.chunks."""
+    state = _Pass(where, identifier_of)
     spill = tempfile.TemporaryFile(prefix="bulk-update-chunks-")  # noqa: SIM115 (Stream.close)
     try:
-        return _read_once(path, name, where, raw, identifier_of, spill)
+        _read_once(raw, state, spill)
+        state.raise_problems(path, name)
     except BaseException:
         spill.close()
         raise
+    assert state.header is not None
+    return Stream(
+        path=path,
+        sheet_name=name,
+        headers=[state.header[i] for i in state.keep],
+        header_row=state.header_row,
+        source_columns=state.keep,
+        duplicates=state.duplicates,
+        _spill=spill,
+    )
 
 
 @dataclass
@@ -217,7 +232,7 @@ class _Pass:
     first_data: bool = True
 
     def take_header(self, row: list[Any], number: int) -> None:
-        header = [readers._cell(v)[0].strip() for v in row]
+        header = [cell_text(v)[0].strip() for v in row]
         self.header, self.header_row = header, number
         self.keep = [i for i, h in enumerate(header) if h]
         self.empty_headers = [i for i, h in enumerate(header) if not h]
@@ -232,7 +247,7 @@ class _Pass:
         assert self.header is not None
         if self.first_data:
             self.first_data = False
-            readers.title_row_check(self.where, self.header, self.header_row, row, number)
+            title_row_check(self.where, self.header, self.header_row, row, number)
         width = len(self.header)
         for i in self.empty_headers:
             if i < len(row) and i not in self.first_filled and _filled(row[i]):
@@ -255,7 +270,7 @@ class _Pass:
         if not data or self.first_filled or self.problem is not None:
             return
         assert self.header is not None
-        cells, kinds = readers.cells_and_kinds(data, len(self.header))
+        cells, kinds = cells_and_kinds(data, len(self.header))
         if len(self.keep) < len(self.header):
             cells, kinds = cells[:, self.keep], kinds[:, self.keep]
         pickle.dump((numbers, cells, kinds), out, protocol=pickle.HIGHEST_PROTOCOL)
@@ -266,7 +281,7 @@ class _Pass:
         if self.first_filled:
             i = min(self.first_filled)
             raise SheetError(
-                f"{self.where}: column {readers.column_letter(i)} has a value in row "
+                f"{self.where}: column {column_letter(i)} has a value in row "
                 f"{self.first_filled[i]} but no header in row {self.header_row}: "
                 "give the column a name or delete it"
             )
@@ -274,20 +289,13 @@ class _Pass:
             raise self.problem
 
 
-def _read_once(
-    path: Path,
-    name: str | None,
-    where: str,
-    raw: Callable[[], Iterator[RawChunk]],
-    identifier_of: Callable[[list[str]], int | None],
-    spill: IO[bytes],
-) -> Stream:
-    state = _Pass(where, identifier_of)
+def _read_once(raw: Callable[[], Iterator[RawChunk]], state: _Pass, spill: IO[bytes]) -> None:
+    """Every raw row through ``state``; each chunk's data rows spilled."""
     for first, rows in raw():
         data: list[list[Any]] = []
         numbers: list[int] = []
         for k, row in enumerate(rows):
-            if readers._is_blank(row):
+            if is_blank(row):
                 continue
             if state.header is None:
                 state.take_header(row, first + k)
@@ -297,17 +305,6 @@ def _read_once(
         del rows
         state.spill(data, numbers, spill)
         del data
-    state.raise_problems(path, name)
-    assert state.header is not None
-    return Stream(
-        path=path,
-        sheet_name=name,
-        headers=[state.header[i] for i in state.keep],
-        header_row=state.header_row,
-        source_columns=state.keep,
-        duplicates=state.duplicates,
-        _spill=spill,
-    )
 
 
 # ---------------------------------------------------------------- xlsx
@@ -319,17 +316,17 @@ def _xlsx_source(
     """The data sheet's name and a reader of its raw rows, chunk by chunk."""
     with path.open("rb") as f:
         magic = f.read(8)
-    if not magic or magic == readers._OLE2_MAGIC:
+    if not magic or magic == readers.OLE2_MAGIC:
         raise _Unstreamable  # the whole read says why
     limits.check_archive(path)
     try:
         with CalamineWorkbook.from_path(str(path)) as book:
-            name = readers._choose_sheet(path, book, sheet)
+            name = readers.choose_sheet(path, book, sheet)
     except (CalamineError, OSError, ValueError) as e:
         raise _Unstreamable from e
     try:
         with zipfile.ZipFile(path) as z:
-            member = readers._sheet_member(z, name)
+            member = sheet_member(z, name)
             if member is None:
                 raise _Unstreamable
             limits.check_dimension(path, member, whole=False)
@@ -411,8 +408,8 @@ def _parse(parts: dict[str, bytes], member: str, name: str, prefix: bytes, body:
     if left:
         rows = [[*([""] * left), *r] for r in rows]
     found: dict[tuple[int, int], str] = {}
-    readers._scan_errors(body, found)
-    readers.put_back(rows, found, top)
+    scan_errors(body, found)
+    put_back(rows, found, top)
     return top + 1, rows
 
 
@@ -427,7 +424,7 @@ def _csv_source(path: Path, size: int) -> Callable[[], Iterator[RawChunk]]:
         raise _Unstreamable from e
     if not head.strip() or "\n" not in head:
         raise _Unstreamable
-    delimiter, rest = readers._delimiter(head)
+    delimiter, rest = readers.delimiter_of(head)
     skip = rest is not head  # an Excel ``sep=`` line
 
     def raw() -> Iterator[RawChunk]:

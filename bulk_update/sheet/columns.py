@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bulk_update.errors import ColumnError
@@ -225,11 +225,8 @@ def _index_match(text: str, pool: list[str]) -> str | None:
 
 @dataclass
 class _Parsed:
-    position: int
-    header: str
-    role: Role
-    field: Field | None = None
-    raw_index: int | None = None
+    column: Column
+    """The column with its index as the header writes it (1- or 0-based: see _number)."""
     group: str | None = None
     """The list whose numbering the index follows (record list or plain list key)."""
 
@@ -239,12 +236,12 @@ def _parse(position: int, header: str, names: _Names) -> _Parsed | None:
     key = header.strip().lower()
     role = _FRAME_ROLES.get(key)
     if role is not None:
-        return _Parsed(position, header, role)
+        return _Parsed(Column(position, header, role))
     if key == _IGNORED_PREFIX or key.startswith(_IGNORED_PREFIX + "."):
-        return _Parsed(position, header, "ignored")
+        return _Parsed(Column(position, header, "ignored"))
     found = names.plain.get(key)
     if found is not None:
-        return _Parsed(position, header, _role(found), found)
+        return _Parsed(Column(position, header, _role(found), found))
     m = _INDEXED.match(key)
     if m is None:
         return None
@@ -257,11 +254,11 @@ def _parse(position: int, header: str, names: _Names) -> _Parsed | None:
         found = names.plain.get(list_name)
         if found is None or found.kind != "list":
             return None
-        return _Parsed(position, header, _role(found), found, index, found.key)
+        return _Parsed(Column(position, header, _role(found), found, index), found.key)
     found = names.members.get((list_name, member.strip()))
     if found is None:
         return None
-    return _Parsed(position, header, _role(found), found, index, found.record_list)
+    return _Parsed(Column(position, header, _role(found), found, index), found.record_list)
 
 
 def _role(f: Field) -> Role:
@@ -290,7 +287,7 @@ def resolve(headers: list[str], catalog: Catalog) -> Layout:
             if len(empty) == 1
             else f"columns {where} have empty headers: give every column a name or delete them"
         )
-    has_identifier = any(p.role == "identifier" for p in parsed)
+    has_identifier = any(p.column.role == "identifier" for p in parsed)
     # A header row where nothing is known nor close to known is most likely a
     # data row: then the missing Identifier is the better message.
     if unknown and (parsed or any(suggest(h, catalog) for h in unknown)):
@@ -314,21 +311,21 @@ def _unknown_message(unknown: list[str], catalog: Catalog) -> str:
 
 def _number(parsed: list[_Parsed]) -> list[Column]:
     """Columns with 0-based indices: a list that uses [0] anywhere counts from zero."""
-    zero_based = {p.group for p in parsed if p.group is not None and p.raw_index == 0}
+    zero_based = {p.group for p in parsed if p.group is not None and p.column.index == 0}
     columns = []
     for p in parsed:
-        index = None
-        if p.raw_index is not None:
-            index = p.raw_index if p.group in zero_based else p.raw_index - 1
-            assert p.field is not None
-            limit = p.field.max_items
-            if limit is not None and index >= limit:
-                first = 0 if p.group in zero_based else 1
+        c = p.column
+        if c.index is not None:
+            first = 0 if p.group in zero_based else 1
+            c = replace(c, index=c.index - first)
+            assert c.field is not None and c.index is not None
+            limit = c.field.max_items
+            if limit is not None and c.index >= limit:
                 raise ColumnError(
-                    f"column {p.header.strip()!r}: {p.group} holds at most {limit} items "
+                    f"column {c.header.strip()!r}: {p.group} holds at most {limit} items "
                     f"(numbered {first} to {first + limit - 1} in this sheet)"
                 )
-        columns.append(Column(p.position, p.header, p.role, p.field, index))
+        columns.append(c)
     return columns
 
 

@@ -229,22 +229,42 @@ def x_is(ref: str, value: str) -> str:
     return f'{ref}="{value}"'
 
 
+def _flag(
+    code: str,
+    needs: Literal["fill", "clear"],
+    columns: tuple[str, ...],
+    condition: Callable[..., str],
+) -> Callable[[Refs], list[Flag]]:
+    """Colour the first of ``columns`` when ``condition`` (given their cells, in order) holds;
+    no colour unless the sheet has every one of them."""
+
+    def flags(refs: Refs) -> list[Flag]:
+        if any(c not in refs for c in columns):
+            return []
+        return [Flag(columns[0], condition(*(refs[c] for c in columns)), needs, code)]
+
+    return flags
+
+
 def _goes_with(
     code: str, target: str, other: str, value: str, needs: Literal["fill", "clear"]
 ) -> Callable[[Refs], list[Flag]]:
     """A field that goes only with (``clear``) or is needed by (``fill``) ``other = value``."""
+    if needs == "fill":
+        return _flag(
+            code, needs, (target, other), lambda t, o: f"AND({x_is(o, value)},{x_empty(t)})"
+        )
+    return _flag(code, needs, (target, other),
+                 lambda t, o: f'AND({x_filled(t)},NOT({x_blank(o)}),{o}<>"{value}")')  # fmt: skip
 
-    def flags(refs: Refs) -> list[Flag]:
-        if target not in refs or other not in refs:
-            return []
-        t, o = refs[target], refs[other]
-        if needs == "fill":
-            condition = f"AND({x_is(o, value)},{x_empty(t)})"
-        else:
-            condition = f'AND({x_filled(t)},NOT({x_blank(o)}),{o}<>"{value}")'
-        return [Flag(target, condition, needs, code)]
 
-    return flags
+def _both_ways(
+    target: str, other: str, value: str, needed: str, without: str
+) -> Callable[[Refs], list[Flag]]:
+    """The colours of a field needed by ``other = value`` that goes only with it."""
+    fill = _goes_with(needed, target, other, value, "fill")
+    clear = _goes_with(without, target, other, value, "clear")
+    return lambda refs: [*fill(refs), *clear(refs)]
 
 
 @dataclass(frozen=True)
@@ -263,60 +283,71 @@ class Rule:
     """Checked by the cell's own validation (:func:`cell_check`), not by a colour."""
 
 
-def _closed_lost_reason(c: _Context) -> Iterator[Found]:
-    stage, reason = c.get(STAGE), c.get(CLOSED_LOST_REASON)
-    if not _known(stage, reason):
-        return
-    if reason is not None and stage != CLOSED_LOST:
-        yield (
-            CLOSED_LOST_REASON,
-            "closed-lost-reason-without-closed-lost",
-            "a ClosedLostReason goes only with Stage 'Closed Lost': clear the reason or set the "
-            "stage to Closed Lost",
-        )
-    if reason is None and stage == CLOSED_LOST:
-        yield (
-            CLOSED_LOST_REASON,
-            "closed-lost-reason-required",
-            "Stage 'Closed Lost' needs a ClosedLostReason: fill it in",
-        )
+def _coloured(
+    code: str,
+    columns: tuple[str, ...],
+    statement: str,
+    check: Callable[[_Context], Iterator[Found]],
+    needs: Literal["fill", "clear"],
+    condition: Callable[..., str],
+) -> Rule:
+    """A rule whose one colour falls on its first column when ``condition`` holds."""
+    return Rule(code, columns, statement, check, _flag(code, needs, columns, condition))
 
 
-def _other_industry(c: _Context) -> Iterator[Found]:
-    industry, other_industry = c.get(INDUSTRY), c.get(OTHER_INDUSTRY)
-    if not _known(industry, other_industry):
-        return
-    if other_industry is not None and industry != OTHER:
-        yield (
-            OTHER_INDUSTRY,
-            "other-industry-without-other",
-            "OtherIndustry goes only with Industry 'Other': clear it or set Industry to Other",
-        )
-    if other_industry is None and industry == OTHER:
-        yield (
-            OTHER_INDUSTRY,
-            "other-industry-required",
-            "Industry 'Other' needs OtherIndustry: say which industry",
-        )
+def _when(
+    target: str, problem: tuple[str, str], columns: tuple[str, ...], test: Callable[..., bool]
+) -> Callable[[_Context], Iterator[Found]]:
+    """``problem`` (code, message) on ``target`` when ``test`` (given the values of
+    ``columns``, in order) holds; never while one of them is unknown to the sheet."""
+
+    def check(c: _Context) -> Iterator[Found]:
+        values = [c.get(k) for k in columns]
+        if _known(*values) and test(*values):
+            yield target, *problem
+
+    return check
 
 
-def _national_security(c: _Context) -> Iterator[Found]:
-    security, industry = c.get(NATIONAL_SECURITY), c.get(INDUSTRY)
-    if _known(security, industry) and security == YES and industry != GOVERNMENT:
-        yield (
-            NATIONAL_SECURITY,
-            "national-security-not-government",
-            "NationalSecurity 'Yes' applies only when Industry is Government: set it to No "
-            "or set Industry to Government",
-        )
+def _either(
+    *checks: Callable[[_Context], Iterator[Found]],
+) -> Callable[[_Context], Iterator[Found]]:
+    return lambda c: (found for check in checks for found in check(c))
 
 
-def _national_security_flags(refs: Refs) -> list[Flag]:
-    if NATIONAL_SECURITY not in refs or INDUSTRY not in refs:
-        return []
-    s, i = refs[NATIONAL_SECURITY], refs[INDUSTRY]
-    condition = f'AND({x_is(s, YES)},NOT({x_blank(i)}),{i}<>"{GOVERNMENT}")'
-    return [Flag(NATIONAL_SECURITY, condition, "clear", "national-security-not-government")]
+def _goes_only_with(
+    target: str, other: str, value: str, without: tuple[str, str], needed: tuple[str, str]
+) -> Callable[[_Context], Iterator[Found]]:
+    """``target`` goes only with ``other = value`` (``without``: code, message), and
+    ``other = value`` needs it (``needed``)."""
+    return _either(
+        _when(target, without, (other, target), lambda o, t: t is not None and o != value),
+        _when(target, needed, (other, target), lambda o, t: t is None and o == value),
+    )
+
+
+_closed_lost_reason = _goes_only_with(
+    CLOSED_LOST_REASON, STAGE, CLOSED_LOST,
+    ("closed-lost-reason-without-closed-lost",
+     "a ClosedLostReason goes only with Stage 'Closed Lost': clear the reason or set the "
+     "stage to Closed Lost"),
+    ("closed-lost-reason-required", "Stage 'Closed Lost' needs a ClosedLostReason: fill it in"),
+)  # fmt: skip
+
+_other_industry = _goes_only_with(
+    OTHER_INDUSTRY, INDUSTRY, OTHER,
+    ("other-industry-without-other",
+     "OtherIndustry goes only with Industry 'Other': clear it or set Industry to Other"),
+    ("other-industry-required", "Industry 'Other' needs OtherIndustry: say which industry"),
+)  # fmt: skip
+
+_national_security = _when(
+    NATIONAL_SECURITY,
+    ("national-security-not-government",
+     "NationalSecurity 'Yes' applies only when Industry is Government: set it to No "
+     "or set Industry to Government"),
+    (NATIONAL_SECURITY, INDUSTRY), lambda security, industry: security == YES and industry != GOVERNMENT,
+)  # fmt: skip
 
 
 def _website(c: _Context) -> Iterator[Found]:
@@ -333,14 +364,6 @@ def _website(c: _Context) -> Iterator[Found]:
             "website-required",
             "WebsiteUrl is required unless NationalSecurity is Yes: fill in the customer's website",
         )
-
-
-def _website_flags(refs: Refs) -> list[Flag]:
-    if WEBSITE not in refs or NATIONAL_SECURITY not in refs:
-        return []
-    w, s = refs[WEBSITE], refs[NATIONAL_SECURITY]
-    condition = f'AND({x_empty(w)},NOT({x_blank(s)}),{s}<>"{YES}")'
-    return [Flag(WEBSITE, condition, "fill", "website-required")]
 
 
 def _target_close(c: _Context) -> Iterator[Found]:
@@ -364,41 +387,23 @@ def _target_close(c: _Context) -> Iterator[Found]:
         )
 
 
-def _target_close_flags(refs: Refs) -> list[Flag]:
-    if TARGET_CLOSE not in refs:
-        return []
-    d = refs[TARGET_CLOSE]  # a date cell is a number; a typed text date is not compared
-    condition = f"AND(ISNUMBER({d}),{d}<TODAY())"
-    return [Flag(TARGET_CLOSE, condition, "clear", "target-close-date-past")]
+_use_cases = _when(
+    USE_CASES,
+    ("use-cases-without-funding",
+     "Marketing.UseCases must be empty when AwsFundingUsed is No: clear it (#CLEAR) "
+     "or set AwsFundingUsed to Yes"),
+    (FUNDING, USE_CASES), lambda funding, use_cases: funding == NO and use_cases is not None,
+)  # fmt: skip
 
 
-def _use_cases(c: _Context) -> Iterator[Found]:
-    funding, use_cases = c.get(FUNDING), c.get(USE_CASES)
-    if _known(funding, use_cases) and funding == NO and use_cases is not None:
-        yield (
-            USE_CASES,
-            "use-cases-without-funding",
-            "Marketing.UseCases must be empty when AwsFundingUsed is No: clear it (#CLEAR) "
-            "or set AwsFundingUsed to Yes",
-        )
-
-
-def _use_cases_flags(refs: Refs) -> list[Flag]:
-    if USE_CASES not in refs or FUNDING not in refs:
-        return []
-    condition = f"AND({x_is(refs[FUNDING], NO)},{x_filled(refs[USE_CASES])})"
-    return [Flag(USE_CASES, condition, "clear", "use-cases-without-funding")]
-
-
-def _other_competitors(c: _Context) -> Iterator[Found]:
-    competitor, others = c.get(COMPETITOR), c.get(OTHER_COMPETITORS)
-    if _known(competitor, others) and others is not None and competitor != OTHER_COMPETITOR:
-        yield (
-            OTHER_COMPETITORS,
-            "other-competitors-without-other",
-            "OtherCompetitorNames goes only with CompetitorName '*Other': clear it or set "
-            "CompetitorName to *Other",
-        )
+_other_competitors = _when(
+    OTHER_COMPETITORS,
+    ("other-competitors-without-other",
+     "OtherCompetitorNames goes only with CompetitorName '*Other': clear it or set "
+     "CompetitorName to *Other"),
+    (COMPETITOR, OTHER_COMPETITORS),
+    lambda competitor, others: others is not None and competitor != OTHER_COMPETITOR,
+)  # fmt: skip
 
 
 def _business_problem(c: _Context) -> Iterator[Found]:
@@ -455,25 +460,29 @@ RULES: tuple[Rule, ...] = (
     Rule("closed-lost-reason", (CLOSED_LOST_REASON, STAGE),
          "LifeCycle.ClosedLostReason is needed when Stage is Closed Lost, and goes only with it.",
          _closed_lost_reason,
-         lambda refs: [*_goes_with("closed-lost-reason-required", CLOSED_LOST_REASON, STAGE, CLOSED_LOST, "fill")(refs),
-                       *_goes_with("closed-lost-reason-without-closed-lost", CLOSED_LOST_REASON, STAGE, CLOSED_LOST, "clear")(refs)]),
+         _both_ways(CLOSED_LOST_REASON, STAGE, CLOSED_LOST,
+                    "closed-lost-reason-required", "closed-lost-reason-without-closed-lost")),
     Rule("other-industry", (OTHER_INDUSTRY, INDUSTRY),
          "Customer.Account.OtherIndustry is needed when Industry is Other, and goes only with it.",
          _other_industry,
-         lambda refs: [*_goes_with("other-industry-required", OTHER_INDUSTRY, INDUSTRY, OTHER, "fill")(refs),
-                       *_goes_with("other-industry-without-other", OTHER_INDUSTRY, INDUSTRY, OTHER, "clear")(refs)]),
-    Rule("national-security-not-government", (NATIONAL_SECURITY, INDUSTRY),
-         "NationalSecurity Yes applies only when Industry is Government.",
-         _national_security, _national_security_flags),
-    Rule("website-required", (WEBSITE, NATIONAL_SECURITY),
-         "Customer.Account.WebsiteUrl is required unless NationalSecurity is Yes.",
-         _website, _website_flags),
-    Rule("target-close-date-past", (TARGET_CLOSE,),
-         "LifeCycle.TargetCloseDate you set must not be in the past.",
-         _target_close, _target_close_flags),
-    Rule("use-cases-without-funding", (USE_CASES, FUNDING),
-         "Marketing.UseCases must be empty when Marketing.AwsFundingUsed is No.",
-         _use_cases, _use_cases_flags),
+         _both_ways(OTHER_INDUSTRY, INDUSTRY, OTHER, "other-industry-required",
+                    "other-industry-without-other")),
+    _coloured("national-security-not-government", (NATIONAL_SECURITY, INDUSTRY),
+              "NationalSecurity Yes applies only when Industry is Government.",
+              _national_security, "clear",
+              lambda s, i: f'AND({x_is(s, YES)},NOT({x_blank(i)}),{i}<>"{GOVERNMENT}")'),
+    _coloured("website-required", (WEBSITE, NATIONAL_SECURITY),
+              "Customer.Account.WebsiteUrl is required unless NationalSecurity is Yes.",
+              _website, "fill",
+              lambda w, s: f'AND({x_empty(w)},NOT({x_blank(s)}),{s}<>"{YES}")'),
+    _coloured("target-close-date-past", (TARGET_CLOSE,),
+              "LifeCycle.TargetCloseDate you set must not be in the past.",
+              _target_close, "clear",  # a date cell is a number; a typed text date is not compared
+              lambda d: f"AND(ISNUMBER({d}),{d}<TODAY())"),
+    _coloured("use-cases-without-funding", (USE_CASES, FUNDING),
+              "Marketing.UseCases must be empty when Marketing.AwsFundingUsed is No.",
+              _use_cases, "clear",
+              lambda u, f: f"AND({x_is(f, NO)},{x_filled(u)})"),
     Rule("other-competitors-without-other", (OTHER_COMPETITORS, COMPETITOR),
          "Project.OtherCompetitorNames goes only with Project.CompetitorName *Other.",
          _other_competitors,

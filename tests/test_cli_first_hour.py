@@ -310,3 +310,21 @@ def test_template_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
     result = invoke("template", str(tmp_path / "nope" / "t.xlsx"))
     assert result.exit_code == 2
     assert result.stderr == f"Error: {tmp_path / 'nope'}: no such folder\n"
+
+
+def test_a_listing_the_service_keeps_failing_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Every call answers a server error: the export's ListOpportunities fails after
+    its retries. One plain line naming the call, exit 2, no file written."""
+    from conftest import FAST, SAMPLES
+
+    from bulk_update.emulator import Emulator
+
+    with Emulator(seed=SAMPLES, fault_rate=1.0, **FAST) as emu:
+        out = tmp_path / "out.xlsx"
+        result = invoke("export", str(out), "--catalog", "Sandbox", "--endpoint-url", emu.url)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    (line,) = [x for x in result.output.splitlines() if x.strip()]
+    assert line.startswith("Error: Partner Central: ListOpportunities failed after ")
+    assert "try again" in line
+    assert not out.exists()

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bulk_update.api.errors import CallError
 from bulk_update.cli.options import Writes
 from bulk_update.errors import BulkUpdateError
 from bulk_update.problems import Outcome
@@ -35,7 +36,11 @@ def _fail(message: str) -> None:
 
 
 def handles_errors(fn: F) -> F:
-    """Turn the library's start-up errors into one line and exit status 2."""
+    """Turn the library's start-up errors into one line and exit status 2.
+
+    A call that failed outside any row (the export's listing, a search) is one
+    line too: its message names the operation and the error code, never values.
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -43,6 +48,11 @@ def handles_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except BulkUpdateError as exc:
             _fail(str(exc))
+        except CallError as exc:
+            _fail(
+                f"Partner Central: {exc}: try again later; if it keeps failing, "
+                "check --endpoint-url and --region"
+            )
 
     return wrapper  # type: ignore[return-value]
 

@@ -104,6 +104,16 @@ def test_contains_any_and_all_and_tags(emulator: Any, pc: Any) -> None:
     ]
 
 
+def test_contains_any_matches_a_part_of_a_text_in_any_case(emulator: Any, pc: Any) -> None:
+    """The model: ContainsAny matches a case-insensitive substring of the field."""
+    names = {i: r["Customer"]["Account"]["CompanyName"] for i, r in records(emulator).items()}
+    part = sorted(names.values())[0].split()[0][1:4].lower()  # a piece from inside a word
+    node = {"ContainsAny": {"Key": "CustomerCompanyName", "Value": {"StringListValue": [part]}}}
+    got = set(search_ids(pc, Filter=node))
+    assert got == {i for i, n in names.items() if part in n.casefold()} and got
+    assert len(got) < len(names)
+
+
 def test_range_predicates_on_dates(emulator: Any, pc: Any) -> None:
     every = records(emulator)
     cut = sorted(r["LastModifiedDate"] for r in every.values())[20]

@@ -140,12 +140,20 @@ def _wanted(key: str, value: dict[str, Any], path: str) -> Values:
 def _predicate(name: str, body: dict[str, Any], have: Values, path: str) -> bool:
     key = body["Key"]
     want = _wanted(key, body["Value"], path)
-    if name == "EqualsTo" or name == "ContainsAny":
+    if name == "EqualsTo":
         return any(v in want for v in have)
+    if name == "ContainsAny":  # a case-insensitive part of a text (both sides casefolded)
+        return any(_contains(v, w) for v in have for w in want)
     if name == "ContainsAll":
         return all(w in have for w in want)
     compare = _ORDER[name]
     return any(compare(v, w) for v in have for w in want)
+
+
+def _contains(have: Any, want: Any) -> bool:
+    if isinstance(have, str) and isinstance(want, str):
+        return want in have
+    return bool(have == want)
 
 
 class Matcher:

@@ -147,7 +147,8 @@ _region = click.option(
 _read_rate = rate_option(
     "--read-rate",
     10.0,
-    "Reads per second (GetOpportunity, ListOpportunities); raise only if your quota was raised.",
+    "Reads per second (GetOpportunity, ListOpportunities, SearchOpportunities); raise only if "
+    "your quota was raised.",
 )
 _write_rate = rate_option(
     "--write-rate",

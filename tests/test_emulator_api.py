@@ -514,3 +514,25 @@ def test_list_refuses_bad_requests(pc_client: Any) -> None:
     with pytest.raises(pc_client.exceptions.ValidationException) as caught:
         pc_client.list_opportunities(Catalog="Sandbox", NextToken="garbage")
     assert fields_of(caught.value) == {"NextToken"}
+
+
+def test_a_client_gone_mid_answer_prints_no_traceback(capsys: Any) -> None:
+    """Stopping the emulator during a run, or a client that hangs up, cuts
+    connections mid-answer: the terminal shows no traceback for that, but still
+    shows one for a real fault of the emulator's."""
+    from bulk_update.emulator import Emulator
+
+    with Emulator() as emu:
+        server = emu._server
+        assert server is not None
+        for gone in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise gone
+            except OSError:
+                server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        try:
+            raise KeyError("a bug")
+        except KeyError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert "Traceback" in capsys.readouterr().err

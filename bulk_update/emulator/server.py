@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
@@ -55,6 +56,14 @@ class EmulatorServer(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer, or a stop that cut its connection,
+        is ordinary: no traceback on the emulator's terminal.  Anything else is a
+        bug of the emulator's and is printed as before."""
+        if isinstance(sys.exc_info()[1], OSError):  # BrokenPipe, ConnectionReset, ...
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         with self.connections_lock:

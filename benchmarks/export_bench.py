@@ -30,7 +30,8 @@ from typing import Any
 from bulk_update.api import client as pcc
 from bulk_update.api.pacing import TokenBucket
 from bulk_update.emulator import Emulator
-from bulk_update.export.job import ExportFilters, export_opportunities
+from bulk_update.export.filters import ExportFilters
+from bulk_update.export.job import export_opportunities
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "opportunities.json"
 

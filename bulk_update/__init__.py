@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "write_template": "bulk_update.template",
     # their settings and reports
     "ApplySettings": "bulk_update.run.apply",
-    "ExportFilters": "bulk_update.export.job",
+    "ExportFilters": "bulk_update.export.filters",
     "JobReport": "bulk_update.run.validate",
     "ExportReport": "bulk_update.export.job",
     # Partner Central
@@ -118,7 +118,8 @@ if TYPE_CHECKING:
         RunFolderError,
         SheetError,
     )
-    from bulk_update.export.job import ExportFilters, ExportReport, export_opportunities
+    from bulk_update.export.filters import ExportFilters
+    from bulk_update.export.job import ExportReport, export_opportunities
     from bulk_update.problems import Change, Outcome, Problem, Severity
     from bulk_update.run.apply import ApplySettings, apply_file
     from bulk_update.run.rollback import rollback_run

@@ -21,14 +21,13 @@ from openpyxl import load_workbook
 
 from bulk_update.cli import main
 from bulk_update.errors import BulkUpdateError, ColumnError, OutputExists
+from bulk_update.export.filters import ExportFilters, read_ids
 from bulk_update.export.job import (
     CELL_LIMIT,
     DEFAULT_COLUMNS,
-    ExportFilters,
     Read,
     ReadResult,
     export_opportunities,
-    read_ids,
 )
 from bulk_update.payload import record_to_row
 from bulk_update.problems import Outcome

@@ -20,7 +20,8 @@ from conftest import FAST, client_for
 from bulk_update.api import client as pcc
 from bulk_update.cli import main
 from bulk_update.errors import BulkUpdateError
-from bulk_update.export.job import ExportFilters, export_opportunities
+from bulk_update.export.filters import ExportFilters
+from bulk_update.export.job import export_opportunities
 from bulk_update.export.search import FALLBACK_NOTE, SearchNotEnabled, parse_tag, tree
 from bulk_update.problems import Outcome
 from bulk_update.run.apply import ApplySettings, apply_file

@@ -69,7 +69,7 @@ def _repeated(name: str, dest: str, metavar: str, help: str) -> Any:
 def _filters(ids: str | None, tags: tuple[str, ...], **given: Any) -> Any:
     """The filters given, as the library's :class:`ExportFilters` (``--ids`` read,
     each ``--tag`` split at its ``=``)."""
-    from bulk_update.export.job import ExportFilters, read_ids
+    from bulk_update.export.filters import ExportFilters, read_ids
     from bulk_update.export.search import parse_tag
 
     return ExportFilters(

@@ -36,7 +36,7 @@ from bulk_update.errors import BulkUpdateError
 from bulk_update.times import instant
 
 if TYPE_CHECKING:
-    from bulk_update.export.job import ExportFilters
+    from bulk_update.export.filters import ExportFilters
 
 SEARCH = "SearchOpportunities"
 NOT_ENABLED = "SEARCH_OPPORTUNITIES_NOT_ENABLED"

@@ -23,7 +23,6 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,8 +36,8 @@ from xlsxwriter.worksheet import Worksheet
 from bulk_update import fields as cat
 from bulk_update.errors import BulkUpdateError
 from bulk_update.fields import Catalog, Field
+from bulk_update.guidance import DATE_EXAMPLE, add_rule_formats, cell_validation, example, meaning
 from bulk_update.sheet import rules as rulebook
-from bulk_update.sheet.messages import pattern_message
 from bulk_update.workbook import CLEAR_TEXT as CLEAR
 from bulk_update.workbook import DATA_SHEET as DATA_SHEET
 from bulk_update.workbook import GUIDE_SHEET as GUIDE_SHEET
@@ -97,42 +96,6 @@ TOP_LEVEL = "Opportunity"
 """The section name for fields at the request's top level (``OpportunityType``)."""
 PALETTE = ("#DDEBF7", "#E2EFDA", "#FFF2CC", "#FCE4D6", "#EDE2F6", "#DEEAF1", "#F2F2F2")
 KEY_COLOUR = "#BFBFBF"
-
-# Examples for text fields, by catalog key (member name as a fallback). A test
-# checks each against its field's pattern and length, and that every field
-# with a pattern has one.
-EXAMPLES: dict[str, str] = {
-    cat.IDENTIFIER: "O1234567",
-    cat.LAST_MODIFIED: "2026-01-15T10:30:00Z",
-    "PartnerOpportunityIdentifier": "CRM-000042",
-    "Customer.Account.OtherIndustry": "Space tourism",
-    "Customer.Account.CompanyName": "Example Corp",
-    "Customer.Account.WebsiteUrl": "https://www.example.com",
-    "Customer.Account.AwsAccountId": "012345678901",
-    "Customer.Account.Address.City": "Cambridge",
-    "Customer.Account.Address.PostalCode": "02139",
-    "Customer.Account.Address.StreetAddress": "1 Main Street",
-    "Customer.Account.Duns": "012345678",
-    "Email": "jane.doe@example.com",
-    "FirstName": "Jane",
-    "LastName": "Doe",
-    "BusinessTitle": "Head of IT",
-    "Phone": "+14155550100",
-    "Amount": "2500.00",
-    "TargetCompany": "AWS",
-    "EstimationUrl": "https://calculator.aws/#/estimate?id=0123456789abcdef0123456789abcdef",
-    "Project.ExpectedContractDuration.Value": "12",
-    "Project.Title": "Data lake migration",
-    "Project.CustomerBusinessProblem": "Nightly reports take 9 hours; the customer needs them by 7 am.",
-    "Project.RelatedOpportunityIdentifier": "O7654321",
-    "Project.OtherCompetitorNames": "Acme Cloud",
-    "Project.OtherSolutionDescription": "Managed data platform",
-    "Project.AdditionalComments": "Budget approved for Q3",
-    "Marketing.CampaignName": "CAMP-2026-Q1",
-    "LifeCycle.NextSteps": "Follow up after the customer's budget review",
-}
-DATE_EXAMPLE = "2026-12-31"
-
 
 @dataclass(frozen=True)
 class TemplateColumn:
@@ -231,35 +194,6 @@ def task_columns(task: str | None = None, catalog: Catalog | None = None) -> lis
 
 
 # -- what a column says about itself --------------------------------------------
-
-
-def meaning(f: Field | None, header: str) -> str:
-    """The first sentence of the field's documentation, in plain text."""
-    if f is None:
-        if header == cat.IDENTIFIER:
-            return "The opportunity's id: O followed by digits. Required on every row."
-        return (
-            "The version of the record this row was edited from, as an export writes it. "
-            "Leave it empty unless you copied it from an export."
-        )
-    blocks = re.sub(r"</?(?:p|li|ul|ol|br|div)\b[^>]*>", " ", f.doc)
-    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", blocks)).split())
-    first = re.split(r"(?<=[.!?])\s+", text, maxsplit=1)[0]
-    return first or f.key
-
-
-def example(f: Field | None, header: str) -> str:
-    """A value that fits the column."""
-    if f is None:
-        return EXAMPLES[header]
-    if f.kind == "date":
-        return DATE_EXAMPLE
-    member = f.path[-1]
-    if f.key in EXAMPLES or member in EXAMPLES:
-        return EXAMPLES.get(f.key, EXAMPLES.get(member, ""))
-    if f.allowed:
-        return "; ".join(f.allowed[:2]) if f.kind == "list" else f.allowed[0]
-    return ""
 
 
 def _shortened(values: tuple[str, ...], limit: int = 8) -> str:
@@ -382,55 +316,6 @@ def _validation(column: TemplateColumn, col: int, source: str | None) -> dict[st
             "error_message": f"At most {f.max_length} characters.",
         }
     return None
-
-
-def cell_validation(f: Field, clearable: bool, cell: str) -> dict[str, Any] | None:
-    """A custom validation from the field's pattern and length (rules.cell_check), if any.
-
-    The error box says what ``validate`` says of the same mistake.
-    """
-    check = rulebook.cell_check(f, clearable=clearable)
-    if check is None:
-        return None
-    if f.pattern:
-        title, said = "Not the form the API accepts", pattern_message(f, None)
-    else:
-        title = "Wrong length"
-        said = f"this value must be {f.min_length:,} to {f.max_length:,} characters"
-    message = said[0].upper() + said[1:] + (f". {CLEAR} empties the field." if clearable else ".")
-    return {
-        "validate": "custom",
-        "value": "=" + check.at(cell),
-        "error_title": title,
-        "error_message": message[:255],
-    }
-
-
-NEEDS_FILL = {"bg_color": "#FFEB9C", "font_color": "#7F6000"}
-"""A cell a rule now needs (yellow, as the AWS console marks required cells)."""
-NEEDS_CLEAR = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
-"""A value a rule refuses with the row's other cells (red)."""
-
-
-def add_rule_formats(
-    book: xlsxwriter.Workbook, ws: Worksheet, headers: list[str], last_row: int = LAST_ROW
-) -> list[rulebook.Flag]:
-    """Colour the cells the cross-field rules (rules.RULES) flag; return the flags written."""
-    refs = {h: f"${column_letter(n)}2" for n, h in enumerate(headers)}
-    # In column order: the rules may list a list's items in any order (one of
-    # them sorts a set), and the workbook's bytes must not depend on it.
-    flags = sorted(rulebook.row_flags(refs), key=lambda flag: headers.index(flag.header))
-    formats = {"fill": book.add_format(NEEDS_FILL), "clear": book.add_format(NEEDS_CLEAR)}
-    for flag in flags:
-        col = headers.index(flag.header)
-        ws.conditional_format(
-            1,
-            col,
-            last_row,
-            col,
-            {"type": "formula", "criteria": "=" + flag.condition, "format": formats[flag.needs]},
-        )
-    return flags
 
 
 def _write_data_sheet(

@@ -276,7 +276,7 @@ def test_examples_fit_their_fields() -> None:
         if f is None:
             continue
         if f.pattern or f.kind == "date":
-            assert sample, f"{column.header} needs an example in template.EXAMPLES"
+            assert sample, f"{column.header} needs an example in guidance.EXAMPLES"
         if f.pattern and sample:
             assert re.fullmatch(f.pattern, sample), (column.header, sample)
         if f.max_length and sample:

@@ -54,6 +54,7 @@ from xlsxwriter.worksheet import Worksheet
 from bulk_update import fields as _catalog
 from bulk_update.csvtext import escape, needs_escape
 from bulk_update.fields import Field
+from bulk_update.guidance import add_rule_formats, cell_validation, meaning
 from bulk_update.sheet.baseline import sidecar_paths as sidecar_paths
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
@@ -103,7 +104,6 @@ def _hint(column: Column) -> tuple[str, str]:
     if f is None or column.read_only:
         return title, "Read-only: exported for reference, never written."
     parts: list[str] = []
-    from bulk_update.template import meaning  # the template's wording of the field's doc
 
     first = meaning(f, column.name).rstrip(".")
     parts.append(first[:120] + ("..." if len(first) > 120 else "") + ".")
@@ -199,7 +199,6 @@ def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
 
 
 def _cell_check(f: Field, col: int) -> dict[str, Any] | None:
-    from bulk_update.template import cell_validation  # the template's formula and wording
 
     return cell_validation(f, not f.required, f"{column_letter(col)}2")
 
@@ -288,7 +287,6 @@ class XlsxSink(Sink):
             _validate(self.ws, col, c, self.lists)
             self.ws.write_string(0, col, c.name, head_ro if c.read_only else head_edit)
             self.base.write_string(0, col, c.name, self.text)
-        from bulk_update.template import add_rule_formats  # the template's colours
 
         add_rule_formats(book, self.ws, [c.name for c in columns], last_row=LAST_ROW)
         self.ws.freeze_panes(1, 1)

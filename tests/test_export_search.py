@@ -23,7 +23,7 @@ from bulk_update.errors import BulkUpdateError
 from bulk_update.export.job import ExportFilters, export_opportunities
 from bulk_update.export.search import FALLBACK_NOTE, SearchNotEnabled, parse_tag, tree
 from bulk_update.problems import Outcome
-from bulk_update.run.jobs import ApplySettings, apply_file
+from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.sheet import read as readers
 
 PRIYA = "priya.natarajan@partner.example.com"

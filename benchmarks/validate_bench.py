@@ -428,8 +428,10 @@ def child_floor(path: str, out: str, stream: bool = False) -> dict[str, Any]:
         return CalamineWorkbook.from_path(path).get_sheet_by_index(0).to_python()
 
     if stream:  # rows written as calamine gives them: no list of every row in Python
+        # ZIP64 as ResultsWriter allows it: a million rows' sheet XML is over 2 GiB.
         book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_numbers": False,
-                                         "strings_to_urls": False, "strings_to_formulas": False})  # fmt: skip
+                                         "strings_to_urls": False, "strings_to_formulas": False,
+                                         "use_zip64": True})  # fmt: skip
         ws = book.add_worksheet("Results")
         put = ws.write_string
         cells = 0

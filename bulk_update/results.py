@@ -236,7 +236,9 @@ class ResultsWriter:
     def __init__(self, path: str | Path, headers: Sequence[str], command: str) -> None:
         self.path = Path(path)
         self.headers = list(headers)
-        self.book = xlsxwriter.Workbook(str(self.path), WORKBOOK_OPTIONS)
+        # ZIP64 allowed: the Results sheet of Excel's 1,048,575 rows is over 2 GiB of
+        # XML, which zipfile refuses without it (a small file is written as before).
+        self.book = xlsxwriter.Workbook(str(self.path), {**WORKBOOK_OPTIONS, "use_zip64": True})
         self.book.set_properties({"title": f"bulk-update {command} results"})
         self.st = _Styles(self.book)
         self.results_ws = self.book.add_worksheet("Results")

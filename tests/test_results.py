@@ -316,3 +316,22 @@ def test_retry_reads_back_through_the_reader(tmp_path: Path, as_csv: bool) -> No
     sheet = readers.read_sheet(path)
     assert sheet.headers == HEADERS
     assert sheet.cells.values.tolist() == RETRY_ROWS
+
+
+def test_results_writer_may_grow_past_zip_limits_and_small_files_stay_plain(
+    tmp_path: Path,
+) -> None:
+    """A million rows' Results sheet is over 2 GiB of XML: without ZIP64 the
+    close failed (measured at 1,048,575 rows). A small file keeps plain zip records."""
+    import zipfile
+
+    from bulk_update.results import ResultsWriter
+
+    writer = ResultsWriter(tmp_path / "r.xlsx", ["Identifier"], "validate")
+    assert writer.book.allow_zip64
+    writer.add([RowResult(2, "O1", Outcome.VALID, "", [], ["O1"])])
+    path = writer.close(_summary(command="validate"))
+    with zipfile.ZipFile(path) as z:
+        extras = [i.extra for i in z.infolist()]
+    assert all(b"\x01\x00" not in e[:2] for e in extras)  # no ZIP64 extra field
+    assert openpyxl.load_workbook(path)["Results"]["B2"].value == "O1"

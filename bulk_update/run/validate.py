@@ -23,7 +23,7 @@ from xlsxwriter.exceptions import FileCreateError
 
 from bulk_update import fields as cat
 from bulk_update.errors import BulkUpdateError
-from bulk_update.problems import Outcome, Problem
+from bulk_update.problems import Change, Outcome, Problem
 from bulk_update.results import ResultsWriter, RowResult, RunSummary
 from bulk_update.run.folder import FILE_MODE, RunFolder
 from bulk_update.sheet import checks, chunks, columns
@@ -90,6 +90,13 @@ def default_out(path: Path, suffix: str) -> Path:
     return path.with_name(f"{path.stem}.{suffix}.xlsx")
 
 
+_NO_CHANGES: list[Change] = []
+_NO_CELLS: list[str] = []
+"""The report's results keep no changes and no cells: all of them share these two
+empty lists (never filled) instead of two new ones each, which is 112 bytes a row,
+about 110 MB on a sheet of 1,048,575 rows."""
+
+
 def validate_file(
     path: Path,
     *,
@@ -134,7 +141,10 @@ def validate_file(
             rows = row_results(loaded, valid)
             writer.add(rows, report.problems)
             problems.extend(report.problems)
-            results.extend(RowResult(r.row, r.identifier, r.outcome, r.message) for r in rows)
+            results.extend(
+                RowResult(r.row, r.identifier, r.outcome, r.message, _NO_CHANGES, _NO_CELLS)
+                for r in rows
+            )
             del rows, loaded, report, part
         summary = RunSummary("validate", catalog, str(path), started, datetime.now(UTC))
         written = writer.close(summary)

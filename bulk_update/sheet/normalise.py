@@ -86,6 +86,8 @@ def _normalise_column(spec: Spec, raw: pd.Series) -> tuple[pd.Series, dict[int, 
     Each distinct cell text is handled once, so repeated values cost nothing.
     """
     mapper, noted = _mapper(spec)
+    if mapper is None:
+        return _trimmed(raw), {}
 
     def one(text: object) -> tuple[str | None, str | None]:
         t = text.strip() if isinstance(text, str) else ""
@@ -108,6 +110,25 @@ def _normalise_column(spec: Spec, raw: pd.Series) -> tuple[pd.Series, dict[int, 
         for i in np.isin(codes, noted_codes).nonzero()[0]:
             notes[int(i)] = done[codes[i]][1]  # type: ignore[assignment]
     return out, notes
+
+
+def _trimmed(raw: pd.Series) -> pd.Series:
+    """A column kept as written (free text): each cell trimmed, empty as None, ``#CLEAR``.
+
+    One pass over the cells, without finding the distinct values first: such a
+    column's values are mostly all different, so that search would save nothing.
+    """
+    clear = CLEAR_TEXT
+    values = np.empty(len(raw), dtype=object)
+    values[:] = [
+        None
+        if not (t := v.strip() if isinstance(v, str) else "")
+        else clear
+        if t[0] == "#" and t.upper() == clear
+        else t
+        for v in raw.tolist()
+    ]
+    return pd.Series(values, index=raw.index, dtype=object)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

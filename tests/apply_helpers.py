@@ -88,3 +88,15 @@ def pick(
 
 def writes(emu: Any) -> dict[str, int]:
     return dict(emu.counters()["writes_per_id"])
+
+
+def apply_rows(emu: Any, tmp_path: Path, rows: list[dict[str, str]], **settings: Any) -> Any:
+    """Apply these rows (written as a CSV in ``tmp_path``) to the emulator's Sandbox
+    catalog, the run folder under ``tmp_path / "runs"``; ``pc=`` is for make_pc."""
+    from bulk_update.run.apply import ApplySettings, apply_file
+
+    sheet = write_sheet(tmp_path / "sheet.csv", rows)
+    pc = make_pc(emu.url, **settings.pop("pc", {}))
+    return apply_file(
+        sheet, pc, ApplySettings(catalog="Sandbox", run_dir=tmp_path / "runs", **settings)
+    )

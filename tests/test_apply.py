@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_helpers import make_pc, pick, strip_volatile, without, write_sheet, writes
+from apply_helpers import apply_rows, pick, strip_volatile, without, writes
 from conftest import FAST
 from openpyxl import load_workbook
 
 from bulk_update.problems import Outcome
-from bulk_update.run.apply import ApplySettings, apply_file
 
 
 @pytest.fixture
@@ -23,12 +22,7 @@ def emu(fresh_emulator: Any) -> Any:
     return fresh_emulator(**FAST)
 
 
-def run(emu: Any, tmp_path: Path, rows: list[dict[str, str]], **settings: Any) -> Any:
-    sheet = write_sheet(tmp_path / "sheet.csv", rows)
-    pc = make_pc(emu.url, **settings.pop("pc", {}))
-    return apply_file(
-        sheet, pc, ApplySettings(catalog="Sandbox", run_dir=tmp_path / "runs", **settings)
-    )
+run = apply_rows
 
 
 def outcomes(report: Any) -> dict[str, Outcome]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import botocore
 import pytest
-from apply_helpers import make_pc, pick, strip_volatile, write_sheet, writes
+from apply_helpers import apply_rows, make_pc, pick, strip_volatile, write_sheet, writes
 from conftest import FAST, client_for
 
 from bulk_update.api import drift
@@ -57,13 +57,7 @@ def grow(emu: Any, ident: str, **where: Any) -> dict[str, Any]:
     return emu.record("Sandbox", ident)
 
 
-def run(emu: Any, tmp_path: Path, rows: list[dict[str, str]], **settings: Any) -> Any:
-    sheet = write_sheet(tmp_path / "sheet.csv", rows)
-    return apply_file(
-        sheet,
-        make_pc(emu.url),
-        ApplySettings(catalog="Sandbox", run_dir=tmp_path / "runs", **settings),
-    )
+run = apply_rows
 
 
 def sent(emu: Any) -> int:

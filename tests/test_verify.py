@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_helpers import make_pc, pick, write_sheet, writes
+from apply_helpers import apply_rows, make_pc, pick, write_sheet, writes
 from click.testing import CliRunner
 from conftest import FAST
 
 from bulk_update.cli import main
 from bulk_update.problems import Outcome, Severity
-from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.run.rollback import rollback_run
 
 
@@ -26,13 +25,7 @@ def emu(fresh_emulator: Any) -> Any:
     return fresh_emulator(**FAST)
 
 
-def run(emu: Any, tmp_path: Path, rows: list[dict[str, str]], **settings: Any) -> Any:
-    sheet = write_sheet(tmp_path / "sheet.csv", rows)
-    return apply_file(
-        sheet,
-        make_pc(emu.url),
-        ApplySettings(catalog="Sandbox", run_dir=tmp_path / "runs", **settings),
-    )
+run = apply_rows
 
 
 def reads(emu: Any) -> int:

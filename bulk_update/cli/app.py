@@ -100,17 +100,14 @@ def _report(report: Any, as_json: bool, notes: tuple[str, ...] = ()) -> None:
     click.echo(f"Results: {report.results_path}", err=True)
     if report.retry_path:
         click.echo(f"Rows to fix and run again: {report.retry_path}", err=True)
-    stopped = str(report.summary.extra.get("stopped") or "")
+    resume = f"bulk-update apply --resume {report.run_dir} --catalog {report.summary.catalog}"
+    said = str(report.summary.extra.get("stopped") or "")  # the stop line may name it already
     if (
         report.run_dir
-        and "--resume" not in stopped  # the stop line already says how to resume
+        and resume not in said
         and any(r.outcome is Outcome.SKIPPED for r in report.results)
     ):
-        click.echo(
-            f"Resume with: bulk-update apply --resume {report.run_dir} "
-            f"--catalog {report.summary.catalog}",
-            err=True,
-        )
+        click.echo(f"Resume with: {resume}", err=True)
 
 
 def _print_notes(notes: list[str], prefix: str = "Note") -> None:

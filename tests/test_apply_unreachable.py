@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 from apply_helpers import make_pc, write_sheet
 from conftest import FAST
 
@@ -101,6 +102,14 @@ def test_a_dead_endpoint_stops_the_run_at_once_and_a_resume_finishes_it(
     assert all(ends[n].message.startswith("cannot reach") for n in skipped)
     assert report.exit_code == 1
     assert report.results_path.is_file()
+    # the contract's results workbook of a run that stopped early: every row, the
+    # ones it did not reach as skipped
+    sheet_rows = list(
+        openpyxl.load_workbook(report.results_path, read_only=True)["Results"].iter_rows(
+            min_row=2, values_only=True
+        )
+    )
+    assert {(r[0], r[2]) for r in sheet_rows} == {(n, str(e.outcome)) for n, e in ends.items()}
 
     # the journal: what ended updated is done, a write on the wire is left in flight
     assert report.run_dir is not None

@@ -74,6 +74,10 @@ class RowEdit:
     edits: dict[Path, Value] = field(default_factory=dict)
     columns: dict[Path, str] = field(default_factory=dict)
     """For each edited path, the sheet column it came from (for messages)."""
+    calls: dict[str, Value] = field(default_factory=dict)
+    """The row's call cells (:mod:`bulk_update.calls`) by canonical header
+    (``Assignee.Email``, ``RelatedEntityIdentifiers.Solutions``, ``Submit.InvolvementType``):
+    the owner, related entities and submission it asks for; empty cells absent."""
 
 
 _INDEXED = re.compile(r"^(?P<list>[^\[\]]+)\[(?P<index>\d+)\]\.(?P<member>[^\[\]]+)$")

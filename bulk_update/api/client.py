@@ -36,7 +36,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -74,6 +74,16 @@ from bulk_update.fields import REGION
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
+WRITES = frozenset(
+    {
+        "UpdateOpportunity",
+        "AssignOpportunity",
+        "AssociateOpportunity",
+        "DisassociateOpportunity",
+        "SubmitOpportunity",
+    }
+)
+"""The write operations the tool sends (each paced as a write)."""
 IDS_PER_LIST = 20
 
 NO_CREDENTIALS = (
@@ -355,6 +365,15 @@ class PartnerCentral:
             "UpdateOpportunity", payload.get("Identifier"), **{**payload, "Catalog": self.catalog}
         )
 
+    def send_call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Send one of a row's other write calls (AssignOpportunity, AssociateOpportunity,
+        DisassociateOpportunity, SubmitOpportunity: :mod:`bulk_update.calls`), paced as a
+        write.  Raises :class:`WriteUncertain` when the answer was lost after sending."""
+        if operation not in WRITES:
+            raise ValueError(f"{operation} is not a write this client sends")
+        identifier = params.get("Identifier") or params.get("OpportunityIdentifier")
+        return self._call(operation, identifier, **{**params, "Catalog": self.catalog})
+
     # -- the retry loop ----------------------------------------------------------
 
     def _backoff(self, attempt: int) -> float:
@@ -364,7 +383,7 @@ class PartnerCentral:
             return self._rng.uniform(0, ceiling)
 
     def _call(self, operation: str, identifier: str | None, **params: Any) -> dict[str, Any]:
-        is_write = operation == "UpdateOpportunity"
+        is_write = operation in WRITES
         limiter = self.write_limiter if is_write else self.read_limiter
         method = getattr(self.client, _snake(operation))
         started = self._clock()

@@ -76,6 +76,9 @@ _TABLE: tuple[Code, ...] = (
     Code("locked", E, "the review status forbids changing this field now", "decide"),
     Code("changed-on-both-sides", E, "you and someone in Partner Central changed the same field since the export", "decide"),
     Code("enum-newer-service", W, "a value the installed enum lacks, in a field where the record already holds such values: sent, the service judges it", "decide"),
+    Code("too-many-entities", E, "more related entities of one kind than an opportunity takes", "decide"),
+    Code("last-solution", E, "#CLEAR on the last solution: it can only be replaced, never removed", "decide"),
+    Code("not-submittable", E, "asked to submit an opportunity whose review status cannot be submitted", "decide"),
     Code("unknown-member", E, "the record holds a field the installed botocore does not know: a write would erase it", "decide"),
     # -- the write and its read-back ----------------------------------------------
     Code("not-kept", W, "Partner Central answered the write but kept another value than sent", "run"),

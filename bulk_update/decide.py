@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from bulk_update import review as locks
 from bulk_update.api import drift
+from bulk_update.calls import Call
 from bulk_update.fields import Field
 from bulk_update.merge import (
     Payload,
@@ -48,7 +49,10 @@ class Decision:
     problems: list[Problem] = field(default_factory=list)
     live: Mapping[str, Any] | None = None
     payload: Payload | None = None
-    """The full UpdateOpportunity body (with Identifier and LastModifiedDate)."""
+    """The full UpdateOpportunity body (with Identifier and LastModifiedDate), or None
+    when the row's fields need no update."""
+    calls: list[Call] = field(default_factory=list)
+    """The row's other calls (:mod:`bulk_update.calls`), sent in order after the update."""
 
     @property
     def writes(self) -> bool:

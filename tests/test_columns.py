@@ -205,8 +205,6 @@ def test_plain_list_whole_and_spread_is_an_error(cat: Catalog) -> None:
         ("LifeCycle.ReviewStatusReason", None),
         ("LifeCycle.NextStepsHistory[1].Time", 0),
         ("OpportunityTeam[2].Email", 1),
-        ("RelatedEntityIdentifiers.Solutions", None),
-        ("RelatedEntityIdentifiers.Solutions[1]", 0),
         ("Arn", None),
         ("CreatedDate", None),
     ],
@@ -257,7 +255,7 @@ def test_aws_sample_exporter_header_row(cat: Catalog) -> None:
         (4, "field", "Customer.Contacts[].Email", 0),
         (5, "field", "PrimaryNeedsFromAws", 0),
         (6, "field", "PrimaryNeedsFromAws", 1),
-        (7, "read-only", "RelatedEntityIdentifiers.Solutions", 0),
+        (7, "call", "RelatedEntityIdentifiers.Solutions", 0),
         (8, "read-only", "OpportunityTeam[].Email", 0),
         (9, "read-only", "LifeCycle.NextStepsHistory[].Time", 0),
         (10, "read-only", "CreatedDate", None),
@@ -410,3 +408,14 @@ def test_every_known_column_resolves_to_itself(cat: Catalog) -> None:
     assert all(c.role != "ignored" for c in lay.columns)
     updatable = resolve(known_columns(cat), cat)
     assert all(c.role == "field" for c in updatable.columns[1:])
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["RelatedEntityIdentifiers.Solutions", "Assignee.Email", "Submit.InvolvementType"],
+)
+def test_call_columns(cat: Catalog, header: str) -> None:
+    """The owner, related-entity and submission columns are the calls' (issue 16),
+    not read-only: the sheet says the state it wants."""
+    c = one(cat, header)
+    assert c.role == "call" and not c.writable and c.field is not None

@@ -334,6 +334,8 @@ def _row_edits(
         columns.append(parts[0])
     stamps = next((df[s.name].tolist() for s in specs if s.column.role == "last-modified"), None)
     header_of = dict(zip(paths, headers, strict=True))
+    call_specs = [s for s in specs if s.column.role == "call"]
+    call_cells = [_converted(s, df) for s in call_specs]
     out: list[RowEdit | None] = []
     for i, cells in enumerate(zip(*columns, strict=True) if columns else ([()] * len(sheet))):
         if i in bad_rows:
@@ -341,6 +343,11 @@ def _row_edits(
             continue
         stamp = stamps[i] if stamps is not None else None
         edit = {p: v for p, v in zip(paths, cells, strict=True) if v is not None}
+        asked = {
+            s.column.canonical: v[i]
+            for s, v in zip(call_specs, call_cells, strict=True)
+            if v[i] is not None
+        }
         out.append(
             RowEdit(
                 sheet.row_numbers[i],
@@ -348,6 +355,7 @@ def _row_edits(
                 parse_timestamp(stamp) if isinstance(stamp, str) else None,
                 edit,
                 {p: header_of[p] for p in edit},
+                asked,
             )
         )
     return out

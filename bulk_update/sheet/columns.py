@@ -22,10 +22,13 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from bulk_update import calls as _calls
 from bulk_update.errors import ColumnError
 from bulk_update.fields import CATALOG_COLUMN, IDENTIFIER, LAST_MODIFIED, Catalog, Field
 
-Role = Literal["identifier", "last-modified", "catalog", "field", "read-only", "ignored"]
+Role = Literal["identifier", "last-modified", "catalog", "field", "call", "read-only", "ignored"]
+"""``call``: a column of the calls beside UpdateOpportunity (:mod:`bulk_update.calls`):
+the owner, a related-entity kind, the submission."""
 
 # Headers that frame a row rather than name a field, by their lower-case spelling.
 _FRAME_ROLES: dict[str, Role] = {
@@ -107,6 +110,11 @@ class Layout:
         """The columns the tool writes, in sheet order."""
         return self.by_role("field")
 
+    @property
+    def calls(self) -> list[Column]:
+        """The owner, related-entity and submission columns, in sheet order."""
+        return self.by_role("call")
+
 
 # ---------------------------------------------------------------- spellings
 
@@ -124,7 +132,7 @@ class _Names:
 def _names(catalog: Catalog) -> _Names:
     plain: dict[str, Field] = {}
     members: dict[tuple[str, str], Field] = {}
-    for f in (*catalog.fields, *catalog.read_only):
+    for f in (*_calls.column_fields(), *catalog.fields, *catalog.read_only):
         if f.list_at is None:
             plain.setdefault(f.key.lower(), f)
         else:
@@ -262,6 +270,8 @@ def _parse(position: int, header: str, names: _Names) -> _Parsed | None:
 
 
 def _role(f: Field) -> Role:
+    if _calls.is_call_column(f.key):
+        return "call"
     return "read-only" if f.read_only else "field"
 
 

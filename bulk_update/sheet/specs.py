@@ -220,7 +220,7 @@ def column_specs(
     specs: list[Spec] = []
     for col in layout.columns:
         name = f"c{col.position}"
-        if col.role == "field" and col.field is not None and not col.field.read_only:
+        if col.role in ("field", "call") and col.field is not None and not col.field.read_only:
             specs.append(_field_spec(name, col, col.field))
         elif col.role == "identifier":
             specs.append(_identifier_spec(name, col, duplicates))

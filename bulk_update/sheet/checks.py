@@ -343,11 +343,11 @@ def _row_edits(
             continue
         stamp = stamps[i] if stamps is not None else None
         edit = {p: v for p, v in zip(paths, cells, strict=True) if v is not None}
-        asked = {
-            s.column.canonical: v[i]
-            for s, v in zip(call_specs, call_cells, strict=True)
-            if v[i] is not None
-        }
+        asked: dict[str, Value] = {}
+        for s, v in zip(call_specs, call_cells, strict=True):
+            cell = v[i]
+            if cell is not None:
+                asked[s.column.canonical] = cell
         out.append(
             RowEdit(
                 sheet.row_numbers[i],

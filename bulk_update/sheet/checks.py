@@ -31,7 +31,7 @@ from bulk_update import fields as _catalog
 from bulk_update.fields import Catalog, Field
 from bulk_update.payload import CLEAR, CLEAR_TEXT, Path, RowEdit, Value, field_path, to_payload
 from bulk_update.problems import Problem, Severity
-from bulk_update.sheet import rules
+from bulk_update.sheet import callrules, rules
 from bulk_update.sheet.baseline import load_csv_baseline
 from bulk_update.sheet.columns import Column, Layout
 from bulk_update.sheet.messages import and_list
@@ -149,6 +149,7 @@ def check_sheet(
 
     errors = {(i, s.name) for i, s, _, _, sev in found if sev is Severity.ERROR}
     found.extend(_rule_problems(df, specs, errors, today))
+    found.extend(callrules.call_problems(df, specs))
     found.extend(p for p in norm.problems if p[2] == "normalised")
     found = _touched_only(sheet, ident_spec, found, norm.notes)
     return _report(sheet, specs, df, found, norm.notes, ident_spec)
@@ -335,7 +336,7 @@ def _row_edits(
     stamps = next((df[s.name].tolist() for s in specs if s.column.role == "last-modified"), None)
     header_of = dict(zip(paths, headers, strict=True))
     call_specs = [s for s in specs if s.column.role == "call"]
-    call_cells = [_converted(s, df) for s in call_specs]
+    asked_rows = callrules.asked_rows(call_specs, [_converted(s, df) for s in call_specs], len(df))
     out: list[RowEdit | None] = []
     for i, cells in enumerate(zip(*columns, strict=True) if columns else ([()] * len(sheet))):
         if i in bad_rows:
@@ -343,11 +344,6 @@ def _row_edits(
             continue
         stamp = stamps[i] if stamps is not None else None
         edit = {p: v for p, v in zip(paths, cells, strict=True) if v is not None}
-        asked: dict[str, Value] = {}
-        for s, v in zip(call_specs, call_cells, strict=True):
-            cell = v[i]
-            if cell is not None:
-                asked[s.column.canonical] = cell
         out.append(
             RowEdit(
                 sheet.row_numbers[i],
@@ -355,7 +351,7 @@ def _row_edits(
                 parse_timestamp(stamp) if isinstance(stamp, str) else None,
                 edit,
                 {p: header_of[p] for p in edit},
-                asked,
+                asked_rows[i],
             )
         )
     return out

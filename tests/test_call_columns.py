@@ -1,0 +1,251 @@
+"""The owner, related-entity and submission columns (issue 16), checked offline.
+
+Each call cell gets its model Field's own checks; these tests pin the rules
+across a row's call cells (bulk_update/sheet/callrules.py), the joining of a
+list spread over indexed columns, and the header help.  The expected columns
+come from the model (calls.assignee_fields(), submit_fields(), ENTITY_LIMITS),
+never from a list kept here.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from bulk_update import calls
+from bulk_update import fields as catalog
+from bulk_update.cli import main
+from bulk_update.payload import CLEAR
+from bulk_update.problems import Severity
+from bulk_update.run.validate import Loaded, load
+
+TODAY = dt.date(2026, 5, 1)
+CAT = catalog.load()
+OWNER = {
+    "Assignee.Email": "priya.natarajan@partner.example.com",
+    "Assignee.FirstName": "Priya",
+    "Assignee.LastName": "Natarajan",
+    "Assignee.BusinessTitle": "PartnerSalesManager",
+    "Assignee.Phone": "+12065550100",
+}
+REQUIRED_OWNER = [f.key for f in calls.assignee_fields() if f.required]
+SOLUTIONS = "RelatedEntityIdentifiers.Solutions"
+PRODUCTS = "RelatedEntityIdentifiers.AwsProducts"
+INVOLVEMENT = "Submit.InvolvementType"
+VISIBILITY = "Submit.Visibility"
+
+
+def write(path: Path, rows: list[dict[str, str]], headers: list[str] | None = None) -> Path:
+    """A CSV with ``headers`` (default: Identifier then the rows' columns); ids O1, O2..."""
+    columns = headers or list(dict.fromkeys(["Identifier", *(h for r in rows for h in r)]))
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, columns)
+        w.writeheader()
+        for i, r in enumerate(rows):
+            w.writerow({"Identifier": f"O{i + 1}", **r})
+    return path
+
+
+def checked(tmp_path: Path, rows: list[dict[str, str]], headers: list[str] | None = None) -> Loaded:
+    return load(write(tmp_path / "s.csv", rows, headers), sheet=None, run_catalog=None, today=TODAY)
+
+
+def found(loaded: Loaded, severity: Severity = Severity.ERROR) -> set[tuple[int, str, str]]:
+    """(Excel row, column, code) of every problem of that severity."""
+    return {
+        (int(p.row or 0), str(p.column), p.code)
+        for p in loaded.report.problems
+        if p.severity is severity
+    }
+
+
+def message(loaded: Loaded, row: int, column: str) -> str:
+    return next(p.message for p in loaded.report.problems if (p.row, p.column) == (row, column))
+
+
+# -- the owner ---------------------------------------------------------------------
+
+
+def test_the_model_marks_members_of_the_assignee_required() -> None:
+    """The premise of the next tests: AssignOpportunity's Assignee has required members."""
+    assert "Assignee.Email" in REQUIRED_OWNER and len(REQUIRED_OWNER) > 1
+    assert any(not f.required for f in calls.assignee_fields())
+
+
+def test_a_new_owner_needs_every_member_the_model_requires(tmp_path: Path) -> None:
+    headers = ["Identifier", *OWNER]
+    loaded = checked(
+        tmp_path,
+        [OWNER, {"Assignee.Email": OWNER["Assignee.Email"]}, {"Assignee.Phone": "+12065550100"}],
+        headers,
+    )
+    missing_for_email = {(3, k, "required") for k in REQUIRED_OWNER if k != "Assignee.Email"}
+    missing_for_phone = {(4, k, "required") for k in REQUIRED_OWNER}
+    assert found(loaded) == missing_for_email | missing_for_phone
+    assert loaded.report.edits[0] is not None
+    assert loaded.report.edits[0].calls == OWNER
+    text = message(loaded, 3, "Assignee.FirstName")
+    assert text.startswith("Assignee.FirstName is needed with the row's other Assignee cells")
+    assert "or empty every Assignee cell of this row" in text
+    assert OWNER["Assignee.Email"] not in text  # an owner's details are never quoted
+
+
+def test_an_owner_member_without_its_column_is_named_on_the_filled_cell(tmp_path: Path) -> None:
+    loaded = checked(tmp_path, [{"Assignee.Email": OWNER["Assignee.Email"]}])
+    assert found(loaded) == {(2, "Assignee.Email", "required")}
+    text = message(loaded, 2, "Assignee.Email")
+    for key in REQUIRED_OWNER:
+        assert key in text
+    assert "this sheet has no" in text and "columns: add them and fill them in" in text
+
+
+@pytest.mark.parametrize(
+    ("column", "code"),
+    [(f.key, "owner-cleared") for f in calls.assignee_fields()]
+    + [(f.key, "submit-cleared") for f in calls.submit_fields()],
+)
+def test_clear_is_no_value_for_an_owner_or_submission_cell(
+    tmp_path: Path, column: str, code: str
+) -> None:
+    rows = [{column: "#clear"}]
+    loaded = checked(tmp_path, rows)
+    assert found(loaded) == {(2, column, code)}
+    assert message(loaded, 2, column).startswith(f"#CLEAR is not a value for {column}: ")
+
+
+def test_clearing_the_owner_beside_a_full_owner_names_only_the_cleared_cell(
+    tmp_path: Path,
+) -> None:
+    loaded = checked(tmp_path, [{**OWNER, "Assignee.Phone": "#CLEAR"}])
+    assert found(loaded) == {(2, "Assignee.Phone", "owner-cleared")}
+    assert "cannot be emptied" in message(loaded, 2, "Assignee.Phone")
+
+
+# -- the submission ----------------------------------------------------------------
+
+
+def test_the_model_requires_the_involvement_type_of_a_submission() -> None:
+    required = {f.key: f.required for f in calls.submit_fields()}
+    assert required == {INVOLVEMENT: True, VISIBILITY: False}
+
+
+def test_visibility_without_an_involvement_type_is_an_error(tmp_path: Path) -> None:
+    loaded = checked(
+        tmp_path,
+        [{VISIBILITY: "Full"}, {INVOLVEMENT: "co-sell"}, {INVOLVEMENT: "Co-Sell", VISIBILITY: "Limited"}],
+        ["Identifier", INVOLVEMENT, VISIBILITY],
+    )  # fmt: skip
+    assert found(loaded) == {(2, INVOLVEMENT, "required")}
+    text = message(loaded, 2, INVOLVEMENT)
+    assert "SubmitOpportunity needs Submit.InvolvementType" in text
+    for value in calls.by_column()[INVOLVEMENT].enum:
+        assert value in text
+    assert [e.calls if e else None for e in loaded.report.edits[1:]] == [
+        {INVOLVEMENT: "Co-Sell"},
+        {INVOLVEMENT: "Co-Sell", VISIBILITY: "Limited"},
+    ]
+
+
+def test_visibility_in_a_sheet_without_the_involvement_column(tmp_path: Path) -> None:
+    loaded = checked(tmp_path, [{VISIBILITY: "Full"}])
+    assert found(loaded) == {(2, VISIBILITY, "required")}
+    assert f"this sheet has no {INVOLVEMENT} column" in message(loaded, 2, VISIBILITY)
+
+
+def test_a_submission_value_outside_the_enum_is_refused(tmp_path: Path) -> None:
+    loaded = checked(tmp_path, [{INVOLVEMENT: "Co Sell Please"}])
+    assert found(loaded) == {(2, INVOLVEMENT, "not-allowed")}
+
+
+# -- related entities ----------------------------------------------------------------
+
+
+def test_clear_asks_for_no_related_entity(tmp_path: Path) -> None:
+    loaded = checked(tmp_path, [{PRODUCTS: "#CLEAR", SOLUTIONS: "#clear"}])
+    assert found(loaded) == set()
+    edit = loaded.report.edits[0]
+    assert edit is not None and edit.calls == {PRODUCTS: CLEAR, SOLUTIONS: CLEAR}
+
+
+@pytest.mark.parametrize(("column", "item"), [(SOLUTIONS, "S-{}"), (PRODUCTS, "product-{}")])
+def test_more_identifiers_than_a_kind_takes_is_an_error_offline(
+    tmp_path: Path, column: str, item: str
+) -> None:
+    limit = calls.ENTITY_LIMITS[column.rsplit(".", 1)[1]]
+    at_limit = ";".join(item.format(n) for n in range(1, limit + 1))
+    over = ";".join(item.format(n) for n in range(1, limit + 2))
+    loaded = checked(tmp_path, [{column: at_limit}, {column: over}])
+    assert found(loaded) == {(3, column, "too-many-entities")}
+    assert f"{limit + 1} " in message(loaded, 3, column)
+    assert f"at most {limit}" in message(loaded, 3, column)
+    assert loaded.report.edits[0] is not None and loaded.report.edits[1] is None
+
+
+def test_an_identifier_written_twice_is_asked_once_with_a_note(tmp_path: Path) -> None:
+    limit = calls.ENTITY_LIMITS["Solutions"]
+    # every distinct one fits, though the cell holds more than the limit
+    cell = ";".join(f"S-{n}" for n in range(1, limit + 1)) + ";S-1"
+    loaded = checked(tmp_path, [{SOLUTIONS: cell}])
+    assert found(loaded) == set()
+    assert found(loaded, Severity.WARNING) == {(2, SOLUTIONS, "duplicate-entity")}
+    assert message(loaded, 2, SOLUTIONS).startswith("S-1 written more than once")
+    edit = loaded.report.edits[0]
+    assert edit is not None
+    assert edit.calls == {SOLUTIONS: tuple(f"S-{n}" for n in range(1, limit + 1))}
+
+
+def test_a_related_list_spread_over_indexed_columns_is_one_list(tmp_path: Path) -> None:
+    rows = [
+        {f"{SOLUTIONS}[0]": "S-1", f"{SOLUTIONS}[1]": "S-2;S-3"},
+        {f"{SOLUTIONS}[1]": "S-4"},
+        {f"{SOLUTIONS}[0]": "S-5", f"{SOLUTIONS}[1]": "S-5"},
+    ]
+    loaded = checked(tmp_path, rows)
+    assert found(loaded) == set()
+    assert found(loaded, Severity.WARNING) == {(4, f"{SOLUTIONS}[1]", "duplicate-entity")}
+    assert [e.calls if e else None for e in loaded.report.edits] == [
+        {SOLUTIONS: ("S-1", "S-2", "S-3")},
+        {SOLUTIONS: ("S-4",)},
+        {SOLUTIONS: ("S-5",)},
+    ]
+
+
+def test_the_limit_counts_a_spread_list_whole(tmp_path: Path) -> None:
+    limit = calls.ENTITY_LIMITS["Solutions"]
+    first = ";".join(f"S-{n}" for n in range(1, limit + 1))
+    loaded = checked(tmp_path, [{f"{SOLUTIONS}[1]": first, f"{SOLUTIONS}[2]": "S-99"}])
+    assert found(loaded) == {(2, f"{SOLUTIONS}[2]", "too-many-entities")}
+
+
+# -- through the command line -----------------------------------------------------------
+
+
+def test_validate_on_the_command_line_names_each_call_cell(tmp_path: Path) -> None:
+    sheet = write(
+        tmp_path / "calls.csv",
+        [
+            OWNER,
+            {"Assignee.Email": "#CLEAR"},
+            {SOLUTIONS: ";".join(f"S-{n}" for n in range(1, 12))},
+            {VISIBILITY: "Full"},
+            {INVOLVEMENT: "Co-Sell", PRODUCTS: "#CLEAR"},
+        ],
+    )
+    result = CliRunner().invoke(main, ["validate", str(sheet)])
+    assert result.exit_code == 1, result.output
+    book = load_workbook(tmp_path / "calls.results.xlsx", read_only=True)
+    errors = {(r[0], r[2], r[6]) for r in book["Errors"].iter_rows(min_row=2, values_only=True)}
+    outcomes = [r[2] for r in book["Results"].iter_rows(min_row=2, values_only=True)]
+    book.close()
+    assert errors == {
+        (3, "Assignee.Email", "owner-cleared"),
+        (4, SOLUTIONS, "too-many-entities"),
+        (5, INVOLVEMENT, "required"),
+    }
+    assert outcomes == ["valid", "invalid", "invalid", "invalid", "valid"]
+    assert "Traceback" not in result.output

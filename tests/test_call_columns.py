@@ -20,9 +20,11 @@ from openpyxl import load_workbook
 from bulk_update import calls
 from bulk_update import fields as catalog
 from bulk_update.cli import main
+from bulk_update.errors import ColumnError
 from bulk_update.payload import CLEAR
 from bulk_update.problems import Severity
 from bulk_update.run.validate import Loaded, load
+from bulk_update.sheet import columns
 
 TODAY = dt.date(2026, 5, 1)
 CAT = catalog.load()
@@ -220,6 +222,48 @@ def test_the_limit_counts_a_spread_list_whole(tmp_path: Path) -> None:
     first = ";".join(f"S-{n}" for n in range(1, limit + 1))
     loaded = checked(tmp_path, [{f"{SOLUTIONS}[1]": first, f"{SOLUTIONS}[2]": "S-99"}])
     assert found(loaded) == {(2, f"{SOLUTIONS}[2]", "too-many-entities")}
+
+
+# -- header help ---------------------------------------------------------------------
+
+
+def test_call_columns_are_the_models_in_their_order() -> None:
+    assert columns.call_columns() == [f.key for f in calls.column_fields()]
+    assert columns.call_columns()[0] == "Assignee.Email"
+    layout = columns.resolve(["Identifier", *columns.call_columns()], CAT)
+    assert [c.canonical for c in layout.calls] == columns.call_columns()
+
+
+def test_the_exports_known_columns_are_left_as_they_were() -> None:
+    """The owner and submission columns are no read-only fields of the record: the
+    export's list (known_columns) does not grow them; engineer export chooses."""
+    known = columns.known_columns(CAT, read_only=True)
+    assert not any(c.startswith(("Assignee.", "Submit.")) for c in known)
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [
+        ("Asignee.Email", "Assignee.Email"),
+        ("assignee.firstnme", "Assignee.FirstName"),
+        ("Submit.Involvment", INVOLVEMENT),
+        ("Owner email", "Assignee.Email"),
+        ("Owner first name", "Assignee.FirstName"),
+        ("Assignee email", "Assignee.Email"),
+        ("Involvement type", INVOLVEMENT),
+    ],
+)
+def test_a_misspelt_or_worded_call_header_suggests_its_column(header: str, column: str) -> None:
+    assert columns.suggest(header, CAT) == column
+    with pytest.raises(ColumnError) as e:
+        columns.resolve(["Identifier", header], CAT)
+    assert f"did you mean '{column}'?" in str(e.value)
+
+
+@pytest.mark.parametrize("header", ["Email", "Phone"])
+def test_a_last_part_shared_with_a_contacts_column_names_no_call_column(header: str) -> None:
+    """``Email`` alone may be the owner's or a contact's: the words match gives no answer."""
+    assert columns.suggest(header, CAT) is None
 
 
 # -- through the command line -----------------------------------------------------------

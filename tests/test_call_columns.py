@@ -12,19 +12,28 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
+from apply_helpers import apply_rows, make_pc
 from click.testing import CliRunner
+from conftest import FAST
 from openpyxl import load_workbook
 
 from bulk_update import calls
 from bulk_update import fields as catalog
 from bulk_update.cli import main
 from bulk_update.errors import ColumnError
-from bulk_update.payload import CLEAR
+from bulk_update.export.columns import sheet_columns
+from bulk_update.export.filters import ExportFilters
+from bulk_update.export.job import export_opportunities
+from bulk_update.export.sinks import CsvSink
+from bulk_update.payload import CLEAR, record_to_row
 from bulk_update.problems import Severity
+from bulk_update.run import enumcheck
 from bulk_update.run.validate import Loaded, load
 from bulk_update.sheet import columns
+from bulk_update.sheet.baseline import changed_calls, row_baselines
 
 TODAY = dt.date(2026, 5, 1)
 CAT = catalog.load()
@@ -293,3 +302,162 @@ def test_validate_on_the_command_line_names_each_call_cell(tmp_path: Path) -> No
     }
     assert outcomes == ["valid", "invalid", "invalid", "invalid", "valid"]
     assert "Traceback" not in result.output
+
+
+# -- the export's baseline ----------------------------------------------------------------
+
+
+def _edits(path: Path) -> tuple[Loaded, dict[int, dict[str, str]]]:
+    loaded = load(path, sheet=None, run_catalog="Sandbox", today=TODAY)
+    ids = [e.identifier if e else "" for e in loaded.report.edits]
+    bases, _notes = row_baselines(loaded.sheet, loaded.report.edits, ids)
+    return loaded, bases
+
+
+def _rewrite(path: Path, change: dict[tuple[str, str], str]) -> None:
+    """Edit cells of a csv export in place: (identifier, column) -> new text."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        for (ident, column), text in change.items():
+            if r["Identifier"] == ident:
+                r[column] = text
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.DictWriter(fh, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _owner_export(emu: Any, out: Path, ids: list[str]) -> Path:
+    """What the export must write for the owner and related entities (engineer export's
+    part): the record's row, and calls.asked_from_record's cells, through the export's
+    own csv writer, data and baseline alike."""
+    pc = make_pc(emu.url)
+    names = [*(f.key for f in calls.assignee_fields()), SOLUTIONS, PRODUCTS]
+    sink = CsvSink(out, sheet_columns(names, CAT))
+    for ident in ids:
+        record = dict(pc.get(ident))
+        row = record_to_row(record, CAT)
+        for key, value in calls.asked_from_record(record).items():
+            row[key] = (
+                ";".join(value)
+                if isinstance(value, tuple)
+                else ""
+                if value is CLEAR
+                else str(value)
+            )
+        sink.add(row)
+    sink.close([("catalog", "Sandbox")])
+    return out
+
+
+@pytest.fixture
+def emu(fresh_emulator: Any) -> Any:
+    return fresh_emulator(**FAST)
+
+
+def test_an_export_with_related_entity_columns_round_trips_with_its_baseline(
+    emu: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "export.csv"
+    ids = sorted(emu.records("Sandbox"))[:4]
+    export_opportunities(
+        make_pc(emu.url), out, columns=["LifeCycle.Stage", SOLUTIONS, PRODUCTS],
+        filters=ExportFilters(ids=tuple(ids)),
+    )  # fmt: skip
+    loaded, bases = _edits(out)
+    assert found(loaded) == set()
+    assert {c.canonical for c in loaded.layout.calls} == {SOLUTIONS, PRODUCTS}
+    edits = [e for e in loaded.report.edits if e is not None]
+    assert len(edits) == len(ids) and all(e.calls for e in edits)  # the cells are there...
+    assert [changed_calls(e, bases[e.row]) for e in edits] == [{}] * len(ids)  # ...untouched
+    live = {i: calls.related_of(emu.record("Sandbox", i)) for i in ids}
+    products = list(live[ids[0]]["AwsProducts"])
+    assert products, "the seed gives every record AWS products"
+    _rewrite(out, {
+        (ids[0], PRODUCTS): ";".join(reversed(products)),  # the same set: no change
+        (ids[1], PRODUCTS): ";".join([*live[ids[1]]["AwsProducts"], "AmazonRDS"]),
+    })  # fmt: skip
+    loaded, bases = _edits(out)
+    edits = [e for e in loaded.report.edits if e is not None]
+    assert [changed_calls(e, bases[e.row]) for e in edits] == [
+        {},
+        {PRODUCTS: (*live[ids[1]]["AwsProducts"], "AmazonRDS")},
+        {},
+        {},
+    ]
+
+
+def test_an_export_with_owner_columns_round_trips_and_an_owner_change_is_sent_whole(
+    emu: Any, tmp_path: Path
+) -> None:
+    ids = sorted(emu.records("Sandbox"))[:3]
+    record = emu.record("Sandbox", ids[2])  # an owner without a BusinessTitle
+    record["OpportunityTeam"][0].pop("BusinessTitle")
+    emu.put_record("Sandbox", record)
+    out = _owner_export(emu, tmp_path / "owners.csv", ids)
+    loaded, bases = _edits(out)
+    assert found(loaded) == set()  # untouched: the incomplete owner asks for nothing
+    edits = [e for e in loaded.report.edits if e is not None]
+    assert all("Assignee.Email" in e.calls for e in edits)
+    assert [changed_calls(e, bases[e.row]) for e in edits] == [{}, {}, {}]
+    new = "priya.natarajan@partner.example.com"
+    _rewrite(out, {(ids[0], "Assignee.Email"): new, (ids[2], "Assignee.Email"): new})
+    loaded, bases = _edits(out)
+    assert found(loaded) == {(4, "Assignee.BusinessTitle", "required")}
+    edit = loaded.report.edits[0]
+    assert edit is not None
+    owner = calls.owner_of(emu.record("Sandbox", ids[0]))
+    assert owner is not None
+    expected = {
+        f.key: str(owner[f.path[1]]) for f in calls.assignee_fields() if owner.get(f.path[1])
+    }
+    assert changed_calls(edit, bases[edit.row]) == {**expected, "Assignee.Email": new}
+
+
+# -- through the emulator: the offline verdict stands, call enums are never re-judged ---------
+
+
+def test_a_dry_run_of_a_call_sheet_reports_exactly_the_offline_cells(
+    emu: Any, tmp_path: Path
+) -> None:
+    ident = sorted(emu.records("Sandbox"))
+    rows = [
+        {"Identifier": ident[0], **OWNER},
+        {"Identifier": ident[1], "Assignee.Email": "#CLEAR"},
+        {"Identifier": ident[2], SOLUTIONS: ";".join(f"S-{n}" for n in range(1, 12))},
+        {"Identifier": ident[3], VISIBILITY: "Full"},
+        {"Identifier": ident[4], INVOLVEMENT: "Co-Sell Maybe"},  # outside the enum
+        {"Identifier": ident[5], "Project.CompetitorName": "Nimbus Cloud Co"},  # held, re-judged
+        {"Identifier": ident[6], PRODUCTS: "AmazonEC2;AmazonEC2"},
+    ]
+    before = int(emu.counters()["calls"].get("GetOpportunity", 0))
+    report = apply_rows(emu, tmp_path, rows, dry_run=True)
+    reads = int(emu.counters()["calls"].get("GetOpportunity", 0)) - before
+    errors = {(p.row, p.column, p.code) for p in report.problems if p.is_error}
+    assert errors == {
+        (3, "Assignee.Email", "owner-cleared"),
+        (4, SOLUTIONS, "too-many-entities"),
+        (5, INVOLVEMENT, "required"),
+        (6, INVOLVEMENT, "not-allowed"),
+        (7, "Project.CompetitorName", "not-allowed"),
+    }
+    warned = {(p.row, p.column, p.code) for p in report.problems if not p.is_error}
+    assert (8, PRODUCTS, "duplicate-entity") in warned
+    invalid = sorted(r.row for r in report.results if r.outcome.value == "invalid")
+    assert invalid == [3, 4, 5, 6, 7]
+    # the two valid rows and the held CompetitorName row are read; the call rows are not
+    assert reads == 3
+    assert sum(emu.counters()["writes_per_id"].values()) == 0
+
+
+def test_the_enum_rejudge_holds_field_cells_only(tmp_path: Path) -> None:
+    rows = [{INVOLVEMENT: "Co-Sell Maybe"}, {"Project.CompetitorName": "Nimbus Cloud Co"}]
+    loaded = checked(tmp_path, rows)
+    assert found(loaded) == {
+        (2, INVOLVEMENT, "not-allowed"),
+        (3, "Project.CompetitorName", "not-allowed"),
+    }
+    held = enumcheck.hold(loaded, run_catalog=None, today=TODAY)
+    assert sorted(held) == [3]
+    assert loaded.report.edits[0] is None

@@ -193,6 +193,21 @@ def call_problems(df: pd.DataFrame, specs: list[Spec]) -> list[Found]:
     return found
 
 
+def group_of(found: Found, specs: list[Spec]) -> list[Spec]:
+    """The sheet's columns of the owner or submission whose missing member ``found``
+    names (a ``required`` problem of this module), else ``[]``.  An export's row whose
+    group cells all still hold what was exported asks for no call: the check
+    drops such a problem (:func:`bulk_update.sheet.checks.check_sheet`)."""
+    spec = found[1]
+    f = spec.column.field
+    if found[2] != "required" or spec.column.role != "call" or f is None:
+        return []
+    for group in _groups():
+        if f in group.fields:
+            return [s for s in specs if s.column.field in group.fields]
+    return []
+
+
 def _join(values: Sequence[Value | None]) -> Value | None:
     """One list from its indexed columns' cells (``#CLEAR`` gives way to items), each item once."""
     out: Value | None = None

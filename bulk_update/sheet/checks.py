@@ -151,20 +151,26 @@ def check_sheet(
     found.extend(_rule_problems(df, specs, errors, today))
     found.extend(callrules.call_problems(df, specs))
     found.extend(p for p in norm.problems if p[2] == "normalised")
-    found = _touched_only(sheet, ident_spec, found, norm.notes)
+    found = _touched_only(sheet, ident_spec, found, norm.notes, specs)
     return _report(sheet, specs, df, found, norm.notes, ident_spec)
 
 
 def _touched_only(
-    sheet: Sheet, ident_spec: Spec, found: list[Found], notes: dict[int, list[str]]
+    sheet: Sheet,
+    ident_spec: Spec,
+    found: list[Found],
+    notes: dict[int, list[str]],
+    specs: list[Spec],
 ) -> list[Found]:
     """On an exported sheet, warnings speak only of cells the user changed.
 
     A cell that still holds what the export wrote (its baseline) gets no warning
     (``not-documented`` on a StateOrRegion nobody touched, a canonical spelling):
-    the user did not write it, and the tool will not send it. Errors stay.
+    the user did not write it, and the tool will not send it. Errors stay, but
+    a call group's missing member (an exported owner without a BusinessTitle)
+    on a group whose every cell is as exported: that group asks for no call.
     """
-    warned = [p for p in found if p[4] is Severity.WARNING]
+    warned = [p for p in found if p[4] is Severity.WARNING or callrules.group_of(p, specs)]
     if not warned:
         return found
     table = sheet.baseline
@@ -189,6 +195,9 @@ def _touched_only(
 
     kept: list[Found] = []
     for p in found:
+        group = callrules.group_of(p, specs)
+        if group and all(untouched(p[0], s) for s in group):
+            continue
         if p[4] is Severity.WARNING and untouched(p[0], p[1]):
             if p[2] == "normalised" and p[3] in notes.get(p[0], []):
                 notes[p[0]].remove(p[3])

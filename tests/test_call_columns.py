@@ -275,6 +275,15 @@ def test_a_last_part_shared_with_a_contacts_column_names_no_call_column(header: 
     assert columns.suggest(header, CAT) is None
 
 
+def test_the_sheet_format_page_names_every_call_column_and_limit() -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "sheet-format.md").read_text("utf-8")
+    section = page.split("## The owner, related entities and submission", 1)[1].split("\n## ", 1)[0]
+    for f in calls.column_fields():
+        assert f.path[-1] in section, f.key
+    for kind, limit in calls.ENTITY_LIMITS.items():
+        assert f"| `{kind}` | {limit} |" in section, kind
+
+
 # -- through the command line -----------------------------------------------------------
 
 

@@ -169,9 +169,16 @@ def _entity_verdict(f: Field, texts: tuple[str | None, ...]) -> _Verdict:
 
 def _related_problems(df: pd.DataFrame, specs: list[Spec]) -> Iterator[Found]:
     for f, group in _related_groups(specs):
-        columns = [df[s.name].tolist() for s in group]
+        if len(group) == 1:  # one cell a row: judged once per distinct text
+            codes, uniques = pd.factorize(df[group[0].name], use_na_sentinel=False)
+            judged = [_entity_verdict(f, (u,)) if isinstance(u, str) else () for u in uniques]
+            bad = [k for k, verdict in enumerate(judged) if verdict]
+            for i in np.isin(codes, bad).nonzero()[0].tolist():
+                for _k, code, message, severity in judged[codes[i]]:
+                    yield i, group[0], code, message, severity
+            continue
         verdicts: dict[tuple[str | None, ...], _Verdict] = {}
-        for i, texts in enumerate(zip(*columns, strict=True)):
+        for i, texts in enumerate(zip(*(df[s.name].tolist() for s in group), strict=True)):
             if all(t is None for t in texts):
                 continue
             verdict = verdicts.get(texts)
@@ -223,6 +230,14 @@ def _join(values: Sequence[Value | None]) -> Value | None:
     return out
 
 
+def _each_once(items: tuple[str, ...], done: dict[int, Value]) -> Value:
+    """The list without its repeats, worked out once per distinct (shared) tuple."""
+    found = done.get(id(items))
+    if found is None:
+        found = done[id(items)] = tuple(dict.fromkeys(items))
+    return found
+
+
 def asked_rows(
     specs: list[Spec], cells: list[list[Value | None]], n: int
 ) -> list[dict[str, Value]]:
@@ -233,8 +248,12 @@ def asked_rows(
         by_key.setdefault(s.column.canonical, []).append(k)
     out: list[dict[str, Value]] = [{} for _ in range(n)]
     for key, ks in by_key.items():
-        for i, row in enumerate(out):
-            value = _join([cells[k][i] for k in ks])
+        if len(ks) > 1:
+            values = [_join(vs) for vs in zip(*(cells[k] for k in ks), strict=True)]
+        else:  # a list's distinct cells are shared tuples: each one's repeats dropped once
+            once: dict[int, Value] = {}
+            values = [_each_once(v, once) if isinstance(v, tuple) else v for v in cells[ks[0]]]
+        for row, value in zip(out, values, strict=True):
             if value is not None:
                 row[key] = value
     return out

@@ -226,9 +226,13 @@ def _words_match(text: str, pool: list[str]) -> str | None:
     whole = [c for c in pool if _squash(c) == squashed]
     if whole:
         return whole[0]
-    # A last part shared with a list's member (``Email``: the owner's or a contact's?) is no answer.
     leaves = [c for c in pool if _squash(c.rsplit(".", 1)[-1]) == squashed]
-    return leaves[0] if len(leaves) == 1 and "[" not in leaves[0] else None
+    plain = [c for c in leaves if "[" not in c]
+    if len(plain) != 1:
+        return None
+    # A call column's last part shared with a list's member (``Email``: the owner's,
+    # or a contact's?) is no answer.
+    return None if len(leaves) > 1 and _calls.is_call_column(plain[0]) else plain[0]
 
 
 def _index_match(text: str, pool: list[str]) -> str | None:

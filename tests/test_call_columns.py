@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from apply_helpers import apply_rows, make_pc
 from click.testing import CliRunner
 from conftest import FAST
+from excel_formula import Formula
 from openpyxl import load_workbook
 
 from bulk_update import calls
@@ -32,7 +34,7 @@ from bulk_update.payload import CLEAR, record_to_row
 from bulk_update.problems import Severity
 from bulk_update.run import enumcheck
 from bulk_update.run.validate import Loaded, load
-from bulk_update.sheet import columns
+from bulk_update.sheet import columns, rules
 from bulk_update.sheet.baseline import changed_calls, row_baselines
 
 TODAY = dt.date(2026, 5, 1)
@@ -231,6 +233,31 @@ def test_the_limit_counts_a_spread_list_whole(tmp_path: Path) -> None:
     first = ";".join(f"S-{n}" for n in range(1, limit + 1))
     loaded = checked(tmp_path, [{f"{SOLUTIONS}[1]": first, f"{SOLUTIONS}[2]": "S-99"}])
     assert found(loaded) == {(2, f"{SOLUTIONS}[2]", "too-many-entities")}
+
+
+# -- the same rule as a template's or export's colours -----------------------------------
+
+
+def test_the_owner_colours_agree_with_validate(tmp_path: Path) -> None:
+    """Every combination of empty, #CLEAR and filled owner cells: Excel colours a cell
+    (rules.row_flags) exactly where validate wants it filled."""
+    headers = [f.key for f in calls.assignee_fields()]
+    refs = {h: f"${chr(ord('B') + n)}2" for n, h in enumerate(headers)}
+    flags = rules.row_flags(refs)
+    assert {f.header for f in flags} == set(REQUIRED_OWNER)
+    combos = list(itertools.product(("", "#CLEAR", "x"), repeat=len(headers)))
+    rows = [
+        {h: (OWNER[h] if v == "x" else v) for h, v in zip(headers, combo, strict=True)}
+        for combo in combos
+    ]
+    loaded = checked(tmp_path, rows, ["Identifier", *headers])
+    problems = found(loaded)
+    for n, row in enumerate(rows):
+        cells = {refs[h].replace("$", ""): v for h, v in row.items()}
+        coloured = {f.header for f in flags if Formula(f.condition).holds(cells, today=TODAY)}
+        wanted = {c for r, c, code in problems if r == n + 2 and code == "required"}
+        cleared = {c for r, c, code in problems if r == n + 2 and code == "owner-cleared"}
+        assert coloured - cleared == wanted, row  # a #CLEAR cell: coloured, and refused
 
 
 # -- header help ---------------------------------------------------------------------

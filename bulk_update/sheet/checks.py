@@ -12,7 +12,9 @@ Three steps, each on whole columns:
    catalog field (:mod:`bulk_update.sheet.specs`), validated lazily; every
    failure case becomes a :class:`Problem` (one error per bad cell);
 3. cross-field rules (:mod:`bulk_update.sheet.rules`) on each row's own values, where
-   the row alone decides them; the planner runs them again on the merged record.
+   the row alone decides them; the planner runs them again on the merged record;
+   and the call cells' rules (:mod:`bulk_update.sheet.callrules`: the owner, the
+   related entities, the submission).
 
 Rows without errors become :class:`~bulk_update.payload.RowEdit` values.  The
 wording of each problem lives in :mod:`bulk_update.sheet.messages`.
@@ -170,8 +172,8 @@ def _touched_only(
     a call group's missing member (an exported owner without a BusinessTitle)
     on a group whose every cell is as exported: that group asks for no call.
     """
-    warned = [p for p in found if p[4] is Severity.WARNING or callrules.group_of(p, specs)]
-    if not warned:
+    droppable = [p for p in found if p[4] is Severity.WARNING or callrules.group_of(p, specs)]
+    if not droppable:
         return found
     table = sheet.baseline
     if table is None and sheet.path.suffix.lower() == ".csv":

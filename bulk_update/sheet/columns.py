@@ -4,6 +4,7 @@ INTERFACE (implemented by the readers work):
 
     resolve(headers: list[str], catalog: Catalog) -> Layout    raises errors.ColumnError
     known_columns(catalog) -> list[str]                         canonical spellings
+    call_columns() -> list[str]                                 the call columns' (issue 16)
 
 Matching ignores case and surrounding spaces. ``Id`` stands for ``Identifier``.
 Record lists are numbered from 1 (``Customer.Contacts[1].Email``) unless the

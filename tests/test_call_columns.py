@@ -30,7 +30,7 @@ from bulk_update.export.columns import sheet_columns
 from bulk_update.export.filters import ExportFilters
 from bulk_update.export.job import export_opportunities
 from bulk_update.export.sinks import CsvSink
-from bulk_update.payload import CLEAR, record_to_row
+from bulk_update.payload import CLEAR, RowEdit, record_to_row
 from bulk_update.problems import Severity
 from bulk_update.run import enumcheck
 from bulk_update.run.validate import Loaded, load
@@ -422,6 +422,12 @@ def test_an_export_with_related_entity_columns_round_trips_with_its_baseline(
         {},
         {},
     ]
+
+
+def test_clear_against_an_empty_or_clear_baseline_cell_is_no_change() -> None:
+    edit = RowEdit(2, "O1", calls={PRODUCTS: CLEAR, SOLUTIONS: CLEAR})
+    assert changed_calls(edit, {PRODUCTS: "", SOLUTIONS: "#CLEAR"}) == {}
+    assert changed_calls(edit, {PRODUCTS: "AmazonEC2", SOLUTIONS: "#clear"}) == {PRODUCTS: CLEAR}
 
 
 def test_an_export_with_owner_columns_round_trips_and_an_owner_change_is_sent_whole(

@@ -20,7 +20,7 @@ import pandas as pd
 
 from bulk_update import calls
 from bulk_update.errors import SheetError
-from bulk_update.payload import CLEAR, LIST_SEPARATOR
+from bulk_update.payload import CLEAR, CLEAR_TEXT, LIST_SEPARATOR
 from bulk_update.problems import Problem, Severity
 from bulk_update.sheet.csvcells import csv_records
 from bulk_update.workbook import BASELINE_SHEET, EXPORT_SHEET
@@ -191,7 +191,7 @@ def row_baselines(
 
 def _call_text(value: Value, related: bool) -> str | frozenset[str]:
     """A call cell as comparable text: a related list as a set (order and repeats aside)."""
-    if value is CLEAR:
+    if value is CLEAR or (isinstance(value, str) and value.strip().upper() == CLEAR_TEXT):
         return frozenset() if related else ""
     parts = value if isinstance(value, tuple) else str(value).split(LIST_SEPARATOR)
     if related:

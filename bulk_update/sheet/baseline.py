@@ -4,26 +4,29 @@ An xlsx export keeps them in its very hidden ``_baseline`` sheet and its
 metadata in ``_export`` (:func:`export_baseline`, which the reader calls with
 the workbook open); a csv export in ``<name>.baseline.csv`` with
 ``<name>.export.json`` beside it (:func:`load_csv_baseline`).  :func:`row_baselines` gives each row its
-exported values, for the three-way rules.
+exported values, for the three-way rules; :func:`changed_calls` picks the call
+cells (owner, related entities, submission) the user changed against them.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
+from bulk_update import calls
 from bulk_update.errors import SheetError
+from bulk_update.payload import CLEAR, CLEAR_TEXT, LIST_SEPARATOR
 from bulk_update.problems import Problem, Severity
 from bulk_update.sheet.csvcells import csv_records
 from bulk_update.workbook import BASELINE_SHEET, EXPORT_SHEET
 
 if TYPE_CHECKING:
-    from bulk_update.payload import RowEdit
+    from bulk_update.payload import RowEdit, Value
     from bulk_update.sheet.read import Sheet
 
 
@@ -184,3 +187,42 @@ def row_baselines(
         else:
             out[edit.row] = base
     return out, notes
+
+
+def _call_text(value: Value, related: bool) -> str | frozenset[str]:
+    """A call cell as comparable text: a related list as a set (order and repeats aside)."""
+    if value is CLEAR or (isinstance(value, str) and value.strip().upper() == CLEAR_TEXT):
+        return frozenset() if related else ""
+    parts = value if isinstance(value, tuple) else str(value).split(LIST_SEPARATOR)
+    if related:
+        return frozenset(p.strip() for p in parts if p.strip())
+    return LIST_SEPARATOR.join(p.strip() for p in parts)
+
+
+def changed_calls(edit: RowEdit, base: Mapping[str, str]) -> dict[str, Value]:
+    """The row's call cells (``edit.calls``) that differ from the export's baseline row.
+
+    The owner's cells and the submission's each make one call, so such a group
+    is kept whole when any of its cells changed (AssignOpportunity needs every
+    required member, not only the one edited); a related-entity kind is
+    compared as a set, so a reordered list is no change, and ``#CLEAR`` where
+    the export wrote nothing is none either.  Without a baseline row every
+    call cell is the user's (two-way).
+    """
+    by_lower = {k.strip().casefold(): v for k, v in base.items()}
+    related = {f.key for f in calls.related_fields()}
+
+    def changed(key: str) -> bool:
+        is_related = key in related
+        before = by_lower.get(key.casefold(), "")
+        return _call_text(edit.calls[key], is_related) != _call_text(before, is_related)
+
+    out: dict[str, Value] = {}
+    for key in edit.calls:
+        if key in related and changed(key):
+            out[key] = edit.calls[key]
+    for group in (calls.assignee_fields(), calls.submit_fields()):
+        keys = [f.key for f in group if f.key in edit.calls]
+        if any(changed(k) for k in keys):
+            out.update({k: edit.calls[k] for k in keys})
+    return {k: out[k] for k in edit.calls if k in out}

@@ -12,7 +12,9 @@ Three steps, each on whole columns:
    catalog field (:mod:`bulk_update.sheet.specs`), validated lazily; every
    failure case becomes a :class:`Problem` (one error per bad cell);
 3. cross-field rules (:mod:`bulk_update.sheet.rules`) on each row's own values, where
-   the row alone decides them; the planner runs them again on the merged record.
+   the row alone decides them; the planner runs them again on the merged record;
+   and the call cells' rules (:mod:`bulk_update.sheet.callrules`: the owner, the
+   related entities, the submission).
 
 Rows without errors become :class:`~bulk_update.payload.RowEdit` values.  The
 wording of each problem lives in :mod:`bulk_update.sheet.messages`.
@@ -31,7 +33,7 @@ from bulk_update import fields as _catalog
 from bulk_update.fields import Catalog, Field
 from bulk_update.payload import CLEAR, CLEAR_TEXT, Path, RowEdit, Value, field_path, to_payload
 from bulk_update.problems import Problem, Severity
-from bulk_update.sheet import rules
+from bulk_update.sheet import callrules, rules
 from bulk_update.sheet.baseline import load_csv_baseline
 from bulk_update.sheet.columns import Column, Layout
 from bulk_update.sheet.messages import and_list
@@ -149,22 +151,29 @@ def check_sheet(
 
     errors = {(i, s.name) for i, s, _, _, sev in found if sev is Severity.ERROR}
     found.extend(_rule_problems(df, specs, errors, today))
+    found.extend(callrules.call_problems(df, specs))
     found.extend(p for p in norm.problems if p[2] == "normalised")
-    found = _touched_only(sheet, ident_spec, found, norm.notes)
+    found = _touched_only(sheet, ident_spec, found, norm.notes, specs)
     return _report(sheet, specs, df, found, norm.notes, ident_spec)
 
 
 def _touched_only(
-    sheet: Sheet, ident_spec: Spec, found: list[Found], notes: dict[int, list[str]]
+    sheet: Sheet,
+    ident_spec: Spec,
+    found: list[Found],
+    notes: dict[int, list[str]],
+    specs: list[Spec],
 ) -> list[Found]:
     """On an exported sheet, warnings speak only of cells the user changed.
 
     A cell that still holds what the export wrote (its baseline) gets no warning
     (``not-documented`` on a StateOrRegion nobody touched, a canonical spelling):
-    the user did not write it, and the tool will not send it. Errors stay.
+    the user did not write it, and the tool will not send it. Errors stay, but
+    a call group's missing member (an exported owner without a BusinessTitle)
+    on a group whose every cell is as exported: that group asks for no call.
     """
-    warned = [p for p in found if p[4] is Severity.WARNING]
-    if not warned:
+    droppable = [p for p in found if p[4] is Severity.WARNING or callrules.group_of(p, specs)]
+    if not droppable:
         return found
     table = sheet.baseline
     if table is None and sheet.path.suffix.lower() == ".csv":
@@ -188,6 +197,9 @@ def _touched_only(
 
     kept: list[Found] = []
     for p in found:
+        group = callrules.group_of(p, specs)
+        if group and all(untouched(p[0], s) for s in group):
+            continue
         if p[4] is Severity.WARNING and untouched(p[0], p[1]):
             if p[2] == "normalised" and p[3] in notes.get(p[0], []):
                 notes[p[0]].remove(p[3])
@@ -335,7 +347,7 @@ def _row_edits(
     stamps = next((df[s.name].tolist() for s in specs if s.column.role == "last-modified"), None)
     header_of = dict(zip(paths, headers, strict=True))
     call_specs = [s for s in specs if s.column.role == "call"]
-    call_cells = [_converted(s, df) for s in call_specs]
+    asked_rows = callrules.asked_rows(call_specs, [_converted(s, df) for s in call_specs], len(df))
     out: list[RowEdit | None] = []
     for i, cells in enumerate(zip(*columns, strict=True) if columns else ([()] * len(sheet))):
         if i in bad_rows:
@@ -343,11 +355,6 @@ def _row_edits(
             continue
         stamp = stamps[i] if stamps is not None else None
         edit = {p: v for p, v in zip(paths, cells, strict=True) if v is not None}
-        asked: dict[str, Value] = {}
-        for s, v in zip(call_specs, call_cells, strict=True):
-            cell = v[i]
-            if cell is not None:
-                asked[s.column.canonical] = cell
         out.append(
             RowEdit(
                 sheet.row_numbers[i],
@@ -355,7 +362,7 @@ def _row_edits(
                 parse_timestamp(stamp) if isinstance(stamp, str) else None,
                 edit,
                 {p: header_of[p] for p in edit},
-                asked,
+                asked_rows[i],
             )
         )
     return out

@@ -4,6 +4,7 @@ INTERFACE (implemented by the readers work):
 
     resolve(headers: list[str], catalog: Catalog) -> Layout    raises errors.ColumnError
     known_columns(catalog) -> list[str]                         canonical spellings
+    call_columns() -> list[str]                                 the call columns' (issue 16)
 
 Matching ignores case and surrounding spaces. ``Id`` stands for ``Identifier``.
 Record lists are numbered from 1 (``Customer.Contacts[1].Email``) unless the
@@ -174,14 +175,25 @@ def known_columns(
     return out
 
 
+def call_columns() -> list[str]:
+    """The call columns' canonical spellings, in their order (:func:`bulk_update.calls.column_fields`):
+    the owner's (``Assignee.Email``...), each related-entity kind's, the submission's.
+
+    Kept apart from :func:`known_columns`, whose answer the export and the
+    templates use as it is: they choose where these columns go."""
+    return [f.key for f in _calls.column_fields()]
+
+
 def suggest(header: str, catalog: Catalog) -> str | None:
     """The known column closest to ``header`` (ignoring case), or None.
 
     An indexed header is compared with its index left out, and the suggestion
     keeps the sheet's own index: ``Customer.Contacts[0].Emial`` suggests
-    ``Customer.Contacts[0].Email``.
+    ``Customer.Contacts[0].Email``.  The call columns are known too
+    (``Asignee.Email`` suggests ``Assignee.Email``; ``Owner email`` finds it).
     """
     pool = known_columns(catalog, items=1, read_only=True)  # 1-based examples
+    pool += [c for c in call_columns() if c not in pool]
     text = header.strip()
     found = _index_match(text, pool) or _words_match(text, pool)
     if found is not None:
@@ -192,6 +204,9 @@ def suggest(header: str, catalog: Catalog) -> str | None:
 
 
 _IDENTIFIER_WORDS = frozenset(("opportunityid", "opportunityidentifier", "opportunity", "oppid"))
+_OWNER_WORD = "owner"
+"""What people call the assignee: AssignOpportunity's own documentation says the
+opportunity owner.  ``Owner email`` is read as ``Assignee.Email``."""
 
 
 def _squash(text: str) -> str:
@@ -207,11 +222,18 @@ def _words_match(text: str, pool: list[str]) -> str | None:
     squashed = _squash(text)
     if squashed in _IDENTIFIER_WORDS:
         return IDENTIFIER
+    if squashed.startswith(_OWNER_WORD) and squashed != _OWNER_WORD:
+        squashed = _squash(_calls.ASSIGNEE) + squashed[len(_OWNER_WORD) :]
     whole = [c for c in pool if _squash(c) == squashed]
     if whole:
         return whole[0]
-    leaves = [c for c in pool if "[" not in c and _squash(c.rsplit(".", 1)[-1]) == squashed]
-    return leaves[0] if len(leaves) == 1 else None
+    leaves = [c for c in pool if _squash(c.rsplit(".", 1)[-1]) == squashed]
+    plain = [c for c in leaves if "[" not in c]
+    if len(plain) != 1:
+        return None
+    # A call column's last part shared with a list's member (``Email``: the owner's,
+    # or a contact's?) is no answer.
+    return None if len(leaves) > 1 and _calls.is_call_column(plain[0]) else plain[0]
 
 
 def _index_match(text: str, pool: list[str]) -> str | None:

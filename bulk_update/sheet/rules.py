@@ -29,6 +29,7 @@ from datetime import date
 from functools import cache
 from typing import Any, Literal
 
+from bulk_update import calls as _calls
 from bulk_update import fields as _catalog
 from bulk_update.payload import CLEAR, CLEAR_TEXT
 
@@ -97,6 +98,20 @@ def _structs() -> tuple[_Struct, ...]:
                 max_items=members[0].max_items if is_list else None,
             )
         )
+    return tuple(out)
+
+
+@cache
+def _call_structs() -> tuple[_Struct, ...]:
+    """The owner and the submission (:mod:`bulk_update.calls`) as groups with required
+    members, from AssignOpportunity's Assignee and SubmitOpportunity in the model: Excel
+    colours their missing members like a contact's (:mod:`bulk_update.sheet.callrules`
+    checks them; they are no part of the update's payload)."""
+    out = []
+    for group in (_calls.assignee_fields(), _calls.submit_fields()):
+        members = tuple(f.path[1:] for f in group)
+        required = tuple(f.path[1:] for f in group if f.required)
+        out.append(_Struct(group[0].path[:1], False, members, required, None))
     return tuple(out)
 
 
@@ -426,7 +441,7 @@ def _members(c: _Context) -> Iterator[Found]:
 def _member_flags(refs: Refs) -> list[Flag]:
     """A required member of a structure (or list item) that has other content."""
     out: list[Flag] = []
-    for s in _structs():
+    for s in (*_structs(), *_call_structs()):
         dotted = ".".join(s.path)
         items = [dotted]
         if s.is_list:

@@ -88,7 +88,7 @@ def _field_spec(name: str, col: Column, f: Field) -> Spec:
         checks.append(pa.Check(test, name=code))
         messages[code] = (msg, sev)
 
-    if f.required:
+    if f.required and col.role == "field":  # a call column's #CLEAR: sheet/callrules.py
         add("required-cleared", lambda s: s != CLEAR_TEXT,
             lambda v: f"{f.key} is required and cannot be cleared: leave the cell empty to keep "
             "it, or type a value")  # fmt: skip

@@ -27,17 +27,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final, Literal
 
 from bulk_update import calls
 from bulk_update.api import client as pcc
 from bulk_update.decide import Decision, moved_fields
 from bulk_update.merge import diff, holds, project
 from bulk_update.payload import Path as FieldPath
-from bulk_update.payload import Value
+from bulk_update.payload import RowEdit, Value
 from bulk_update.problems import Outcome, RowEnd
-from bulk_update.run.ends import changed
-from bulk_update.times import same_version
+from bulk_update.run.ends import RESUMED, changed
+from bulk_update.run.journal import RowState
+from bulk_update.times import iso_or_none, same_version
 
 FRAME = ("Identifier", "LastModifiedDate", "Catalog")
 """The payload keys that address a write rather than carry its values."""
@@ -150,3 +151,52 @@ def call_landed(call: calls.Call, live: Mapping[str, Any]) -> bool:
         there = str(params["RelatedEntityIdentifier"]) in held
         return there if call.operation == calls.ASSOCIATE else not there
     return calls.review_status(live) != calls.SUBMITTABLE
+
+
+# -- apply --resume: the rows the interrupted run left in flight -------------------------
+
+AGAIN: Final = "again"
+"""Plan the row again as new: its write did not land."""
+RESUME: Final = "resume"
+"""Part of the row landed: decide the rest on a fresh read (``Executor.resumed``)."""
+
+
+def settle_row(
+    pc: pcc.PartnerCentral, edit: RowEdit, rs: RowState
+) -> RowEnd | Literal["again", "resume"]:
+    """A row the interrupted run left in flight: its end, :data:`AGAIN`, or :data:`RESUME`.
+
+    A row that sent a call had its update (if any) landed: it goes on.  A row whose
+    update was in flight is settled by reading (:func:`settle_in_flight`); when it
+    landed and the row has calls, those go on.
+    """
+    if rs.calls_sent:
+        return RESUME
+    settled = settle_in_flight(pc, edit, iso_or_none(rs.last_modified_sent))
+    if settled is None:
+        return AGAIN
+    if settled.outcome is Outcome.UPDATED and edit.calls:
+        return RESUME
+    return settled
+
+
+def settle_in_flight(pc: pcc.PartnerCentral, edit: RowEdit, sent: str | None) -> RowEnd | None:
+    """A write the last run sent but never saw answered: did it land? (None: plan it again.)"""
+    got = settle(pc, edit.identifier, sent, edits=edit.edits)
+    if got.verdict is Verdict.NOT_LANDED:
+        return None
+    if got.verdict is Verdict.LANDED:
+        return RowEnd(
+            edit.row,
+            edit.identifier,
+            Outcome.UPDATED,
+            RESUMED,
+            new_version=iso_or_none(got.version),
+        )
+    return RowEnd(
+        edit.row,
+        edit.identifier,
+        Outcome.CONFLICT,
+        "the interrupted run's write cannot be confirmed: the record now holds "
+        "other values; check it in Partner Central",
+    )

@@ -204,7 +204,7 @@ def test_a_row_s_calls_keep_it_in_flight_until_its_end(run: RunFolder):
     assert flying.in_flight and flying.calls_sent
     assert flying.calls_done == [assign]
     assert flying.call_in_flight == {**submit, "index": 1}
-    assert flying.writes_sent == 2
+    assert flying.writes_sent == 3  # the update and two calls
     ended = state.rows[3]
     assert ended.state == "invalid" and ended.call_in_flight is None
     assert ended.calls_done == [assign]

@@ -357,3 +357,21 @@ def test_call_cells_equal_to_the_export_ask_for_nothing(emu: Any) -> None:
     d = decide(edited, live, baseline=exported)
     assert d.outcome is None and d.payload is None
     assert [c.operation for c in d.calls] == ["AssignOpportunity"]
+
+
+def test_lost_answers_to_the_update_and_a_call_are_settled_by_reading_not_by_resending(
+    fresh_emulator: Any, tmp_path: Path
+) -> None:
+    emu = fresh_emulator(**FAST, drop_after_write_rate=1.0)
+    ident = pick(emu, "Pending Submission")
+    row = {"Identifier": ident, "LifeCycle.NextSteps": "Call the CFO", **PRIYA}
+    report = apply_rows(emu, tmp_path, [row])
+    got = only(report)
+    assert got.outcome is Outcome.UPDATED, got.message
+    assert got.message.startswith("updated 1 field(s) and 1 call(s)")
+    assert owner(emu, ident) == PRIYA["Assignee.Email"]
+    assert sent(emu) == {"UpdateOpportunity": 1, "AssignOpportunity": 1}
+    dones = [e for e in events(report) if e["event"] == "call-done"]
+    assert [(e["outcome"], e["message"]) for e in dones] == [
+        ("landed", "settled by reading the record")
+    ]

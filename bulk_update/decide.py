@@ -3,7 +3,10 @@
 ``decide`` is pure: given the row's edits and the live record it answers
 what would happen (unchanged, locked, conflict, invalid, or a write with the
 full payload and the list of changes).  It makes no call; the executor reads
-the record and carries the decision out.
+the record and carries the decision out.  A row's call cells (owner, related
+entities, submission) are planned here too (:func:`bulk_update.calls.plan`),
+filtered against an export's baseline like its field cells: the decision's
+``calls`` go after its update, their changes after the update's.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from bulk_update.merge import (
     key_of,
     leaves,
     project,
-    values_at,
 )
 from bulk_update.payload import CLEAR, Path, RowEdit, Value
 from bulk_update.problems import Change, Outcome, Problem, Severity
@@ -462,27 +464,6 @@ def rule_problems(
                 Problem(edit.row, edit.identifier, column_for(edit, key), None, code, message)
             )
     return errors, warnings
-
-
-def moved_fields(
-    before: Mapping[str, Any], after: Mapping[str, Any], paths: set[Path]
-) -> list[str]:
-    """The columns among ``paths`` whose live value differs between two reads."""
-    a = values_at(project(before), _leaf_prefixes(before, after, paths))
-    b = values_at(project(after), set(a))
-    return sorted({column_of(p) for p in a if a[p] != b[p]})
-
-
-def _leaf_prefixes(
-    before: Mapping[str, Any], after: Mapping[str, Any], paths: set[Path]
-) -> set[Path]:
-    """Paths plus every live leaf under them (a cleared list item names its members)."""
-    out = set(paths)
-    for record in (project(before), project(after)):
-        for leaf, _ in leaves(record):
-            if any(leaf[: len(p)] == p for p in paths):
-                out.add(leaf)
-    return out
 
 
 def digest(payload: Mapping[str, Any]) -> str:

@@ -75,19 +75,23 @@ def call_events(report: Any) -> list[tuple[str, str, int]]:
 # -- planned and dry run ------------------------------------------------------------------
 
 
-def test_the_dry_run_lists_every_call_in_changes_and_sends_nothing(
-    emu: Any, tmp_path: Path
-) -> None:
-    ident = pick(emu, "Pending Submission")
-    (old_solution,) = related(emu, ident, "Solutions")
-    row = {
+def every_kind(ident: str) -> dict[str, str]:
+    """A row with a field, a new owner, a replaced solution and a submission."""
+    return {
         "Identifier": ident,
         "LifeCycle.NextSteps": "Call the CFO",
         **PRIYA,
         "RelatedEntityIdentifiers.Solutions": "S-9000011",
         "Submit.InvolvementType": "Co-Sell",
     }
-    report = apply_rows(emu, tmp_path, [row], dry_run=True)
+
+
+def test_the_dry_run_lists_every_call_in_changes_and_sends_nothing(
+    emu: Any, tmp_path: Path
+) -> None:
+    ident = pick(emu, "Pending Submission")
+    (old_solution,) = related(emu, ident, "Solutions")
+    report = apply_rows(emu, tmp_path, [every_kind(ident)], dry_run=True)
     got = only(report)
     assert got.outcome is Outcome.WOULD_UPDATE
     assert got.message == "would change 1 field(s) and 4 call(s)"
@@ -111,14 +115,7 @@ def test_an_update_and_every_call_kind_land_in_order_and_read_back(
 ) -> None:
     ident = pick(emu, "Pending Submission")
     (old_solution,) = related(emu, ident, "Solutions")
-    row = {
-        "Identifier": ident,
-        "LifeCycle.NextSteps": "Call the CFO",
-        **PRIYA,
-        "RelatedEntityIdentifiers.Solutions": "S-9000011",
-        "RelatedEntityIdentifiers.AwsProducts": "AmazonRDS",
-        "Submit.InvolvementType": "Co-Sell",
-    }
+    row = {**every_kind(ident), "RelatedEntityIdentifiers.AwsProducts": "AmazonRDS"}
     products = related(emu, ident, "AwsProducts")
     report = apply_rows(emu, tmp_path, [row])
     got = only(report)

@@ -16,28 +16,16 @@ from typing import Any
 import pytest
 from apply_helpers import apply_rows, make_pc, pick
 from conftest import FAST
+from test_calls_apply import PRIYA, owner, related, sent
 
 from bulk_update.problems import Outcome
 from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.times import iso
 
-PRIYA = {
-    "Assignee.Email": "priya.natarajan@partner.example.com",
-    "Assignee.FirstName": "Priya",
-    "Assignee.LastName": "Natarajan",
-    "Assignee.BusinessTitle": "PartnerSalesManager",
-}
-WRITES = ("UpdateOpportunity", "AssignOpportunity", "AssociateOpportunity",
-          "DisassociateOpportunity", "SubmitOpportunity")  # fmt: skip
-
 
 @pytest.fixture
 def emu(fresh_emulator: Any) -> Any:
     return fresh_emulator(**FAST)
-
-
-def sent(emu: Any) -> dict[str, int]:
-    return {op: n for op, n in emu.counters()["calls"].items() if op in WRITES and n}
 
 
 def resume(emu: Any, run_dir: Path) -> Any:
@@ -62,16 +50,6 @@ def cut_after(run_dir: Path, keep: Any) -> None:
             path.write_text("".join(lines[: n + 1]), encoding="utf-8")
             return
     raise AssertionError("no such event in the journal")
-
-
-def owner(emu: Any, ident: str) -> str:
-    return str(emu.record("Sandbox", ident)["OpportunityTeam"][0]["Email"])
-
-
-def related(emu: Any, ident: str, kind: str) -> list[str]:
-    return list(
-        (emu.record("Sandbox", ident).get("RelatedEntityIdentifiers") or {}).get(kind) or []
-    )
 
 
 def _update_and_calls(emu: Any, ident: str) -> dict[str, str]:

@@ -31,8 +31,8 @@ from typing import Any, Final, Literal
 
 from bulk_update import calls
 from bulk_update.api import client as pcc
-from bulk_update.decide import Decision, moved_fields
-from bulk_update.merge import diff, holds, project
+from bulk_update.decide import Decision
+from bulk_update.merge import column_of, diff, holds, leaves, project, values_at
 from bulk_update.payload import Path as FieldPath
 from bulk_update.payload import RowEdit, Value
 from bulk_update.problems import Outcome, RowEnd
@@ -95,6 +95,27 @@ def settle(
     if edits is not None and holds(current, edits):
         return Settled(Verdict.LANDED, live)
     return Settled(Verdict.MOVED, live)
+
+
+def moved_fields(
+    before: Mapping[str, Any], after: Mapping[str, Any], paths: set[FieldPath]
+) -> list[str]:
+    """The columns among ``paths`` whose live value differs between two reads."""
+    a = values_at(project(before), _leaf_prefixes(before, after, paths))
+    b = values_at(project(after), set(a))
+    return sorted({column_of(p) for p in a if a[p] != b[p]})
+
+
+def _leaf_prefixes(
+    before: Mapping[str, Any], after: Mapping[str, Any], paths: set[FieldPath]
+) -> set[FieldPath]:
+    """Paths plus every live leaf under them (a cleared list item names its members)."""
+    out = set(paths)
+    for record in (project(before), project(after)):
+        for leaf, _ in leaves(record):
+            if any(leaf[: len(p)] == p for p in paths):
+                out.add(leaf)
+    return out
 
 
 def settled_end(

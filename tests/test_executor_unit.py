@@ -201,3 +201,27 @@ def test_an_assignment_goes_on_the_wire_while_the_updates_wait_in_their_own_lane
     }  # fmt: skip
     assert fake.records[ident]["OpportunityTeam"][0]["Email"] == assignee["Email"]
     assert ex.writes_sent == 3
+
+
+class ForgetfulPC(FakePC):
+    """Answers every call as done and keeps none of them (what the read-back is for)."""
+
+    def send_call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.commits.append(operation)
+        return {}
+
+
+def test_a_call_answered_done_that_the_record_does_not_show_is_a_not_kept_warning(
+    records: dict[str, dict[str, Any]],
+) -> None:
+    fake = ForgetfulPC(records)
+    ident = list(records)[0]
+    cells = {"Assignee.Email": "priya.natarajan@partner.example.com", "Assignee.FirstName": "P",
+             "Assignee.LastName": "N", "Assignee.BusinessTitle": "PartnerSalesManager"}  # fmt: skip
+    got = Executor(fake, Options()).run([RowEdit(2, ident, calls=cells)])  # type: ignore[arg-type]
+    end = got[2]
+    assert end.outcome is Outcome.UPDATED
+    assert fake.commits == ["AssignOpportunity"]
+    assert [(p.column, p.code) for p in end.problems] == [("Assignee.Email", "not-kept")]
+    assert "warning: Partner Central did not keep Assignee.Email" in end.message
+    assert end.new_version is not None  # the read-back's version

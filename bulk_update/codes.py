@@ -42,13 +42,9 @@ _TABLE: tuple[Code, ...] = (
     Code("invalid-identifier", E, "the Identifier is not O followed by digits", "sheet"),
     Code("duplicate-identifier", E, "the same Identifier is on more than one row", "sheet"),
     Code("bad-timestamp", E, "LastModifiedDate is not a time as an export writes it", "sheet"),
-    Code(
-        "wrong-catalog", E, "the row's Catalog column names another catalog than --catalog", "sheet"
-    ),
+    Code("wrong-catalog", E, "the row's Catalog column names another catalog than --catalog", "sheet"),
     Code("not-allowed", E, "the value is not one of the field's allowed values", "sheet"),
-    Code(
-        "not-documented", W, "the value is not in the documented list (the API accepts it)", "sheet"
-    ),
+    Code("not-documented", W, "the value is not in the documented list (the API accepts it)", "sheet"),
     Code("pattern", E, "the value does not have the form the field requires", "sheet"),
     Code("length", E, "the value is shorter or longer than the field allows", "sheet"),
     Code("date-format", E, "a date not written as YYYY-MM-DD", "sheet"),
@@ -57,123 +53,39 @@ _TABLE: tuple[Code, ...] = (
     Code("required", E, "a group filled in without one of its required fields", "sheet"),
     Code("too-many-items", E, "more list items than the field allows", "sheet"),
     Code("normalised", W, "the value was read in its canonical spelling (case, spaces)", "sheet"),
-    Code(
-        "leading-zeros-lost",
-        E,
-        "the spreadsheet stored the value as a number and dropped its leading zeros",
-        "sheet",
-    ),
-    Code(
-        "plus-lost",
-        E,
-        "the spreadsheet stored a phone number as a number and dropped its '+'",
-        "sheet",
-    ),
-    Code(
-        "stored-as-number", W, "a text field stored as a number: leading zeros may be lost", "sheet"
-    ),
+    Code("leading-zeros-lost", E, "the spreadsheet stored the value as a number and dropped its leading zeros", "sheet"),
+    Code("plus-lost", E, "the spreadsheet stored a phone number as a number and dropped its '+'", "sheet"),
+    Code("stored-as-number", W, "a text field stored as a number: leading zeros may be lost", "sheet"),
     Code("error-cell", E, "an Excel error value (#N/A, #REF!...) where a value should be", "sheet"),
     Code("formula-not-calculated", E, "a formula saved without its computed value", "sheet"),
     Code("control-character", E, "a NUL or other control character inside a cell", "sheet"),
     # -- the export's baseline ---------------------------------------------------
-    Code(
-        "baseline-unusable",
-        W,
-        "the export's baseline cannot be used: rows compared two-way",
-        "sheet",
-    ),
-    Code(
-        "not-in-baseline",
-        W,
-        "the row is not in the export's baseline: every filled cell applies",
-        "sheet",
-    ),
+    Code("baseline-unusable", W, "the export's baseline cannot be used: rows compared two-way", "sheet"),
+    Code("not-in-baseline", W, "the row is not in the export's baseline: every filled cell applies", "sheet"),
     # -- business rules (sheet/rules.py), checked on the sheet and on the merge ----
     Code("closed-lost-reason-required", E, "Stage Closed Lost without a ClosedLostReason", "sheet"),
-    Code(
-        "closed-lost-reason-without-closed-lost",
-        E,
-        "a ClosedLostReason on a stage other than Closed Lost",
-        "sheet",
-    ),
+    Code("closed-lost-reason-without-closed-lost", E, "a ClosedLostReason on a stage other than Closed Lost", "sheet"),
     Code("other-industry-required", E, "Industry Other without OtherIndustry", "sheet"),
-    Code(
-        "other-industry-without-other",
-        E,
-        "OtherIndustry with an Industry other than Other",
-        "sheet",
-    ),
-    Code(
-        "national-security-not-government",
-        E,
-        "NationalSecurity Yes outside the Government industry",
-        "sheet",
-    ),
+    Code("other-industry-without-other", E, "OtherIndustry with an Industry other than Other", "sheet"),
+    Code("national-security-not-government", E, "NationalSecurity Yes outside the Government industry", "sheet"),
     Code("website-required", E, "no WebsiteUrl although NationalSecurity is not Yes", "sheet"),
     Code("target-close-date-past", E, "a TargetCloseDate you set is in the past", "sheet"),
     Code("use-cases-without-funding", E, "UseCases filled although AwsFundingUsed is No", "sheet"),
-    Code(
-        "other-competitors-without-other",
-        E,
-        "OtherCompetitorNames without CompetitorName *Other",
-        "sheet",
-    ),
+    Code("other-competitors-without-other", E, "OtherCompetitorNames without CompetitorName *Other", "sheet"),
     # -- deciding a row against the live record ----------------------------------
     Code("locked", E, "the review status forbids changing this field now", "decide"),
-    Code(
-        "changed-on-both-sides",
-        E,
-        "you and someone in Partner Central changed the same field since the export",
-        "decide",
-    ),
-    Code(
-        "enum-newer-service",
-        W,
-        "a value the installed enum lacks, in a field where the record already holds such values: sent, the service judges it",
-        "decide",
-    ),
-    Code(
-        "too-many-entities",
-        E,
-        "more related entities of one kind than an opportunity takes",
-        "decide",
-    ),
-    Code(
-        "last-solution",
-        E,
-        "#CLEAR on the last solution: it can only be replaced, never removed",
-        "decide",
-    ),
-    Code(
-        "not-submittable",
-        E,
-        "asked to submit an opportunity whose review status cannot be submitted",
-        "decide",
-    ),
-    Code(
-        "unknown-member",
-        E,
-        "the record holds a field the installed botocore does not know: a write would erase it",
-        "decide",
-    ),
+    Code("changed-on-both-sides", E, "you and someone in Partner Central changed the same field since the export", "decide"),
+    Code("enum-newer-service", W, "a value the installed enum lacks, in a field where the record already holds such values: sent, the service judges it", "decide"),
+    Code("too-many-entities", E, "more related entities of one kind than an opportunity takes", "decide"),
+    Code("last-solution", E, "#CLEAR on the last solution: it can only be replaced, never removed", "decide"),
+    Code("not-submittable", E, "asked to submit an opportunity whose review status cannot be submitted", "decide"),
+    Code("unknown-member", E, "the record holds a field the installed botocore does not know: a write would erase it", "decide"),
     # -- the write and its read-back ----------------------------------------------
-    Code(
-        "not-kept", W, "Partner Central answered the write but kept another value than sent", "run"
-    ),
+    Code("not-kept", W, "Partner Central answered the write but kept another value than sent", "run"),
     Code("not-verified", W, "the written record could not be read back and compared", "run"),
-    Code(
-        "api-",
-        E,
-        "the service refused the value: api- + its own validation code, lower-cased",
-        "run",
-    ),
+    Code("api-", E, "the service refused the value: api- + its own validation code, lower-cased", "run"),
     # -- rollback -------------------------------------------------------------------
-    Code(
-        "changed-since-run",
-        E,
-        "changed in Partner Central after the run: not rolled back",
-        "rollback",
-    ),
+    Code("changed-since-run", E, "changed in Partner Central after the run: not rolled back", "rollback"),
 )
 
 REGISTER: dict[str, Code] = {c.code: c for c in _TABLE}

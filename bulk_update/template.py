@@ -97,7 +97,6 @@ TOP_LEVEL = "Opportunity"
 PALETTE = ("#DDEBF7", "#E2EFDA", "#FFF2CC", "#FCE4D6", "#EDE2F6", "#DEEAF1", "#F2F2F2")
 KEY_COLOUR = "#BFBFBF"
 
-
 @dataclass(frozen=True)
 class TemplateColumn:
     """One column of a template: its header and the catalog field behind it."""

@@ -199,3 +199,4 @@ def rollback(
             if label in report.summary.extra:
                 click.echo(f"{label.capitalize()}: {report.summary.extra[label]}", err=True)
     sys.exit(report.exit_code)
+

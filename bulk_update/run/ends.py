@@ -193,5 +193,8 @@ def resumed_end(end: RowEnd, d: Decision) -> RowEnd:
             end.row, end.identifier, Outcome.UPDATED, RESUMED, [], problems=end.problems,
             new_version=iso_or_none(version),
         )  # fmt: skip
-    note = "the interrupted run had sent the rest of this row (confirmed by reading the record)"
+    if end.outcome in (Outcome.UPDATED, Outcome.WOULD_UPDATE):
+        note = "the interrupted run had sent the rest of this row (confirmed by reading the record)"
+    else:
+        note = "the interrupted run had already sent part of this row"
     return replace(end, message=f"{end.message}; {note}")

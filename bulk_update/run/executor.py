@@ -120,8 +120,8 @@ class Executor:
         self.stop_reason = ""
         self._lock = threading.Lock()
         self.sends = Sends(pc, options, folder, self.stop, self.halt)
-        self.sends.stop_reason = lambda: self.stop_reason
         """The gates, the budget and the journal of every write (:mod:`bulk_update.run.sends`)."""
+        self.sends.stop_reason = lambda: self.stop_reason
         self.resumed: set[int] = self.sends.resumed
         """Rows an interrupted run left part-done (its update landed, or a call was sent):
         decided again from a fresh read with the version question settled, their end

@@ -29,6 +29,7 @@ from bulk_update.merge import (
     changed_paths,
     column_of,
     diff,
+    holds,
     key_of,
     leaves,
     project,
@@ -280,7 +281,7 @@ def _asked(
                 live=live,
             )
         return wanted, asked_calls
-    if edit.last_modified is not None and moved:
+    if edit.last_modified is not None and moved and not _landed_before(edit, live):
         return Decision(
             edit,
             Outcome.CONFLICT,
@@ -290,6 +291,13 @@ def _asked(
             live=live,
         )
     return edit.edits, edit.calls
+
+
+def _landed_before(edit: RowEdit, live: Mapping[str, Any]) -> bool:
+    """A row with calls whose fields the record already holds: its update landed (an
+    earlier run whose call was refused), so the moved version is no conflict and
+    running the row again sends only the calls still missing."""
+    return bool(edit.calls) and holds(project(live), edit.edits)
 
 
 def _locked(

@@ -201,3 +201,24 @@ def test_the_journal_replays_calls_done_and_the_call_in_flight(emu: Any, tmp_pat
     state = RunFolder.open(first.run_dir, catalog="Sandbox").journal.replay()
     assert [r.row for r in state.written()] == [2]
     assert state.rows[2].call_in_flight is None
+
+
+def test_a_row_run_again_after_a_refused_call_sends_only_the_missing_call(
+    emu: Any, tmp_path: Path
+) -> None:
+    ident = pick(emu, "Pending Submission")
+    newcomer = {**PRIYA, "Assignee.Email": "new.hire@partner.example.com"}
+    row = {**_update_and_calls(emu, ident), **newcomer}
+    first = apply_rows(emu, tmp_path, [row])
+    refused = by_row(first)[2]
+    assert refused.outcome is Outcome.INVALID
+    assert "the update (1 field(s)) and 1 of its 2 call(s)" in refused.message
+    assert sent(emu) == {"UpdateOpportunity": 1, "AssociateOpportunity": 1, "AssignOpportunity": 1}
+    emu.set_users([*emu.users(), {k.split(".")[1]: v for k, v in newcomer.items()}])
+    # the same row again (its LastModifiedDate is the export's, before the first run's update)
+    (tmp_path / "again").mkdir()
+    again = apply_rows(emu, tmp_path / "again", [row])
+    ended = by_row(again)[2]
+    assert (ended.outcome, ended.message) == (Outcome.UPDATED, "updated 1 call(s)")
+    assert owner(emu, ident) == newcomer["Assignee.Email"]
+    assert sent(emu) == {"UpdateOpportunity": 1, "AssociateOpportunity": 1, "AssignOpportunity": 2}

@@ -179,6 +179,10 @@ class Sends:
                 failed = self.settle_call(d, index, call, landed, exc)
                 if failed is not None:
                     return failed
+            except OSError:  # the journal cannot be written: the run stops (the executor's)
+                if index or landed:  # part of the row landed: left in flight for the resume
+                    self.mark(self.unfinished, d.edit.row)
+                raise
         return after_calls(self.pc, d, verify=self.options.verify)
 
     def send_call(self, d: Decision, index: int, call: Call) -> None:

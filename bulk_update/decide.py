@@ -37,6 +37,7 @@ from bulk_update.merge import (
 from bulk_update.payload import CLEAR, Path, RowEdit, Value
 from bulk_update.problems import Change, Outcome, Problem, Severity
 from bulk_update.sheet import rules
+from bulk_update.sheet.baseline import changed_calls
 from bulk_update.times import as_utc, iso, same_version
 
 OnConflict = Literal["skip", "overwrite"]
@@ -112,8 +113,10 @@ def user_edits(edit: RowEdit, baseline: Mapping[str, str]) -> dict[Path, Value]:
 
 def user_calls(edit: RowEdit, baseline: Mapping[str, str]) -> dict[str, Value]:
     """The call cells the user changed against the export's baseline (as
-    :func:`user_edits` filters field cells: a cell equal to its export asks for nothing)."""
-    return {k: v for k, v in edit.calls.items() if _edited(v, baseline.get(k, ""))}
+    :func:`user_edits` filters field cells: a cell equal to its export asks for nothing);
+    the owner's cells and the submission's go whole when one of them changed, a related
+    list is compared as a set (:func:`bulk_update.sheet.baseline.changed_calls`)."""
+    return changed_calls(edit, baseline)
 
 
 def asks_nothing(edit: RowEdit, baseline: Mapping[str, str]) -> bool:

@@ -123,7 +123,9 @@ def confirmed_run(
         return executor.run(edits)
     planned = planner.run(edits)
     decided = planner.decisions
-    plan = Plan(Counter(o.outcome for o in planned.values()), planned_calls(decided.values()), notes)
+    plan = Plan(
+        Counter(o.outcome for o in planned.values()), planned_calls(decided.values()), notes
+    )
     outcomes: dict[int, RowEnd] = {}
     if planner.stop.is_set() or not confirm(plan):
         reason = planner.stop_reason or "not confirmed: nothing was written"

@@ -353,12 +353,17 @@ def _moved(target: Target, live: Mapping[str, Any], before: Payload, current: Pa
 def _as_run_left(
     target: Target, live: Mapping[str, Any], before: Payload, current: Payload
 ) -> bool:
-    """Nobody changed the record since the run: it carries the version the run left; or,
-    for a row whose calls landed (they answer no version, so the run may not know the last
-    one), its fields and called parts hold what the run left."""
+    """Nobody changed the record since the run: it carries the version the run left.
+
+    Where the version cannot say it, the record's fields and called parts must hold
+    what the run left: a row the run submitted (AWS's review moves the version too),
+    and a row whose calls landed while its last version went unrecorded (calls answer
+    no version; the run reads it back after them).
+    """
     if target.version is not None and same_version(live.get("LastModifiedDate"), target.version):
         return True
-    return target.calls.landed and not _moved(target, live, before, current)
+    by_content = target.calls.submitted or (target.version is None and target.calls.landed)
+    return by_content and not _moved(target, live, before, current)
 
 
 def _asked_back(

@@ -126,3 +126,29 @@ def test_the_rollback_confirmation_says_the_submission_stays(emu: Any, tmp_path:
         "only their other changes are put back where the review status allows it"
     ]
     assert {r.outcome for r in undone.results} == {Outcome.SKIPPED}
+
+
+def test_rollback_on_production_says_a_submission_stays(
+    emu: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    applied = apply_cli(emu, tmp_path, "AWS", "--yes", "--json")
+    assert applied.exit_code == 0, applied.output
+    run_dir = json.loads(applied.stdout)["run_dir"]
+    monkeypatch.setattr("bulk_update.cli.app._stdin_is_terminal", lambda: True)
+    emu.reset_counters()
+    result = invoke(
+        "rollback", run_dir, "--catalog", "AWS", "--endpoint-url", emu.url, input="n\n"
+    )
+    lines = result.stderr.splitlines()
+    assert (
+        "1 row was submitted to AWS by the run: a submission cannot be rolled back, only "
+        "their other changes are put back where the review status allows it"
+    ) in lines
+    assert (
+        "Besides updating fields, the plan will associate 1 related entity, disassociate 1 "
+        "related entity."
+    ) in lines
+    (plan,) = [ln for ln in lines if ln.startswith("Plan: ")]
+    assert sorted(plan[6:].split(", ")) == ["locked: 1", "to put back: 1"]  # submitted: in review
+    assert "Put back 1 records in production?" in result.stderr
+    assert writes(emu) == {}

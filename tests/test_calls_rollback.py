@@ -201,3 +201,19 @@ def test_a_row_the_run_submitted_ends_locked_while_in_review(emu: Any, tmp_path:
     was["LifeCycle"].pop("ReviewStatus")
     assert now == was
     assert later.notes == report.notes
+
+
+def test_a_first_solution_the_run_gave_stays_with_a_warning(emu: Any, tmp_path: Path) -> None:
+    ident = pick(emu, "Pending Submission")
+    emu.seller_edit("Sandbox", ident, {SOLUTIONS: None})
+    assert related(emu, ident, "Solutions") == []
+    run_dir, _ = applied(emu, tmp_path, [{"Identifier": ident, SOLUTIONS: "S-9000011"}])
+    emu.reset_counters()
+    report = rollback_run(make_pc(emu.url), run_dir)
+    assert outcomes(report) == {ident: Outcome.UNCHANGED}
+    assert "never removes an opportunity's last solution" in report.results[0].message
+    assert [(p.column, p.code, p.is_error) for p in report.problems] == [
+        (SOLUTIONS, "solution-kept", False)
+    ]
+    assert related(emu, ident, "Solutions") == ["S-9000011"]
+    assert writes(emu) == {}

@@ -274,7 +274,7 @@ class RestoreDecider:
         asked, kept = _asked_back(edit, target, live)
         back = call_plan.plan(edit.row, edit.identifier, asked, live)
         if _same(before, current) and not back.calls and not back.problems:
-            return _nothing_back(edit, target, live)
+            return _nothing_back(edit, target, live, kept)
         if target.calls.submitted and in_review(live):
             return _submitted(edit, live, diff(current, before) + [c.change for c in back.calls])
         unknown = drift.unknown_of(live)
@@ -382,7 +382,7 @@ def _asked_back(
         edit.identifier,
         column,
         None,
-        "last-solution",
+        "solution-kept",
         f"the run gave this opportunity its first {call_plan.REQUIRED_KIND}, and Partner "
         "Central never removes an opportunity's last solution: left as the run set it",
         Severity.WARNING,
@@ -390,14 +390,17 @@ def _asked_back(
     return asked, [warning]
 
 
-def _nothing_back(edit: RowEdit, target: Target, live: Mapping[str, Any]) -> Decision:
-    """A record that holds its values from before the run (its submission aside)."""
+def _nothing_back(
+    edit: RowEdit, target: Target, live: Mapping[str, Any], kept: list[Problem]
+) -> Decision:
+    """A record that holds its values from before the run (its submission aside, and a
+    first solution the run gave it: ``kept``)."""
     if target.calls.submitted and in_review(live):
         return _submitted(edit, live, [])
-    message = "the record already holds its values from before the run"
-    if target.calls.submitted:
-        message += f"; {SUBMITTED_ALSO}"
-    return Decision(edit, Outcome.UNCHANGED, message, live=live)
+    notes = [SUBMITTED_ALSO] if target.calls.submitted else []
+    notes += [f"warning: {p.column}: {p.message}" for p in kept]
+    message = "; ".join(["the record already holds its values from before the run", *notes])
+    return Decision(edit, Outcome.UNCHANGED, message, problems=list(kept), live=live)
 
 
 def _submitted(edit: RowEdit, live: Mapping[str, Any], changes: list[Change]) -> Decision:

@@ -150,10 +150,10 @@ def _telling_calls(confirm: Confirm | None) -> Confirm | None:
 
 
 def _calls_json(report: Any) -> dict[str, Any]:
-    """``--json``'s ``calls``: per kind, the calls of the rows that wrote (or would)."""
+    """``--json``'s ``other_calls``: per kind, the calls of the rows that wrote (or would)."""
     from bulk_update.run.confirm import ended_calls
 
-    return {"calls": ended_calls(report.results)}
+    return {"other_calls": ended_calls(report.results)}
 
 
 def _drift_hint(report: Any, as_json: bool, then: str = "run the retry file") -> None:

@@ -14,6 +14,16 @@ the live record and:
   the run.  The message names the fields that differ from what the run left
   (known from the before-image and the changes the journal recorded).
 
+A row's other calls (AssignOpportunity, Associate/DisassociateOpportunity,
+SubmitOpportunity: :mod:`bulk_update.calls`) are put back beside its fields,
+in :mod:`bulk_update.run.restore`: the owner and the related entities the
+run's journalled calls changed go back to the before-image's (associate what
+the run removed first, then disassociate what it added; assign the old owner),
+only those parts, and a part someone changed since is a ``conflict``.  A
+submission cannot be undone: a row the run submitted ends ``locked`` while
+AWS reviews it, and the report and the confirmation say how many rows the run
+submitted.  Rows whose only writes were calls are rolled back the same way.
+
 A live record holding members the installed botocore does not know (model
 drift, see :mod:`bulk_update.api.drift`) is never put back: sending the
 before-image would erase them; the row ends ``upgrade-needed``.

@@ -161,7 +161,9 @@ def test_only_the_parts_the_run_changed_are_asked_back_and_checked() -> None:
     seller = {**image, "RelatedEntityIdentifiers": {"Solutions": ["S-2"]}}
     left = {**seller, "OpportunityTeam": [{"Email": "X@y.example"}]}
     assert run.moved(image, left) == []  # a seller's change to a part the run left alone
-    assert run.moved(image, image) == ["Assignee.Email"]
+    lena = {**image, "OpportunityTeam": [{"Email": "lena.novak@partner.example.com"}]}
+    assert run.moved(image, lena) == ["Assignee.Email"]
+    assert run.moved(image, image) == []  # put back already
     products = RunCalls.of(
         [
             {"operation": "AssociateOpportunity",
@@ -171,7 +173,9 @@ def test_only_the_parts_the_run_changed_are_asked_back_and_checked() -> None:
     assert products.asked_back(image) == {PRODUCTS: ("AmazonEC2",)}
     both = {**image, "RelatedEntityIdentifiers": {"AwsProducts": ["AmazonEC2", "AmazonS3"]}}
     assert products.moved(image, both) == []
-    assert products.moved(image, image) == [PRODUCTS]
+    assert products.moved(image, image) == []  # put back already
+    other = {**image, "RelatedEntityIdentifiers": {"AwsProducts": ["AmazonRDS"]}}
+    assert products.moved(image, other) == [PRODUCTS]
 
 
 def test_a_row_the_run_submitted_ends_locked_while_in_review(emu: Any, tmp_path: Path) -> None:
@@ -217,3 +221,34 @@ def test_a_first_solution_the_run_gave_stays_with_a_warning(emu: Any, tmp_path: 
     ]
     assert related(emu, ident, "Solutions") == ["S-9000011"]
     assert writes(emu) == {}
+
+
+def test_a_rollback_stopped_between_two_calls_finishes_when_run_again(
+    emu: Any, tmp_path: Path
+) -> None:
+    ident = pick(emu, "Pending Submission")
+    rows = [{"Identifier": ident, "LifeCycle.NextSteps": "Moved", SOLUTIONS: "S-9000011", **PRIYA}]
+    run_dir, before = applied(emu, tmp_path, rows)
+    emu.reset_counters()
+    first = rollback_run(make_pc(emu.url), run_dir, max_writes=2)
+    assert outcomes(first) != {ident: Outcome.UPDATED}
+    assert writes(emu) == {f"Sandbox/{ident}": 2}  # the update and the first association
+    second = rollback_run(make_pc(emu.url), run_dir)
+    assert outcomes(second) == {ident: Outcome.UPDATED}, second.results[0].message
+    assert call_intents(Path(second.summary.extra["rollback folder"])) == [
+        ("DisassociateOpportunity", "S-9000011"),
+        ("AssignOpportunity", "sam.rivera@partner.example.com"),
+    ]
+    assert writes(emu) == {f"Sandbox/{ident}": 4}
+    assert strip_volatile(emu.record("Sandbox", ident)) == strip_volatile(before[ident])
+
+
+def test_a_rollback_of_calls_can_itself_be_rolled_back(emu: Any, tmp_path: Path) -> None:
+    ident = pick(emu, "Pending Submission")
+    run_dir, _ = applied(emu, tmp_path, [{"Identifier": ident, **PRIYA, SOLUTIONS: "S-9000011"}])
+    after_run = strip_volatile(emu.record("Sandbox", ident))
+    report = rollback_run(make_pc(emu.url), run_dir)
+    assert outcomes(report) == {ident: Outcome.UPDATED}
+    undo = rollback_run(make_pc(emu.url), Path(report.summary.extra["rollback folder"]))
+    assert outcomes(undo) == {ident: Outcome.UPDATED}, undo.results[0].message
+    assert strip_volatile(emu.record("Sandbox", ident)) == after_run

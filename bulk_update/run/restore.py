@@ -1,24 +1,33 @@
-"""Rollback's call side: the owner and related entities a run changed, put back.
+"""Rollback's decision for one row: its fields and its calls put back, where safe.
 
-An apply run journals each of a row's calls beside its update
-(AssignOpportunity, AssociateOpportunity, DisassociateOpportunity,
-SubmitOpportunity).  What the run left of those parts is the before-image
-with the journalled calls applied (:meth:`RunCalls.left`).  The rollback:
+:class:`RestoreDecider` decides each row the apply run wrote, from its
+before-image (the record just before the run's first write of it) and the
+live record.  The fields go back as one update, as before (see
+:mod:`bulk_update.run.rollback`).  The run's other calls (AssignOpportunity,
+Associate/DisassociateOpportunity, SubmitOpportunity), journalled as landed,
+are undone beside it:
 
-- puts back only the parts the run changed: the owner when the run assigned
-  one, each related-entity kind the run associated or disassociated in; a part
-  the run did not touch is not asked for (:meth:`RunCalls.asked_back`), so a
-  seller's change there is not undone, and :func:`bulk_update.calls.plan`
-  turns the before-image's values of those parts into the calls (associate
-  what the run removed, then disassociate what it added: the order the last
-  solution needs; assign the old owner);
-- takes a touched part whose live value is not what the run left as changed
-  since the run (:meth:`RunCalls.moved`): the row is a ``conflict`` naming it,
-  and nothing is sent for it, as for a field a seller changed;
-- cannot undo a submission: a row the run submitted is reported
-  (:data:`SUBMITTED_NOTE`), and while the record is in review (Submitted, In
-  review) or Rejected it takes no call and no update: it ends ``locked``
-  (:func:`submitted_message`).
+- only the parts the run changed are asked back: the owner when the run
+  assigned one, each related-entity kind it associated or disassociated in
+  (:meth:`RunCalls.asked_back`); :func:`bulk_update.calls.plan` turns the
+  before-image's values of those parts into calls (associate what the run
+  removed first, then disassociate what it added: the order the last solution
+  needs; assign the old owner).  A part the run did not touch is left alone;
+- what the run left of those parts is the before-image with its calls applied
+  (:meth:`RunCalls.left`); a part holding anything else (or what it held
+  before the run: already put back) was changed since the run
+  (:meth:`RunCalls.moved`): the row is a ``conflict`` naming it, and nothing
+  is sent for it, as for a field a seller changed;
+- the version still decides first: a row on the version the run left is put
+  back.  Where it moved, a row with calls is judged by what it holds (its
+  calls answer no version, AWS's review of a submission moves it, a rollback
+  stopped between two calls moves it);
+- a submission cannot be undone: a row the run submitted ends ``locked``
+  while the record is in review or Rejected (:func:`submitted_message`), its
+  other parts go back once AWS answered, and the rollback says how many rows
+  the run submitted (:func:`submitted_note`);
+- Partner Central never removes the last solution: a first solution the run
+  gave stays, with a warning (``solution-kept``).
 """
 
 from __future__ import annotations
@@ -104,10 +113,25 @@ class RunCalls:
         return out
 
     def moved(self, before: Mapping[str, Any], live: Mapping[str, Any]) -> list[str]:
-        """The columns of the parts the run changed whose live value is not what it left."""
-        now: dict[str, Any] = {OWNER: _owner_email(live)}
-        now.update({_column(k): set(v) for k, v in call_plan.related_of(live).items()})
-        return [column for column, left in self.left(before).items() if now.get(column) != left]
+        """The columns of the parts the run changed that someone changed since.
+
+        The owner has moved when it is neither the one the run assigned nor the one
+        it found (already put back); a kind, when its entities the run did not touch
+        are not what they were.  An entity the run associated or disassociated may
+        stand either way: a rollback stopped between two calls leaves some back.
+        """
+        now, was = _parts(live), _parts(before)
+        out = []
+        for column, left in self.left(before).items():
+            if column == OWNER:
+                if now[OWNER] not in (left, was[OWNER]):
+                    out.append(column)
+                continue
+            kind = column.split(".", 1)[1]
+            touched = set(self.added.get(kind, [])) | set(self.removed.get(kind, []))
+            if now.get(column, set()) - touched != was.get(column, set()) - touched:
+                out.append(column)
+        return out
 
     def asked_back(self, before: Mapping[str, Any]) -> dict[str, Value]:
         """The before-image's owner and related entities, as asked cells, for the parts
@@ -122,6 +146,13 @@ class RunCalls:
             elif column in wanted:
                 out[column] = value
         return out
+
+
+def _parts(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's owner e-mail and each kind's set, by column (as :meth:`RunCalls.left`)."""
+    out: dict[str, Any] = {OWNER: _owner_email(record)}
+    out.update({_column(k): set(v) for k, v in call_plan.related_of(record).items()})
+    return out
 
 
 def _owner_email(record: Mapping[str, Any]) -> str:
@@ -343,10 +374,14 @@ class RestoreDecider:
 
 
 def _moved(target: Target, live: Mapping[str, Any], before: Payload, current: Payload) -> list[str]:
-    """The fields and the called parts (owner, related entities) whose live value is not
-    what the run left."""
+    """The fields whose live value is not what the run left (none when they all hold their
+    values from before: put back already), and the called parts moved since the run."""
     assert target.before is not None
-    fields = changed_since(before, current, field_changes(target.run_changes))
+    fields = (
+        []
+        if _same(before, current)
+        else changed_since(before, current, field_changes(target.run_changes))
+    )
     return fields + target.calls.moved(target.before, live)
 
 
@@ -355,14 +390,16 @@ def _as_run_left(
 ) -> bool:
     """Nobody changed the record since the run: it carries the version the run left.
 
-    Where the version cannot say it, the record's fields and called parts must hold
-    what the run left: a row the run submitted (AWS's review moves the version too),
-    and a row whose calls landed while its last version went unrecorded (calls answer
-    no version; the run reads it back after them).
+    A row with calls is judged by what it holds instead, when the version moved:
+    the run's calls answer no version, AWS's review of a submission moves it, and
+    a rollback stopped between two calls of the row moved it too.  Its fields and
+    called parts must each hold what the run left or what it found; a seller's
+    change elsewhere is not written over (the restore sends what :func:`changed_since`
+    checked, and leaves untouched parts alone).
     """
     if target.version is not None and same_version(live.get("LastModifiedDate"), target.version):
         return True
-    by_content = target.calls.submitted or (target.version is None and target.calls.landed)
+    by_content = target.calls.submitted or target.calls.landed
     return by_content and not _moved(target, live, before, current)
 
 

@@ -12,19 +12,13 @@ import pytest
 from apply_helpers import make_pc, write_sheet, writes
 from click.testing import CliRunner
 from conftest import FAST
+from test_calls_rollback import PRIYA, PRODUCTS
 
 from bulk_update import cli
 from bulk_update.problems import Outcome
 from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.run.rollback import rollback_run
 
-PRIYA = {
-    "Assignee.Email": "priya.natarajan@partner.example.com",
-    "Assignee.FirstName": "Priya",
-    "Assignee.LastName": "Natarajan",
-    "Assignee.BusinessTitle": "PartnerSalesManager",
-}
-PRODUCTS = "RelatedEntityIdentifiers.AwsProducts"
 NO_UNDO = "A submission cannot be undone, nor rolled back"
 
 

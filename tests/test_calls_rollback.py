@@ -252,3 +252,19 @@ def test_a_rollback_of_calls_can_itself_be_rolled_back(emu: Any, tmp_path: Path)
     undo = rollback_run(make_pc(emu.url), Path(report.summary.extra["rollback folder"]))
     assert outcomes(undo) == {ident: Outcome.UPDATED}, undo.results[0].message
     assert strip_volatile(emu.record("Sandbox", ident)) == after_run
+
+
+def test_an_update_that_landed_before_a_refused_call_is_put_back(
+    emu: Any, tmp_path: Path
+) -> None:
+    ident = pick(emu, "Pending Submission")
+    before = emu.record("Sandbox", ident)
+    stranger = {**PRIYA, "Assignee.Email": "someone.else@partner.example.com"}
+    rows = [{"Identifier": ident, "LifeCycle.NextSteps": "Landed first", **stranger}]
+    report = apply_rows(emu, tmp_path, rows)
+    assert [r.outcome for r in report.results] == [Outcome.INVALID]  # the assignment refused
+    assert emu.record("Sandbox", ident)["LifeCycle"]["NextSteps"] == "Landed first"
+    assert report.run_dir is not None
+    undone = rollback_run(make_pc(emu.url), report.run_dir)
+    assert outcomes(undone) == {ident: Outcome.UPDATED}, undone.results[0].message
+    assert strip_volatile(emu.record("Sandbox", ident)) == strip_volatile(before)

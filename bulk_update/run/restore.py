@@ -68,7 +68,8 @@ class RunCalls:
     """Per related-entity kind, what the run disassociated, in order."""
     submitted: bool = False
     landed: bool = False
-    """Some call of the row landed (each moves the version without answering it)."""
+    """Some call of the row landed (each moves the version without answering it), or
+    was sent: the row's update, if any, had landed before."""
 
     @classmethod
     def of(cls, journalled: Iterable[Mapping[str, Any]]) -> RunCalls:

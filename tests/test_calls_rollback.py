@@ -268,3 +268,19 @@ def test_an_update_that_landed_before_a_refused_call_is_put_back(
     undone = rollback_run(make_pc(emu.url), report.run_dir)
     assert outcomes(undone) == {ident: Outcome.UPDATED}, undone.results[0].message
     assert strip_volatile(emu.record("Sandbox", ident)) == strip_volatile(before)
+
+
+def test_a_submitted_row_that_aws_rejected_says_nothing_can_go_back(
+    emu: Any, tmp_path: Path
+) -> None:
+    ident = pick(emu, "Pending Submission")
+    rows = [{"Identifier": ident, **PRIYA, "Submit.InvolvementType": "For Visibility Only"}]
+    run_dir, _ = applied(emu, tmp_path, rows)
+    emu.set_review_status("Sandbox", ident, "Rejected")
+    emu.reset_counters()
+    report = rollback_run(make_pc(emu.url), run_dir)
+    assert outcomes(report) == {ident: Outcome.LOCKED}
+    assert report.results[0].message.endswith(
+        "the record is 'Rejected' and is read-only: nothing was put back, and nothing can be"
+    )
+    assert writes(emu) == {}

@@ -167,16 +167,22 @@ def in_review(live: Mapping[str, Any]) -> bool:
 
 
 def submitted_message(live: Mapping[str, Any]) -> str:
-    """A submitted row's end while the record is in review: nothing can be put back."""
+    """A submitted row's end while its review status takes no change: nothing goes back."""
+    status = call_plan.review_status(live)
+    then = (
+        "is read-only: nothing was put back, and nothing can be"
+        if status not in ("Submitted", "In review")
+        else "takes no change until AWS finishes its review; nothing was put back: "
+        "roll back again once AWS has answered"
+    )
     return (
-        f"the run submitted this opportunity to AWS, and a submission cannot be undone: the "
-        f"record is '{call_plan.review_status(live)}' and takes no change until AWS finishes "
-        "its review; nothing was put back: roll back again once AWS has answered"
+        "the run submitted this opportunity to AWS, and a submission cannot be undone: "
+        f"the record is '{status}' and {then}"
     )
 
 
 SUBMITTED_ALSO = "the run also submitted it to AWS, which cannot be undone"
-"""Added to the end of a submitted row whose other parts could be put back."""
+"""Added to the message of a submitted row with nothing else to put back."""
 
 
 def submitted_note(count: int) -> str:

@@ -96,7 +96,8 @@ def apply(
     For each row: read the live record, merge the row's cells into it
     (empty = keep, #CLEAR = empty the field), and send the whole record
     back, paced within your quota. Rows that change nothing send nothing.
-    On --catalog AWS it shows the plan and asks first (or pass --yes).
+    On --catalog AWS it shows the plan and asks first (or pass --yes),
+    naming the reassignments, associations and submissions it sends.
     The run folder keeps a journal: `--resume RUN` finishes an interrupted
     run and `bulk-update rollback RUN` undoes it.
     """
@@ -194,9 +195,11 @@ def rollback(
     For each row the run updated: if the record still carries the version
     that run wrote, its values from before the run are sent back; if someone
     saved it since, the row ends `conflict` (fields named) and nothing is
-    written. Rows already put back end `unchanged`, so running the same
-    command again finishes an interrupted rollback. On --catalog AWS it
-    shows the plan and asks first (or pass --yes).
+    written. The owner and the related entities the run changed are put
+    back the same way; a submission cannot be undone (such rows are named).
+    Rows already put back end `unchanged`, so running the same command
+    again finishes an interrupted rollback. On --catalog AWS it shows the
+    plan and asks first (or pass --yes).
     """
     from bulk_update.run.rollback import rollback_run
 

@@ -95,7 +95,7 @@ def targets(folder: RunFolder) -> tuple[list[Target], list[RowState]]:
     for rs in state.written():
         assert rs.identifier is not None
         before = folder.load_before(rs.identifier)
-        calls = RunCalls.of(getattr(rs, "calls_done", []))
+        calls = RunCalls.of(rs.calls_done)
         # a call was sent: the row's update, if any, had landed (a refused call ended it)
         calls.landed = calls.landed or rs.row in called
         if rs.updated:

@@ -2,32 +2,25 @@
 
 :class:`RestoreDecider` decides each row the apply run wrote, from its
 before-image (the record just before the run's first write of it) and the
-live record.  The fields go back as one update, as before (see
-:mod:`bulk_update.run.rollback`).  The run's other calls (AssignOpportunity,
-Associate/DisassociateOpportunity, SubmitOpportunity), journalled as landed,
-are undone beside it:
+live record.  The fields go back as one update (:mod:`bulk_update.run.rollback`);
+the run's calls journalled as landed are undone beside it:
 
-- only the parts the run changed are asked back: the owner when the run
-  assigned one, each related-entity kind it associated or disassociated in
-  (:meth:`RunCalls.asked_back`); :func:`bulk_update.calls.plan` turns the
-  before-image's values of those parts into calls (associate what the run
-  removed first, then disassociate what it added: the order the last solution
-  needs; assign the old owner).  A part the run did not touch is left alone;
-- what the run left of those parts is the before-image with its calls applied
-  (:meth:`RunCalls.left`); a part holding anything else (or what it held
-  before the run: already put back) was changed since the run
-  (:meth:`RunCalls.moved`): the row is a ``conflict`` naming it, and nothing
-  is sent for it, as for a field a seller changed;
-- the version still decides first: a row on the version the run left is put
-  back.  Where it moved, a row with calls is judged by what it holds (its
-  calls answer no version, AWS's review of a submission moves it, a rollback
-  stopped between two calls moves it);
-- a submission cannot be undone: a row the run submitted ends ``locked``
-  while the record is in review or Rejected (:func:`submitted_message`), its
-  other parts go back once AWS answered, and the rollback says how many rows
-  the run submitted (:func:`submitted_note`);
-- Partner Central never removes the last solution: a first solution the run
-  gave stays, with a warning (``solution-kept``).
+- only the parts the run changed are asked back (:meth:`RunCalls.asked_back`):
+  the owner if it assigned one, each related-entity kind it changed;
+  :func:`bulk_update.calls.plan` turns them into calls (associate what the run
+  removed first, then disassociate what it added, as the last solution needs;
+  assign the old owner).  A part the run did not touch is left alone;
+- a touched part holding neither what the run left nor what it found was
+  changed since (:meth:`RunCalls.moved`): a ``conflict`` naming it, nothing sent;
+- the version decides first; where it moved, a row with calls is judged by what
+  it holds (calls answer no version, AWS's review moves it, a rollback stopped
+  between two calls moves it);
+- a submission cannot be undone: a row the run submitted ends ``locked`` while
+  its review status takes no change (:func:`submitted_message`), its other
+  parts go back once AWS answered, and the rollback counts such rows
+  (:func:`submitted_note`);
+- a first solution the run gave stays (Partner Central never removes the last
+  one), with a warning (``solution-kept``).
 """
 
 from __future__ import annotations

@@ -155,11 +155,19 @@ def call_refused(d: Decision, index: int, landed: bool, exc: pcc.CallError) -> R
         )
         problems = [Problem(row, ident, column, value, "api-resource-not-found", text)]
     said = "; ".join(f"{p.column}: {p.message}" for p in problems)
-    message = (
-        f"Partner Central refused {call.operation} ({said}); "
-        f"{landed_so_far(d, index, landed)}; no later call of this row was sent; {AGAIN}"
-    )
+    then = _after(d, index, landed, "fix the cell and run the row again")
+    message = f"Partner Central refused {call.operation} ({said}); {then}"
     return RowEnd(row, ident, Outcome.INVALID, message, d.changes, problems=problems)
+
+
+def _after(d: Decision, index: int, landed: bool, fresh: str = "run the row again") -> str:
+    """What landed before call ``index``, what was not sent after it, and how to go on
+    (``fresh``: when nothing of the row had landed)."""
+    parts = [landed_so_far(d, index, landed)]
+    if index < len(d.calls) - 1:
+        parts.append("no later call of this row was sent")
+    parts.append(AGAIN if index or landed else fresh)
+    return "; ".join(parts)
 
 
 def call_failed(d: Decision, index: int, landed: bool, exc: pcc.CallError) -> RowEnd:
@@ -167,7 +175,7 @@ def call_failed(d: Decision, index: int, landed: bool, exc: pcc.CallError) -> Ro
     call = d.calls[index]
     message = (
         f"{call.operation} failed ({exc}), and a fresh read shows it did not land; "
-        f"{landed_so_far(d, index, landed)}; {AGAIN}"
+        f"{_after(d, index, landed)}"
     )
     return RowEnd(d.edit.row, d.edit.identifier, Outcome.FAILED, message, d.changes)
 

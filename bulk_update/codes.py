@@ -89,6 +89,7 @@ _TABLE: tuple[Code, ...] = (
     Code("api-", E, "the service refused the value: api- + its own validation code, lower-cased", "run"),
     # -- rollback -------------------------------------------------------------------
     Code("changed-since-run", E, "changed in Partner Central after the run: not rolled back", "rollback"),
+    Code("solution-kept", W, "the run gave the opportunity its first solution: the last one is never removed, so it stays", "rollback"),
 )
 
 REGISTER: dict[str, Code] = {c.code: c for c in _TABLE}

@@ -74,16 +74,19 @@ def main() -> None:
     """
 
 
-def _report(report: Any, as_json: bool, notes: tuple[str, ...] = ()) -> None:
+def _report(
+    report: Any, as_json: bool, notes: tuple[str, ...] = (), fields: dict[str, Any] | None = None
+) -> None:
     """The summary: JSON on stdout, or the counts line, the notes and the files on stderr.
 
     ``notes`` adds to the report's own: each is printed once, right after the
-    counts line.
+    counts line.  ``fields``: the command's own members of the JSON summary.
     """
     from bulk_update.results import summary_dict
 
     if as_json:
         data = summary_dict(report.results, report.summary)
+        data.update(fields or {})
         data["warnings"] = _warnings(report)
         data["results_file"] = str(report.results_path)
         if report.retry_path:

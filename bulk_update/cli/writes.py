@@ -7,6 +7,7 @@ pace their writes within the quota, and stop cleanly on Ctrl-C.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ from bulk_update.cli.options import (
     sheet_option,
     write_guard_options,
 )
+
+Confirm = Callable[[Any], bool]
 
 _WORKERS = "Rows in progress at once (reads overlap the paced writes)."
 _SETTINGS = ["on_conflict", "resume", "run_dir", "sheet", "out", "allow_concurrent"]
@@ -93,7 +96,8 @@ def apply(
     For each row: read the live record, merge the row's cells into it
     (empty = keep, #CLEAR = empty the field), and send the whole record
     back, paced within your quota. Rows that change nothing send nothing.
-    On --catalog AWS it shows the plan and asks first (or pass --yes).
+    On --catalog AWS it shows the plan and asks first (or pass --yes),
+    naming the reassignments, associations and submissions it sends.
     The run folder keeps a journal: `--resume RUN` finishes an interrupted
     run and `bulk-update rollback RUN` undoes it.
     """
@@ -101,8 +105,8 @@ def apply(
 
     if file is None and given["resume"] is None:
         raise click.UsageError("give the sheet to apply (FILE), or --resume RUN")
-    confirm = _production_confirmation(
-        catalog, writes, "to change", "Apply {n} changes to production?"
+    confirm = _telling_calls(
+        _production_confirmation(catalog, writes, "to change", "Apply {n} changes to production?")
     )
     pc = api.connect(catalog)
     settings = ApplySettings(
@@ -124,9 +128,33 @@ def apply(
             on_row=progress.row,
             on_executor=_watch(executors, progress),
         )
-    _report(report, as_json)
+    _report(report, as_json, fields=_calls_json(report))
     _drift_hint(report, as_json)
     sys.exit(report.exit_code)
+
+
+def _telling_calls(confirm: Confirm | None) -> Confirm | None:
+    """The production question, told first what the plan sends beside the updates:
+    reassignments, associations, submissions (which cannot be undone)."""
+    if confirm is None:
+        return None
+    ask = confirm
+
+    def telling(plan: Any) -> bool:
+        from bulk_update.run.confirm import plan_lines
+
+        for line in plan_lines(plan):
+            click.echo(line, err=True)
+        return ask(plan)
+
+    return telling
+
+
+def _calls_json(report: Any) -> dict[str, Any]:
+    """``--json``'s ``other_calls``: per kind, the calls of the rows that wrote (or would)."""
+    from bulk_update.run.confirm import ended_calls
+
+    return {"other_calls": ended_calls(report.results)}
 
 
 def _drift_hint(report: Any, as_json: bool, then: str = "run the retry file") -> None:
@@ -167,14 +195,18 @@ def rollback(
     For each row the run updated: if the record still carries the version
     that run wrote, its values from before the run are sent back; if someone
     saved it since, the row ends `conflict` (fields named) and nothing is
-    written. Rows already put back end `unchanged`, so running the same
-    command again finishes an interrupted rollback. On --catalog AWS it
-    shows the plan and asks first (or pass --yes).
+    written. The owner and the related entities the run changed are put
+    back the same way; a submission cannot be undone (such rows are named).
+    Rows already put back end `unchanged`, so running the same command
+    again finishes an interrupted rollback. On --catalog AWS it shows the
+    plan and asks first (or pass --yes).
     """
     from bulk_update.run.rollback import rollback_run
 
-    confirm = _production_confirmation(
-        catalog, writes, "to put back", "Put back {n} records in production?"
+    confirm = _telling_calls(
+        _production_confirmation(
+            catalog, writes, "to put back", "Put back {n} records in production?"
+        )
     )
     pc = api.connect(catalog)
     executors: list[Any] = []
@@ -192,7 +224,7 @@ def rollback(
             verify=writes.verify,
             ledger=api.ledger(catalog, writes.daily_writes),
         )
-    _report(report, as_json)
+    _report(report, as_json, fields=_calls_json(report))
     _drift_hint(report, as_json, "roll back again")
     if not as_json:
         for label in ("rollback folder", "to finish"):

@@ -14,6 +14,16 @@ the live record and:
   the run.  The message names the fields that differ from what the run left
   (known from the before-image and the changes the journal recorded).
 
+A row's other calls (AssignOpportunity, Associate/DisassociateOpportunity,
+SubmitOpportunity: :mod:`bulk_update.calls`) are put back beside its fields,
+in :mod:`bulk_update.run.restore`: the owner and the related entities the
+run's journalled calls changed go back to the before-image's (associate what
+the run removed first, then disassociate what it added; assign the old owner),
+only those parts, and a part someone changed since is a ``conflict``.  A
+submission cannot be undone: a row the run submitted ends ``locked`` while
+AWS reviews it, and the report and the confirmation say how many rows the run
+submitted.  Rows whose only writes were calls are rolled back the same way.
+
 A live record holding members the installed botocore does not know (model
 drift, see :mod:`bulk_update.api.drift`) is never put back: sending the
 before-image would erase them; the row ends ``upgrade-needed``.
@@ -41,20 +51,14 @@ apply run first.  A dry run reads every record and writes nothing, no folder.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from bulk_update.api import client as pcc
-from bulk_update.api import drift
-from bulk_update.decide import Decision, decide, refuse_drift
 from bulk_update.errors import RunFolderError
-from bulk_update.merge import Leaf, Payload, column_of, diff, leaves, project
-from bulk_update.payload import CLEAR, RowEdit, Value
-from bulk_update.payload import Path as FieldPath
+from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, Problem
 from bulk_update.results import RowResult, RunSummary, summary_dict, write_results
 from bulk_update.run.confirm import confirmed_run
@@ -62,29 +66,20 @@ from bulk_update.run.executor import Executor, Options, RowOutcome
 from bulk_update.run.folder import RunFolder, end_run, find_run
 from bulk_update.run.journal import RowState
 from bulk_update.run.ledger import Ledger
+from bulk_update.run.restore import (
+    RestoreDecider,
+    RunCalls,
+    Target,
+    restore_edits,
+    submitted_note,
+)
 from bulk_update.run.validate import JobReport, keep_private, save
-from bulk_update.times import iso, same_version, stamp
+from bulk_update.times import iso, stamp
 
 RESULT_HEADERS = ["LastModifiedDate after the run", "LastModifiedDate now"]
 """The extra columns of the rollback's Results sheet."""
 
 Confirm = Callable[[dict[Outcome, int]], bool]
-
-
-@dataclass
-class Target:
-    """One row the apply run updated, and what the rollback needs to undo it."""
-
-    row: int
-    identifier: str
-    version: datetime | None
-    """The LastModifiedDate the run's write produced (None if the journal lacks it)."""
-    before: dict[str, Any] | None
-    """The record just before the run's write (None if its file is missing)."""
-    run_changes: list[Any] = field(default_factory=list)
-    """The changes the journal's last intent named (text or dicts)."""
-    ended: str | None = None
-    """For a row the run sent a write for but did not end ``updated``: how it ended."""
 
 
 def targets(folder: RunFolder) -> tuple[list[Target], list[RowState]]:
@@ -95,173 +90,24 @@ def targets(folder: RunFolder) -> tuple[list[Target], list[RowState]]:
     before-image and reported when it differs, never silently left out.
     """
     state = folder.journal.replay()
+    called = {e.get("row") for e in folder.journal.events() if e.get("event") == "call-intent"}
     found: list[Target] = []
     for rs in state.written():
         assert rs.identifier is not None
         before = folder.load_before(rs.identifier)
+        calls = RunCalls.of(rs.calls_done)
+        # a call was sent: the row's update, if any, had landed (a refused call ended it)
+        calls.landed = calls.landed or rs.row in called
         if rs.updated:
             found.append(
-                Target(rs.row, rs.identifier, rs.new_last_modified, before, list(rs.changes))
-            )
+                Target(rs.row, rs.identifier, rs.new_last_modified, before, list(rs.changes),
+                       calls=calls)
+            )  # fmt: skip
         elif before is not None:  # no before-image: nothing was sent for it
-            found.append(Target(rs.row, rs.identifier, None, before, list(rs.changes), rs.state))
+            found.append(
+                Target(rs.row, rs.identifier, None, before, list(rs.changes), rs.state, calls)
+            )
     return found, state.in_flight()
-
-
-# -- what to send -----------------------------------------------------------------------
-
-
-def _text(value: Leaf | None) -> str:
-    if value is None:
-        return ""
-    return "; ".join(value) if isinstance(value, tuple) else value
-
-
-def restore_edits(before: Payload, current: Payload) -> dict[FieldPath, Value]:
-    """Edits that turn ``current`` into ``before`` (both update-shaped projections).
-
-    Every leaf of ``before`` is set, and every leaf that only ``current`` holds
-    is cleared, so applying them gives back exactly ``before``.
-    """
-    wanted = dict(leaves(before))
-    edits: dict[FieldPath, Value] = {p: CLEAR for p, _ in leaves(current) if p not in wanted}
-    edits.update(wanted)
-    return edits
-
-
-def _same(a: Payload, b: Payload) -> bool:
-    return dict(leaves(a)) == dict(leaves(b))
-
-
-def _change_parts(change: Any, before_text: Mapping[str, str]) -> tuple[str, str | None]:
-    """The column and the new value (None if unknown) of a change the journal recorded."""
-    if isinstance(change, Mapping):
-        return str(change.get("column", "")), str(change.get("new", ""))
-    text = str(change)
-    column, sep, rest = text.partition(": ")
-    if not sep:
-        return column, None
-    old = before_text.get(column, "") or "(empty)"
-    if not rest.startswith(old + " -> "):
-        return column, None
-    new = rest[len(old) + 4 :]
-    return column, "" if new == "(empty)" else new
-
-
-def changed_since(before: Payload, live: Payload, run_changes: Iterable[Any]) -> list[str]:
-    """The columns whose live value differs from what the run left behind.
-
-    What the run left is the before-image with the run's recorded changes
-    applied; a change whose new value cannot be read back counts as changed.
-    """
-    before_text = {column_of(p): _text(v) for p, v in leaves(before)}
-    expected = dict(before_text)
-    unknown: set[str] = set()
-    for change in run_changes:
-        column, new = _change_parts(change, before_text)
-        if not column:
-            continue
-        if new is None:
-            unknown.add(column)
-        else:
-            expected[column] = new
-    now = {column_of(p): _text(v) for p, v in leaves(live)}
-    moved = {c for c in expected.keys() | now.keys() if expected.get(c, "") != now.get(c, "")}
-    return sorted(moved | (unknown & (expected.keys() | now.keys())))
-
-
-# -- the executor -----------------------------------------------------------------------
-
-
-class RestoreDecider:
-    """Rollback's decision for a row: its before-image, only on the version the run left."""
-
-    def __init__(self, pc: pcc.PartnerCentral, plan: Mapping[int, Target], today: date | None):
-        self.pc = pc
-        self.plan = plan
-        self.today = today
-        self.versions: dict[int, str] = {}
-        """Per row, the live LastModifiedDate at its last read (for the Results sheet)."""
-        self._seen_lock = threading.Lock()
-
-    def decide(self, edit: RowEdit) -> Decision:
-        return self.redecide(edit, self.pc.get(edit.identifier))
-
-    def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
-        target = self.plan[edit.row]
-        assert target.before is not None
-        live_version = live.get("LastModifiedDate")
-        with self._seen_lock:
-            self.versions[edit.row] = iso(live_version)
-        before = project(target.before)
-        current = project(live)
-        if _same(before, current):
-            return Decision(
-                edit,
-                Outcome.UNCHANGED,
-                "the record already holds its values from before the run",
-                live=live,
-            )
-        unknown = drift.unknown_of(live)
-        if unknown:
-            return refuse_drift(edit, live, unknown, diff(current, before))
-        if target.version is None or not same_version(live_version, target.version):
-            return self._conflict(edit, target, live, before, current)
-        edit.edits = restore_edits(before, current)
-        edit.columns = {p: column_of(p) for p in edit.edits}
-        decision = decide(edit, live, on_conflict="overwrite", today=self.today)
-        if decision.outcome is Outcome.UNCHANGED:
-            decision.message = "the record already holds its values from before the run"
-        return decision
-
-    def _conflict(
-        self,
-        edit: RowEdit,
-        target: Target,
-        live: Mapping[str, Any],
-        before: Payload,
-        current: Payload,
-    ) -> Decision:
-        changes = diff(current, before)
-        now = iso(live.get("LastModifiedDate"))
-        if target.ended is not None:
-            message = (
-                f"the run sent a write for this row but did not see it land (the row ended "
-                f"{target.ended}); the record differs from before the run in "
-                f"{', '.join(c.column for c in changes)}: not rolled back, check it"
-            )
-            return Decision(edit, Outcome.CONFLICT, message, changes, live=live)
-        if target.version is None:
-            message = (
-                "the run did not record the version its write produced, so the tool "
-                "cannot tell whether someone changed the record since; nothing written"
-            )
-            return Decision(edit, Outcome.CONFLICT, message, changes, live=live)
-        moved = changed_since(before, current, target.run_changes)
-        when = f"(the run left version {iso(target.version)}, now {now})"
-        if moved:
-            message = (
-                f"changed in Partner Central after the run {when}: {', '.join(moved)}; "
-                "nothing written"
-            )
-        else:
-            message = (
-                f"saved again in Partner Central after the run {when}, though its "
-                "fields still hold what the run wrote; nothing written: check it and "
-                "undo by hand if needed"
-            )
-        problems = [
-            Problem(
-                edit.row,
-                edit.identifier,
-                column,
-                None,
-                "changed-since-run",
-                "changed in Partner Central after the run: not rolled back",
-            )
-            for column in moved
-        ]
-        return Decision(edit, Outcome.CONFLICT, message, changes, problems, live=live)
 
 
 # -- the job ----------------------------------------------------------------------------
@@ -337,13 +183,16 @@ def rollback_run(
             )
             if on_executor:
                 on_executor(planner)
-        outcomes.update(confirmed_run(executor, planner, edits, confirm))
+        submitted = sum(1 for t in found if t.calls.submitted)
+        notes = [submitted_note(submitted)] if submitted else []
+        outcomes.update(confirmed_run(executor, planner, edits, confirm, notes))
         report = _report(
             pc, source, folder, plan, outcomes, restore.versions, executor, started,
             dry_run=dry_run, out=out,
         )  # fmt: skip
         if note:  # the run was picked from inside the folder given: say which
             report.notes.append(note)
+        report.notes.extend(notes)
         if folder is not None:
             end_run(folder, summary_dict(report.results, report.summary))
         return report

@@ -34,10 +34,10 @@ from bulk_update.merge import (
     leaves,
     project,
 )
-from bulk_update.payload import CLEAR, Path, RowEdit, Value
+from bulk_update.payload import Path, RowEdit, Value
 from bulk_update.problems import Change, Outcome, Problem, Severity
 from bulk_update.sheet import rules
-from bulk_update.sheet.baseline import changed_calls
+from bulk_update.sheet.baseline import cell_text, user_calls, user_edits
 from bulk_update.times import as_utc, iso, same_version
 
 OnConflict = Literal["skip", "overwrite"]
@@ -79,51 +79,6 @@ def column_for(edit: RowEdit, key: str) -> str:
     return key
 
 
-def _text(value: Value | tuple[str, ...] | None) -> str:
-    """A value as comparable text: lists joined by ';', items trimmed."""
-    if value is None:
-        return ""
-    if isinstance(value, tuple):
-        return ";".join(v.strip() for v in value)
-    if value is CLEAR:
-        return ""
-    return (
-        ";".join(part.strip() for part in str(value).split(";"))
-        if ";" in str(value)
-        else str(value).strip()
-    )
-
-
-def _edited(value: Value, exported: str) -> bool:
-    """A cell differs from its export (``#CLEAR`` of an empty export asks for nothing)."""
-    before = _text(exported)
-    if value is CLEAR:
-        return before not in ("", "#CLEAR")
-    return _text(value) != before
-
-
-def user_edits(edit: RowEdit, baseline: Mapping[str, str]) -> dict[Path, Value]:
-    """The cells the user changed against the export's baseline."""
-    return {
-        path: value
-        for path, value in edit.edits.items()
-        if _edited(value, baseline.get(edit.columns.get(path, column_of(path)), ""))
-    }
-
-
-def user_calls(edit: RowEdit, baseline: Mapping[str, str]) -> dict[str, Value]:
-    """The call cells the user changed against the export's baseline (as
-    :func:`user_edits` filters field cells: a cell equal to its export asks for nothing);
-    the owner's cells and the submission's go whole when one of them changed, a related
-    list is compared as a set (:func:`bulk_update.sheet.baseline.changed_calls`)."""
-    return changed_calls(edit, baseline)
-
-
-def asks_nothing(edit: RowEdit, baseline: Mapping[str, str]) -> bool:
-    """An exported row whose every cell, field or call, still equals the export."""
-    return not user_edits(edit, baseline) and not user_calls(edit, baseline)
-
-
 def both_sides(
     edit: RowEdit,
     live: Mapping[str, Any],
@@ -135,9 +90,9 @@ def both_sides(
     problems = []
     for path, value in wanted.items():
         header = edit.columns.get(path, column_of(path))
-        base = _text(baseline.get(header, ""))
-        server = _text(flat.get(path))
-        mine = _text(value)
+        base = cell_text(baseline.get(header, ""))
+        server = cell_text(flat.get(path))
+        mine = cell_text(value)
         if server != base and server != mine:
             problems.append(
                 Problem(

@@ -337,8 +337,9 @@ def test_a_used_up_daily_quota_of_one_operation_stops_before_its_call(
 def test_call_cells_equal_to_the_export_ask_for_nothing(emu: Any) -> None:
     from apply_helpers import make_pc
 
-    from bulk_update.decide import asks_nothing, decide
+    from bulk_update.decide import decide
     from bulk_update.payload import RowEdit
+    from bulk_update.sheet.baseline import asks_nothing
 
     ident = pick(emu, "Pending Submission")
     live = make_pc(emu.url).get(ident)

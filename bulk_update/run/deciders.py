@@ -13,9 +13,10 @@ from datetime import date
 from typing import Any, Protocol
 
 from bulk_update.api import client as pcc
-from bulk_update.decide import Decision, Held, OnConflict, asks_nothing, decide
+from bulk_update.decide import Decision, Held, OnConflict, decide
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome
+from bulk_update.sheet.baseline import asks_nothing
 
 
 class Judging(Protocol):

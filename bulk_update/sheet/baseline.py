@@ -20,12 +20,14 @@ import pandas as pd
 
 from bulk_update import calls
 from bulk_update.errors import SheetError
+from bulk_update.merge import column_of
 from bulk_update.payload import CLEAR, CLEAR_TEXT, LIST_SEPARATOR
 from bulk_update.problems import Problem, Severity
 from bulk_update.sheet.csvcells import csv_records
 from bulk_update.workbook import BASELINE_SHEET, EXPORT_SHEET
 
 if TYPE_CHECKING:
+    from bulk_update.payload import Path as FieldPath
     from bulk_update.payload import RowEdit, Value
     from bulk_update.sheet.read import Sheet
 
@@ -226,3 +228,51 @@ def changed_calls(edit: RowEdit, base: Mapping[str, str]) -> dict[str, Value]:
         if any(changed(k) for k in keys):
             out.update({k: edit.calls[k] for k in keys})
     return {k: out[k] for k in edit.calls if k in out}
+
+
+# -- what the user changed against the export (the three-way merge's side) ----------------
+
+
+def cell_text(value: Value | tuple[str, ...] | None) -> str:
+    """A value as comparable text: lists joined by ';', items trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ";".join(v.strip() for v in value)
+    if value is CLEAR:
+        return ""
+    return (
+        ";".join(part.strip() for part in str(value).split(";"))
+        if ";" in str(value)
+        else str(value).strip()
+    )
+
+
+def _edited(value: Value, exported: str) -> bool:
+    """A cell differs from its export (``#CLEAR`` of an empty export asks for nothing)."""
+    before = cell_text(exported)
+    if value is CLEAR:
+        return before not in ("", "#CLEAR")
+    return cell_text(value) != before
+
+
+def user_edits(edit: RowEdit, baseline: Mapping[str, str]) -> dict[FieldPath, Value]:
+    """The cells the user changed against the export's baseline."""
+    return {
+        path: value
+        for path, value in edit.edits.items()
+        if _edited(value, baseline.get(edit.columns.get(path, column_of(path)), ""))
+    }
+
+
+def user_calls(edit: RowEdit, baseline: Mapping[str, str]) -> dict[str, Value]:
+    """The call cells the user changed against the export's baseline (as
+    :func:`user_edits` filters field cells: a cell equal to its export asks for nothing);
+    the owner's cells and the submission's go whole when one of them changed, a related
+    list is compared as a set (:func:`changed_calls`)."""
+    return changed_calls(edit, baseline)
+
+
+def asks_nothing(edit: RowEdit, baseline: Mapping[str, str]) -> bool:
+    """An exported row whose every cell, field or call, still equals the export."""
+    return not user_edits(edit, baseline) and not user_calls(edit, baseline)

@@ -106,6 +106,9 @@ class RowState:
     """The row's calls journalled as landed (``Call.as_json()``: operation, params, change)."""
     call_in_flight: dict[str, Any] | None = None
     """The call whose ``call-intent`` has no ``call-done`` (``as_json()`` and its ``index``)."""
+    called: bool = False
+    """True once the row journalled a ``call-intent`` (kept after the row ended): its
+    update, if it had one, had landed before, since a refused update sends no call."""
 
     @property
     def calls_sent(self) -> bool:
@@ -382,6 +385,7 @@ def _replay_call(rs: RowState, kind: str, ev: dict[str, Any]) -> None:
         rs.message = ""
         rs.writes_sent += 1
         rs.call_in_flight = {**call, "index": ev.get("index")}
+        rs.called = True
         return
     rs.call_in_flight = None
     if ev.get("outcome") == LANDED:

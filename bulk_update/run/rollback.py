@@ -90,14 +90,13 @@ def targets(folder: RunFolder) -> tuple[list[Target], list[RowState]]:
     before-image and reported when it differs, never silently left out.
     """
     state = folder.journal.replay()
-    called = {e.get("row") for e in folder.journal.events() if e.get("event") == "call-intent"}
     found: list[Target] = []
     for rs in state.written():
         assert rs.identifier is not None
         before = folder.load_before(rs.identifier)
         calls = RunCalls.of(rs.calls_done)
         # a call was sent: the row's update, if any, had landed (a refused call ended it)
-        calls.landed = calls.landed or rs.row in called
+        calls.landed = calls.landed or rs.called
         if rs.updated:
             found.append(
                 Target(rs.row, rs.identifier, rs.new_last_modified, before, list(rs.changes),

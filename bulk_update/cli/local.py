@@ -49,8 +49,9 @@ def _port_taken(port: int) -> None:
 @rate_option(
     "--quota-writes",
     1.0,
-    "The server's write quota: UpdateOpportunity calls per second it accepts before "
-    "answering ThrottlingException (the real service: 1).",
+    "The server's write quota: calls per second it accepts in each write operation's lane "
+    "(UpdateOpportunity, AssignOpportunity, ...) before answering ThrottlingException "
+    "(the real service: 1).",
 )
 @rate_option(
     "--quota-reads",

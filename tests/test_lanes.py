@@ -121,7 +121,11 @@ def test_update_then_assign_in_the_same_instant_waits_for_nothing(fresh_emulator
 
 
 def test_a_run_that_assigns_and_updates_uses_both_lanes_at_once(fresh_emulator) -> None:
-    """Real time, the emulator at the service's 1/s lanes: 2 x n writes in about n - 1 s."""
+    """Real time, the emulator at the service's 1/s lanes: 2 x n writes in about n - 1 s.
+
+    (A throttle from jitter on a loaded machine is allowed here: the fake-clock
+    test above shows that the lanes themselves throttle nothing.)
+    """
     emu = fresh_emulator(**STRICT)
     lanes = write_lanes()
     pc = PartnerCentral(
@@ -131,7 +135,7 @@ def test_a_run_that_assigns_and_updates_uses_both_lanes_at_once(fresh_emulator) 
         write_limiter=lanes.pop("UpdateOpportunity"),
         write_lanes=lanes,
     )
-    n = 4
+    n = 5
     updated, assigned = EDITABLE[:n], EDITABLE[n : 2 * n]
     jobs = [
         threading.Thread(target=lambda: [update(pc, i, "both lanes") for i in updated]),
@@ -144,14 +148,14 @@ def test_a_run_that_assigns_and_updates_uses_both_lanes_at_once(fresh_emulator) 
         job.join()
     elapsed = time.monotonic() - start
     counters = emu.counters()
-    assert counters["calls"]["UpdateOpportunity"] == n
-    assert counters["calls"]["AssignOpportunity"] == n
-    assert counters["throttled"] == {}
-    assert all(
-        emu.record("Sandbox", i)["OpportunityTeam"][0]["Email"] == OWNER["Email"] for i in assigned
-    )
-    # one lane for all 2n writes would need at least 2n - 1 = 7 s
-    assert n - 1 <= elapsed < n - 1 + 2.5
+    throttled = counters["throttled"]
+    sent = {op: n + throttled.get(op, 0) for op in ("AssignOpportunity", "UpdateOpportunity")}
+    assert {op: counters["calls"][op] for op in sent} == sent
+    assert pc.stats.per_operation() == sent
+    owners = [emu.record("Sandbox", i)["OpportunityTeam"][0]["Email"] for i in assigned]
+    assert owners == [OWNER["Email"]] * n
+    # one lane for all 2n writes would need at least 2n - 1 = 9 s
+    assert n - 1 <= elapsed < 2 * (n - 1) - 1
 
 
 def test_a_throttle_slows_only_the_lane_it_hit(fresh_emulator) -> None:
@@ -192,6 +196,18 @@ def test_connect_sets_each_lane_and_refuses_an_unknown_operation(emulator) -> No
     with pytest.raises(ValueError) as info:
         connect("Sandbox", endpoint_url=emulator.url, operation_rates={"GetOpportunity": 5.0})
     assert str(info.value).startswith("no write lane for GetOpportunity: the write operations are")
+
+
+def test_the_lanes_default_to_the_documented_quota_each() -> None:
+    lanes = write_lanes()
+    assert set(lanes) == WRITES
+    assert len({id(b) for b in lanes.values()}) == len(WRITES)
+    assert {(b.configured_rate, b.burst) for b in lanes.values()} == {(1.0, 1.0)}
+    faster = write_lanes(5.0, {"UpdateOpportunity": 3.0, "SubmitOpportunity": 0.5})
+    rates = {op: b.configured_rate for op, b in faster.items()}
+    assert rates["UpdateOpportunity"] == 3.0  # the operation's own setting wins
+    assert rates["SubmitOpportunity"] == 0.5
+    assert rates["AssignOpportunity"] == 1.0
 
 
 def test_update_s_lane_is_given_once() -> None:

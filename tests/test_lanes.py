@@ -10,8 +10,8 @@ counted per operation.
 from __future__ import annotations
 
 import json
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -137,15 +137,14 @@ def test_a_run_that_assigns_and_updates_uses_both_lanes_at_once(fresh_emulator) 
     )
     n = 5
     updated, assigned = EDITABLE[:n], EDITABLE[n : 2 * n]
-    jobs = [
-        threading.Thread(target=lambda: [update(pc, i, "both lanes") for i in updated]),
-        threading.Thread(target=lambda: [assign(pc, i) for i in assigned]),
-    ]
     start = time.monotonic()
-    for job in jobs:
-        job.start()
-    for job in jobs:
-        job.join()
+    with ThreadPoolExecutor(2) as pool:
+        jobs = [
+            pool.submit(lambda: [update(pc, i, "both lanes") for i in updated]),
+            pool.submit(lambda: [assign(pc, i) for i in assigned]),
+        ]
+        for job in jobs:
+            job.result()  # a call that failed fails the test
     elapsed = time.monotonic() - start
     counters = emu.counters()
     throttled = counters["throttled"]

@@ -221,6 +221,8 @@ def run_mixed(n: int, tmp: Path, label: str, shared: bool) -> None:
     floor = float(2 * n if shared else n)
     failed = sum(1 for r in report.results if r.outcome is Outcome.FAILED)
     line(label, seconds, floor, sum(throttled.values()), failed)
+    if shared:
+        print(f"{'':34} T / the busiest lane's floor ({n} s) = {seconds / n:.3f}")
     print(
         f"{'':34} UpdateOpportunity {calls.get('UpdateOpportunity', 0)}, AssignOpportunity "
         f"{calls.get('AssignOpportunity', 0)}, reads {calls.get('GetOpportunity', 0)}; "

@@ -9,8 +9,9 @@ every read, one for each write operation (:mod:`bulk_update.api.pacing`).
 Then, by what came back:
 
 - ``ThrottlingException``: that lane's limiter slows down (the other lanes keep
-  their pace) and the same call is sent again.  Throttling never uses up the attempt budget; only a long stretch of
-  it (``throttle_budget`` seconds, or ``max_throttles`` answers) fails the call.
+  their pace) and the same call is sent again.  Throttling never uses up the
+  attempt budget; only a long stretch of it (``throttle_budget`` seconds, or
+  ``max_throttles`` answers) fails the call.
 - ``InternalServerException`` / HTTP 5xx, or a connection that could not be
   made: full-jitter exponential backoff, up to ``max_attempts``, then
   :class:`CallFailed`.  A connection refused (or timed out) ``max_unreached``
@@ -557,10 +558,10 @@ def connect(
     :class:`bulk_update.errors.EndpointUnreachable` at once when nothing
     answers, :class:`bulk_update.errors.NoCredentials` without credentials).
     """
+    lanes = write_lanes(write_rate, dict(operation_rates))
     boto = make_boto_client(
         profile=profile, endpoint_url=endpoint_url, region=region, max_pool=max(16, workers * 2)
     )
-    lanes = write_lanes(write_rate, dict(operation_rates))
     pc = PartnerCentral(
         boto,
         catalog,

@@ -90,6 +90,14 @@ def fake_timed_pc(url: str, clock: FakeClock, **rates: float) -> PartnerCentral:
 # -- the lanes -------------------------------------------------------------------------
 
 
+def test_the_lanes_are_the_writes_a_plan_sends_and_the_model_has() -> None:
+    from bulk_update import fields
+    from bulk_update.calls import OPERATIONS
+
+    assert {"UpdateOpportunity", *OPERATIONS} == WRITES
+    assert set(fields.service_model().operation_names) >= WRITES
+
+
 def test_every_write_operation_has_a_bucket_of_its_own() -> None:
     update_lane = TokenBucket(3.0, margin=0.01)
     pc = PartnerCentral(

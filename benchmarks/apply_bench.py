@@ -1,6 +1,7 @@
 """How close does ``apply`` come to the write quota's floor?
 
     python benchmarks/apply_bench.py [--rows 600] [--changing 450] [--write-rate 20] [--read-rate 200]
+    python benchmarks/apply_bench.py --mixed 60 [--compare]
 
 An emulator (in its own process, so its work does not share the GIL with the
 tool) holds ``rows`` opportunities, with quotas scaled to 20 writes/s and 200
@@ -14,6 +15,15 @@ wall time T, the floor, T / floor, throttled calls and failed rows. The tool
 runs with its read-back verification on (the default) and with
 ``--no-verify``, so the two wall times show what verifying costs; then once
 more, verifying, with 5% injected server errors.
+
+``--mixed N`` runs the mixed job instead: N rows that each change a field AND
+reassign the owner (one UpdateOpportunity and one AssignOpportunity a row),
+against the emulator at the service's real quotas: 1 call per second in each
+write operation's lane (burst 1) and 10 reads per second.  The busiest lane
+carries N calls, so the floor is N seconds; it prints the wall time, that
+floor and their ratio (target <= 1.10).  ``--compare`` also runs it with one
+bucket shared by every write (the client before per-operation lanes), whose
+floor is 2N.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 from bulk_update.api import client as pcc  # noqa: E402
 from bulk_update.api.pacing import TokenBucket  # noqa: E402
 from bulk_update.emulator import Emulator  # noqa: E402
+from bulk_update.emulator.calls import registered_users  # noqa: E402
 from bulk_update.problems import Outcome  # noqa: E402
 from bulk_update.run.apply import ApplySettings, apply_file  # noqa: E402
 
@@ -164,6 +175,75 @@ def run_naive(url: str, recs: list[dict[str, Any]], changing: int) -> tuple[floa
     return time.perf_counter() - t0, failed, 0
 
 
+# -- the mixed job: an update and an assignment a row, at the real quotas -------------
+
+REAL_QUOTAS = {"write_rate": 1.0, "write_burst": 1, "read_rate": 10.0, "read_burst": 10}
+ASSIGNEE = ("Email", "FirstName", "LastName", "BusinessTitle")
+
+
+def new_owner(record: dict[str, Any], n: int) -> dict[str, str]:
+    """A registered user other than the record's owner (a different one row after row)."""
+    owner = ((record.get("OpportunityTeam") or [{}])[0].get("Email") or "").lower()
+    users = [u for u in registered_users() if u["Email"].lower() != owner]
+    return users[n % len(users)]
+
+
+def mixed_sheet(path: Path, recs: list[dict[str, Any]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["Identifier", "LifeCycle.NextSteps", *(f"Assignee.{m}" for m in ASSIGNEE)])
+        for i, r in enumerate(recs):
+            owner = new_owner(r, i)
+            w.writerow([r["Id"], f"Mixed step {i}", *(owner[m] for m in ASSIGNEE)])
+    return path
+
+
+def one_lane(pc: pcc.PartnerCentral) -> pcc.PartnerCentral:
+    """The same client with every write in UpdateOpportunity's bucket (no lanes)."""
+    pc.write_lanes = {op: pc.write_limiter for op in pc.write_lanes}
+    return pc
+
+
+def run_mixed(n: int, tmp: Path, label: str, shared: bool) -> None:
+    recs = records(n)
+    server = Server(recs, **REAL_QUOTAS)
+    path = mixed_sheet(tmp / f"mixed-{label}.csv", recs)
+    pc = pcc.connect("Sandbox", endpoint_url=server.url, read_rate=10.0, write_rate=1.0)
+    if shared:
+        one_lane(pc)
+    t0 = time.perf_counter()
+    report = apply_file(
+        path, pc, ApplySettings(catalog="Sandbox", run_dir=tmp / f"runs-{label}", workers=WORKERS)
+    )
+    seconds = time.perf_counter() - t0
+    counters = server.stop()
+    calls, throttled = counters["calls"], counters["throttled"]
+    floor = float(2 * n if shared else n)
+    failed = sum(1 for r in report.results if r.outcome is Outcome.FAILED)
+    line(label, seconds, floor, sum(throttled.values()), failed)
+    if shared:
+        print(f"{'':34} T / the busiest lane's floor ({n} s) = {seconds / n:.3f}")
+    print(
+        f"{'':34} UpdateOpportunity {calls.get('UpdateOpportunity', 0)}, AssignOpportunity "
+        f"{calls.get('AssignOpportunity', 0)}, reads {calls.get('GetOpportunity', 0)}; "
+        f"throttled {dict(throttled)}; client writes per operation {pc.stats.per_operation()}; "
+        f"writes per id max {max(counters['writes_per_id'].values(), default=0)}; "
+        f"outcomes { {o.value: k for o, k in report.counts.items() if k} }"
+    )
+
+
+def mixed(n: int, compare: bool) -> None:
+    print(
+        f"mixed: {n} rows, each an update and an assignment; quotas 1 call/s per write "
+        f"operation (burst 1), 10 reads/s; busiest lane {n} calls: floor {n} s; "
+        f"{WORKERS} workers"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        run_mixed(n, Path(tmp), "bulk-update, a lane per operation", shared=False)
+        if compare:
+            run_mixed(n, Path(tmp), "one bucket for every write", shared=True)
+
+
 def line(name: str, seconds: float, floor: float, throttled: int, failed: int) -> None:
     print(
         f"{name:34} T={seconds:7.2f} s  floor={floor:6.2f} s  T/floor={seconds / floor:5.3f}  "
@@ -171,7 +251,7 @@ def line(name: str, seconds: float, floor: float, throttled: int, failed: int) -
     )
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -195,9 +275,27 @@ def main() -> None:
     ap.add_argument(
         "--workers", type=int, default=8, help="rows in progress at once (the CLI's default: 8)"
     )
-    args = ap.parse_args()
+    ap.add_argument(
+        "--mixed",
+        type=int,
+        metavar="N",
+        help="run the mixed job instead: N rows, each an update and an assignment (e.g. 60)",
+    )
+    ap.add_argument(
+        "--compare",
+        action="store_true",
+        help="with --mixed: also run it with one bucket shared by every write",
+    )
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = arguments()
     global WORKERS
     WORKERS = args.workers
+    if args.mixed:
+        mixed(args.mixed, args.compare)
+        return
     floor = args.changing / args.write_rate
     quotas = {
         "write_rate": args.write_rate,

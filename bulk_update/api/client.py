@@ -4,12 +4,14 @@
 turned off, so that :class:`PartnerCentral` alone decides when a call is sent
 again, and counts every attempt.
 
-Every attempt first takes a token from the limiter of its quota (reads or
-writes).  Then, by what came back:
+Every attempt first takes a token from the limiter of its quota lane: one for
+every read, one for each write operation (:mod:`bulk_update.api.pacing`).
+Then, by what came back:
 
-- ``ThrottlingException``: the limiter slows down and the same call is sent
-  again.  Throttling never uses up the attempt budget; only a long stretch of
-  it (``throttle_budget`` seconds, or ``max_throttles`` answers) fails the call.
+- ``ThrottlingException``: that lane's limiter slows down (the other lanes keep
+  their pace) and the same call is sent again.  Throttling never uses up the
+  attempt budget; only a long stretch of it (``throttle_budget`` seconds, or
+  ``max_throttles`` answers) fails the call.
 - ``InternalServerException`` / HTTP 5xx, or a connection that could not be
   made: full-jitter exponential backoff, up to ``max_attempts``, then
   :class:`CallFailed`.  A connection refused (or timed out) ``max_unreached``
@@ -36,7 +38,8 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -68,22 +71,14 @@ from bulk_update.api.errors import Conflict as Conflict
 from bulk_update.api.errors import NotFound as NotFound
 from bulk_update.api.errors import Unreachable as Unreachable
 from bulk_update.api.errors import Validation as Validation
-from bulk_update.api.pacing import TokenBucket
+from bulk_update.api.pacing import UPDATE, TokenBucket, check_operations, write_lanes
+from bulk_update.api.pacing import WRITES as WRITES
+from bulk_update.api.pacing import default_write_margin as default_write_margin
 from bulk_update.fields import REGION
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
-WRITES = frozenset(
-    {
-        "UpdateOpportunity",
-        "AssignOpportunity",
-        "AssociateOpportunity",
-        "DisassociateOpportunity",
-        "SubmitOpportunity",
-    }
-)
-"""The write operations the tool sends (each paced as a write)."""
 IDS_PER_LIST = 20
 
 NO_CREDENTIALS = (
@@ -99,8 +94,10 @@ class Stats:
     """What the calls cost, safe to update from several threads.
 
     ``calls`` counts every request sent, first attempts and retries alike;
-    ``reads`` and ``writes`` split them by quota.  ``retries`` counts the
-    requests that repeated an earlier one (after a throttle or a fault).
+    ``reads`` and ``writes`` split them by quota, and :meth:`per_operation`
+    splits the writes by operation (each its own quota lane).  ``retries``
+    counts the requests that repeated an earlier one (after a throttle or a
+    fault).
     """
 
     calls: int = 0
@@ -110,12 +107,29 @@ class Stats:
     retries: int = 0
     faults: int = 0
     uncertain: int = 0
+    _writes_of: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **counts: int) -> None:
         with self._lock:
             for name, n in counts.items():
                 setattr(self, name, getattr(self, name) + n)
+
+    def sent(self, operation: str, *, write: bool, retry: bool) -> None:
+        """Count one request that left: a read, or a write of ``operation``."""
+        with self._lock:
+            self.calls += 1
+            self.retries += int(retry)
+            if write:
+                self.writes += 1
+                self._writes_of[operation] += 1
+            else:
+                self.reads += 1
+
+    def per_operation(self) -> dict[str, int]:
+        """The write requests sent, by operation (those sent at least once)."""
+        with self._lock:
+            return dict(sorted(self._writes_of.items()))
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
@@ -131,18 +145,6 @@ class Stats:
 
 
 # -- the boto3 client ------------------------------------------------------------------
-
-
-def default_write_margin(rate: float) -> float:
-    """Seconds added to each write interval so that jitter rarely lands a write early.
-
-    A strict service bucket (burst 1) refuses a write that arrives even a
-    millisecond before its turn, and requests travel with some jitter.  The
-    margin is 2% of the interval, at least 2 ms and at most 20 ms: 20 ms at the
-    real quota of 1 write per second, 2 ms at 20 per second.  The throttles it
-    does not prevent are retried (see PartnerCentral).
-    """
-    return min(0.02, max(0.002, 0.02 / rate))
 
 
 def is_loopback(url: str | None) -> bool:
@@ -220,9 +222,13 @@ def unreachable_message(url: str) -> str:
 
 
 class PartnerCentral:
-    """The calls the tool makes, paced by two limiters, retried, and classified.
+    """The calls the tool makes, paced by their quota lanes, retried, and classified.
 
-    One instance is shared by all worker threads.
+    One instance is shared by all worker threads.  ``read_limiter`` paces every
+    read; ``write_limiter`` is UpdateOpportunity's lane; ``write_lanes`` may
+    give any other write operation its own bucket, and one it does not name
+    gets a :meth:`TokenBucket.twin` of ``write_limiter``: a lane of its own at
+    the same pace.  :attr:`write_lanes` holds every write operation's bucket.
 
     Pacing is measured where it counts, at the moment the request leaves: the
     token is reserved before botocore builds and signs the request, most of the
@@ -239,6 +245,7 @@ class PartnerCentral:
         *,
         read_limiter: TokenBucket,
         write_limiter: TokenBucket,
+        write_lanes: Mapping[str, TokenBucket] | None = None,
         max_attempts: int = 8,
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
@@ -255,6 +262,7 @@ class PartnerCentral:
         self.catalog = catalog
         self.read_limiter = read_limiter
         self.write_limiter = write_limiter
+        self.write_lanes = _lanes(write_limiter, write_lanes or {})
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -382,9 +390,13 @@ class PartnerCentral:
         with self._rng_lock:
             return self._rng.uniform(0, ceiling)
 
+    def lane(self, operation: str) -> TokenBucket:
+        """The bucket that paces ``operation``: its own for a write, the reads' otherwise."""
+        return self.write_lanes.get(operation, self.read_limiter)
+
     def _call(self, operation: str, identifier: str | None, **params: Any) -> dict[str, Any]:
         is_write = operation in WRITES
-        limiter = self.write_limiter if is_write else self.read_limiter
+        limiter = self.lane(operation)
         method = getattr(self.client, _snake(operation))
         started = self._clock()
         failures = 0  # attempts that count against max_attempts
@@ -394,9 +406,7 @@ class PartnerCentral:
         while True:
             slot = limiter.reserve_at()
             limiter.wait_until(slot - self.send_lead)
-            self.stats.add(
-                calls=1, retries=1 if sent else 0, **{"writes" if is_write else "reads": 1}
-            )
+            self.stats.sent(operation, write=is_write, retry=sent > 0)
             sent += 1
             try:
                 response = self._send(method, params, limiter, slot)
@@ -510,6 +520,14 @@ class PartnerCentral:
         self._sleep(wait)
 
 
+def _lanes(update: TokenBucket, given: Mapping[str, TokenBucket]) -> dict[str, TokenBucket]:
+    """Every write operation's bucket: UpdateOpportunity's, those given, twins for the rest."""
+    check_operations(given)
+    if given.get(UPDATE, update) is not update:
+        raise ValueError("UpdateOpportunity's lane is write_limiter: do not give it twice")
+    return {op: update if op == UPDATE else given.get(op) or update.twin() for op in sorted(WRITES)}
+
+
 def _snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
@@ -523,15 +541,24 @@ def connect(
     read_rate: float = 10.0,
     write_rate: float = 1.0,
     workers: int = 8,
+    operation_rates: Mapping[str, float] | Iterable[tuple[str, float]] = (),
 ) -> PartnerCentral:
     """A :class:`PartnerCentral` for ``catalog``, paced at the given rates, endpoint checked.
 
+    ``write_rate`` is UpdateOpportunity's; every other write operation has a
+    lane of its own at the documented 1 per second, unless ``operation_rates``
+    names it (``{"AssignOpportunity": 2}``; it may name UpdateOpportunity too,
+    and wins over ``write_rate``).  A name that is not a write operation is a
+    ValueError.
+
     The way in for library users and the CLI alike: the boto3 client from
-    :func:`make_boto_client`, a read and a write :class:`TokenBucket`, and
+    :func:`make_boto_client`, a read :class:`TokenBucket` and one per write
+    operation (:func:`bulk_update.api.pacing.write_lanes`), and
     :meth:`PartnerCentral.check_reachable` (raises
     :class:`bulk_update.errors.EndpointUnreachable` at once when nothing
     answers, :class:`bulk_update.errors.NoCredentials` without credentials).
     """
+    lanes = write_lanes(write_rate, dict(operation_rates))
     boto = make_boto_client(
         profile=profile, endpoint_url=endpoint_url, region=region, max_pool=max(16, workers * 2)
     )
@@ -539,7 +566,8 @@ def connect(
         boto,
         catalog,
         read_limiter=TokenBucket(read_rate, burst=max(1.0, read_rate)),
-        write_limiter=TokenBucket(write_rate, burst=1.0, margin=default_write_margin(write_rate)),
+        write_limiter=lanes.pop(UPDATE),
+        write_lanes=lanes,
     )
     pc.check_reachable()
     return pc

@@ -26,13 +26,38 @@ full interval.  Each success (:meth:`TokenBucket.on_success`) then adds a step
 back, until the configured rate is reached again.
 
 The clock and the sleep function are injected, so tests can drive time.
+
+Lanes.  Partner Central's quota page lists each write operation
+(UpdateOpportunity, AssignOpportunity, AssociateOpportunity,
+DisassociateOpportunity, ...) with its own "1 per second; 10,000 per 24
+hours", and the reads together at 10 per second.  So the client paces each
+write operation with a bucket of its own (:func:`write_lanes`), and every read
+with one shared bucket: a run that assigns while it updates uses both lanes at
+once, and a throttle slows only the lane that was throttled.
+SubmitOpportunity is not on that page; it gets a lane of its own at the same
+documented write rate, 1 per second.  Quotas can be raised (Service Quotas),
+so each lane's rate is a setting.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+
+UPDATE = "UpdateOpportunity"
+WRITES = frozenset(
+    {
+        UPDATE,
+        "AssignOpportunity",
+        "AssociateOpportunity",
+        "DisassociateOpportunity",
+        "SubmitOpportunity",
+    }
+)
+"""The write operations the tool sends: each paced in a lane of its own."""
+DOCUMENTED_WRITE_RATE = 1.0
+"""Calls per second of each write operation's quota, unless the account's was raised."""
 
 
 class TokenBucket:
@@ -192,5 +217,55 @@ class TokenBucket:
                 self._rate = min(self._configured, self._rate + self._configured * self._recovery)
             return self._rate
 
+    def twin(self) -> TokenBucket:
+        """A new, full bucket made like this one (rate, burst, margin, clock): another lane."""
+        return TokenBucket(
+            self._configured,
+            self._burst,
+            self._clock,
+            self._sleep,
+            recovery=self._recovery,
+            margin=self._margin,
+        )
+
     def __repr__(self) -> str:
         return f"TokenBucket(rate={self._rate:g}/{self._configured:g}, burst={self._burst:g})"
+
+
+def default_write_margin(rate: float) -> float:
+    """Seconds added to each write interval so that jitter rarely lands a write early.
+
+    A strict service bucket (burst 1) refuses a write that arrives even a
+    millisecond before its turn, and requests travel with some jitter.  The
+    margin is 2% of the interval, at least 2 ms and at most 20 ms: 20 ms at the
+    real quota of 1 write per second, 2 ms at 20 per second.  The throttles it
+    does not prevent are retried (see PartnerCentral).
+    """
+    return min(0.02, max(0.002, 0.02 / rate))
+
+
+def write_bucket(rate: float) -> TokenBucket:
+    """One write lane at ``rate``: burst 1, as strict as the service, with the default margin."""
+    return TokenBucket(rate, burst=1.0, margin=default_write_margin(rate))
+
+
+def check_operations(names: Iterable[str]) -> None:
+    """Raise ValueError, in plain words, for a name that is not one of :data:`WRITES`."""
+    unknown = sorted(set(names) - WRITES)
+    if unknown:
+        raise ValueError(
+            f"no write lane for {', '.join(unknown)}: the write operations are "
+            f"{', '.join(sorted(WRITES))}"
+        )
+
+
+def write_lanes(
+    write_rate: float = DOCUMENTED_WRITE_RATE, operation_rates: Mapping[str, float] | None = None
+) -> dict[str, TokenBucket]:
+    """A bucket per write operation: UpdateOpportunity at ``write_rate``, the others at
+    the documented 1 per second, unless ``operation_rates`` names them (it wins over
+    ``write_rate`` for UpdateOpportunity too)."""
+    rates = dict(operation_rates or {})
+    check_operations(rates)
+    base = {op: DOCUMENTED_WRITE_RATE for op in WRITES} | {UPDATE: write_rate}
+    return {op: write_bucket(rate) for op, rate in sorted((base | rates).items())}

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from bulk_update import fields as cat
+from bulk_update.api.pacing import WRITES
 from bulk_update.cli.app import (
     _fail,
     _interruptible,
@@ -48,8 +49,9 @@ def _port_taken(port: int) -> None:
 @rate_option(
     "--quota-writes",
     1.0,
-    "The server's write quota: UpdateOpportunity calls per second it accepts before "
-    "answering ThrottlingException (the real service: 1).",
+    "The server's write quota: calls per second it accepts in each write operation's lane "
+    "(UpdateOpportunity, AssignOpportunity, ...) before answering ThrottlingException "
+    "(the real service: 1).",
 )
 @rate_option(
     "--quota-reads",
@@ -107,8 +109,8 @@ def emulator(
 @rate_option(
     "--write-rate",
     10.0,
-    "Writes per second, for the tool and the stand-in's quota alike "
-    "(the real service allows 1 per second).",
+    "Writes per second of each write operation, for the tool and the stand-in's quota alike "
+    "(the real service allows 1 per second each).",
 )
 @old_name("--out", "old_out", FOLDER)
 @old_name("--rate", "old_rate", RATE)
@@ -130,7 +132,11 @@ def demo(out_dir: Path, write_rate: float, old_out: Path | None, old_rate: float
         read_burst=write_rate * 10,
     ) as emu:
         click.echo(f"Local Partner Central stand-in at {emu.url} (catalog Sandbox)", err=True)
-        pc = Connection(None, emu.url, cat.REGION, write_rate * 10, write_rate).connect("Sandbox")
+        # every write lane at the stand-in's rate
+        lanes = tuple((op, write_rate) for op in sorted(WRITES))
+        pc = Connection(
+            None, emu.url, cat.REGION, write_rate * 10, write_rate, operation_rates=lanes
+        ).connect("Sandbox")
         out_dir.mkdir(parents=True, exist_ok=True)
         settings = ApplySettings(catalog="Sandbox", run_dir=out_dir)
         executors: list[Any] = []

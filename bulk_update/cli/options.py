@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from bulk_update import fields as cat
+from bulk_update.api.pacing import WRITES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,6 +119,8 @@ class Connection:
     read_rate: float
     write_rate: float = 1.0
     workers: int = 8
+    operation_rates: tuple[tuple[str, float], ...] = ()
+    """(operation, calls per second) for the write lanes --operation-rate names."""
 
     def connect(self, catalog: str) -> Any:
         """A paced client for ``catalog``; raises at once when nothing answers."""
@@ -153,7 +156,62 @@ _read_rate = rate_option(
 _write_rate = rate_option(
     "--write-rate",
     1.0,
-    "Writes per second (UpdateOpportunity); the quota is 1 per second unless raised.",
+    "UpdateOpportunity calls per second; the quota is 1 per second unless raised. The other "
+    "writes each have a lane of their own: see --operation-rate.",
+)
+
+
+class OperationRate(click.ParamType):
+    """``OPERATION=RATE``: one write operation's own quota lane, in calls per second."""
+
+    name = "operation=rate"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "OPERATION=RATE"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, float]:
+        if isinstance(value, tuple):
+            return value
+        name, _, rate = str(value).partition("=")
+        found = [op for op in sorted(WRITES) if op.casefold() == name.strip().casefold()]
+        if not found:
+            self.fail(
+                f"{name.strip()!r} is not a write operation: write OPERATION=RATE with one of "
+                f"{', '.join(sorted(WRITES))}, e.g. AssignOpportunity=2",
+                param,
+                ctx,
+            )
+        try:
+            per_second = float(rate)
+        except ValueError:
+            per_second = 0.0
+        if not 0.01 <= per_second < float("inf"):
+            self.fail(
+                f"{value!r}: the rate after '=' must be a number of calls per second, at "
+                f"least 0.01, e.g. {found[0]}=2",
+                param,
+                ctx,
+            )
+        return found[0], per_second
+
+
+def _operation_rate_help() -> str:
+    return (
+        "One write operation's calls per second, as OPERATION=RATE (repeatable), e.g. "
+        f"AssignOpportunity=2. Each of {', '.join(sorted(WRITES))} is paced in a lane of its "
+        "own, at its quota of 1 per second unless raised (UpdateOpportunity's is --write-rate), "
+        "so a run that assigns while it updates uses both lanes at once."
+    )
+
+
+_operation_rate = click.option(
+    "--operation-rate",
+    "operation_rates",
+    type=OperationRate(),
+    multiple=True,
+    help=_operation_rate_help(),
 )
 
 
@@ -164,8 +222,8 @@ def api_options(workers_help: str, writes: bool) -> Callable[[F], F]:
     names = ["profile", "endpoint_url", "region", "read_rate", "workers"]
     listed = [workers, _profile, _endpoint_url, _region, _read_rate]
     if writes:
-        names.append("write_rate")
-        listed.append(_write_rate)
+        names += ["write_rate", "operation_rates"]
+        listed += [_write_rate, _operation_rate]
 
     def decorate(fn: F) -> F:
         return stacked(*listed)(bundled("api", Connection, names)(fn))

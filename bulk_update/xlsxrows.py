@@ -15,6 +15,9 @@ compares them), but for one case: xlsxwriter writes a text that starts with
 ``<r>`` and ends with ``</r>`` as raw rich-text XML, so such a cell of the
 user's could break the file; here it is a text like any other.
 
+It relies on xlsxwriter's own row machinery as of 3.3 (``_write_single_row``,
+``_write_row``, ``col_info``, ``row_info``): hence ``xlsxwriter>=3.3``, and the
+byte-for-byte test above, which fails if a later version writes otherwise.
 Only the constant-memory mode is served (rows go to the sheet's temporary
 file as they come); the rest of the sheet (columns, panes, filters, the
 header row written with ``write_string``) is xlsxwriter's own.

@@ -12,8 +12,10 @@ Every ``validate`` and ``apply`` run ends here (sheet-contract.md, section 6):
 
 Every text goes into a workbook as a text cell, never as a formula, a number or
 a link: a value such as ``=1+1``, ``+123`` or ``@foo`` comes back exactly as it
-was. The workbook is written with xlsxwriter in constant-memory mode, so a
-50,000-row result costs little more than writing the cells themselves.
+was. The workbook is written with xlsxwriter in constant-memory mode, the
+Results and Errors lines each in one call (:class:`bulk_update.xlsxrows.RowSheet`:
+the bytes xlsxwriter would write, at a fraction of its per-cell cost): see
+the README's Performance section for what a 50,000-row result costs.
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ Targets (issue 14): total <= 1.25x the floor, peak RSS < 400 MiB at 50,000 rows.
 the XML of 12,000 generated rows repeated; cached under /tmp keyed by size) and
 prints wall, floor, ratio and peak RSS per size; ``--parts floor`` or
 ``--parts validate`` runs one of the two. CPU seconds are
-printed beside wall seconds: on a busy machine they are the steadier figure.
+printed beside wall seconds, and the ratio of both: on a busy machine the CPU
+seconds are the steadier figure.
 The load average is printed before and after the runs.
 
 Before issue 14 (whole-sheet read), measured 2026-11-26 on the 2-core machine, load average about 1 (this run
@@ -605,10 +606,10 @@ def scale(sizes: str, parts: str = "floor,validate") -> None:
         print(f"sheet of {n:,} rows ready in {time.perf_counter() - t0:.0f} s "
               f"({path.stat().st_size / 2**20:.0f} MiB): {path} [load {_load()}]", flush=True)  # fmt: skip
         line = f"{n:>10,} rows:"
-        fw = None
+        fw = fc = None
         if "floor" in parts:
             floor = _run_child("floor-stream", path, work / "floor.out.xlsx")
-            fw = floor["wall"]["write"]
+            fw, fc = floor["wall"]["write"], floor["cpu"]["write"]
             line += (f" floor {fw:7.1f} s (cpu {floor['cpu']['write']:.1f}), "
                      f"peak RSS {floor['peak_mib']:.0f} MiB;")  # fmt: skip
             print(f"  {line} [load {_load()}]", flush=True)
@@ -617,8 +618,8 @@ def scale(sizes: str, parts: str = "floor,validate") -> None:
             vw = run["wall"]["total"]
             line += (f" validate {vw:7.1f} s (cpu {run['cpu']['total']:.1f}), peak RSS "
                      f"{run['peak_mib']:.0f} MiB, {run['errors']} errors, outcomes {run['counts']}")  # fmt: skip
-            if fw:
-                line += f"; ratio {vw / fw:.2f}"
+            if fw and fc:
+                line += f"; ratio {vw / fw:.2f} (cpu {run['cpu']['total'] / fc:.2f})"
         line += f" [load {_load()}]"
         print(line, flush=True)
         lines.append(line)

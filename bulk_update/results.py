@@ -12,8 +12,10 @@ Every ``validate`` and ``apply`` run ends here (sheet-contract.md, section 6):
 
 Every text goes into a workbook as a text cell, never as a formula, a number or
 a link: a value such as ``=1+1``, ``+123`` or ``@foo`` comes back exactly as it
-was. The workbook is written with xlsxwriter in constant-memory mode, so a
-50,000-row result costs little more than writing the cells themselves.
+was. The workbook is written with xlsxwriter in constant-memory mode, the
+Results and Errors lines each in one call (:class:`bulk_update.xlsxrows.RowSheet`:
+the bytes xlsxwriter would write, at a fraction of its per-cell cost): see
+the README's Performance section for what a 50,000-row result costs.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from bulk_update.workbook import TRUNCATED as TRUNCATED
 from bulk_update.workbook import WORKBOOK_OPTIONS as WORKBOOK_OPTIONS
 from bulk_update.workbook import fit as fit
 from bulk_update.workbook import wrapped_lines as wrapped_lines
+from bulk_update.xlsxrows import Cell, RowSheet
 
 # One fill colour per outcome (sheet-contract.md, section 5).
 OUTCOME_COLOURS: dict[Outcome, str] = {
@@ -162,18 +165,15 @@ def _results_layout(
 
 
 def _write_result(
-    ws: Worksheet, n: int, result: RowResult, headers: Sequence[str], st: _Styles
+    ws: RowSheet, n: int, result: RowResult, headers: Sequence[str], st: _Styles
 ) -> None:
-    """Line ``n`` of the Results sheet."""
-    write = ws.write_string
+    """Line ``n`` of the Results sheet: the outcome, then the input's own cells."""
     base = len(RESULT_COLUMNS)
-    # The input's own cells first: a cell cut to fit is then told in Message.
+    cells = result.cells
+    # A cell cut to fit is told in Message (only a text over half the limit can be over it).
     cut: list[str] = []
-    for i, value in enumerate(result.cells, start=base):
-        if value and write(n, i, value):
-            text, _ = fit(value)
-            write(n, i, text)
-            cut.append(headers[i - base] if i - base < len(headers) else f"column {i - base + 1}")
+    if cells and max(map(len, cells)) > CELL_LIMIT // 2:
+        cells, cut = _fitted(cells, headers)
     message = result.message
     if cut:
         note = f"Cells cut to Excel's {CELL_LIMIT:,}-character limit here: {', '.join(cut)}."
@@ -183,15 +183,28 @@ def _write_result(
     if changes_cut:
         message = f"{message} The list of changes is cut to fit Excel's cell limit.".strip()
     lines = max(wrapped_lines(message, WRAP_WIDTH), wrapped_lines(changes, WRAP_WIDTH))
-    if lines > 1:
-        ws.set_row(n, LINE_HEIGHT * min(lines, MAX_LINES))
-    ws.write_number(n, 0, result.row)
-    write(n, 1, fit(result.identifier)[0])
-    write(n, 2, str(result.outcome), st.outcome[result.outcome])
+    lead: list[Cell] = [
+        (0, result.row, None),
+        (1, fit(result.identifier)[0], None),
+        (2, str(result.outcome), st.outcome[result.outcome]),
+    ]
     if message:
-        write(n, 3, fit(message)[0])
+        lead.append((3, fit(message)[0], None))
     if changes:
-        write(n, 4, changes)
+        lead.append((4, changes, None))
+    height = LINE_HEIGHT * min(lines, MAX_LINES) if lines > 1 else None
+    ws.put_row(n, lead, cells, base, height)
+
+
+def _fitted(cells: Sequence[str], headers: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The cells cut to Excel's limit, and the headers of those cut."""
+    out, cut = [], []
+    for i, value in enumerate(cells):
+        text, was_cut = fit(value)
+        out.append(text)
+        if was_cut:
+            cut.append(headers[i] if i < len(headers) else f"column {i + 1}")
+    return out, cut
 
 
 def _errors_layout(ws: Worksheet, st: _Styles) -> None:
@@ -203,24 +216,16 @@ def _errors_layout(ws: Worksheet, st: _Styles) -> None:
     _headers(ws, ERROR_COLUMNS, st.header)
 
 
-def _write_problem(ws: Worksheet, n: int, p: Problem) -> None:
+def _write_problem(ws: RowSheet, n: int, p: Problem) -> None:
     """Line ``n`` of the Errors sheet."""
-    if p.row is not None:
-        ws.write_number(n, 0, p.row)
+    cells: list[Cell] = [] if p.row is None else [(0, p.row, None)]
     value, value_cut = fit(p.value or "")
     message = p.message
     if value_cut:
         message += f" (The value is cut to Excel's {CELL_LIMIT:,}-character limit here.)"
-    for col, text in (
-        (1, p.identifier or ""),
-        (2, p.column or ""),
-        (3, value),
-        (4, message),
-        (5, str(p.severity)),
-        (6, p.code),
-    ):
-        if text:
-            ws.write_string(n, col, fit(text)[0])
+    texts = [p.identifier or "", p.column or "", value, message, str(p.severity), p.code]
+    cells += [(col, fit(text)[0], None) for col, text in enumerate(texts, start=1) if text]
+    ws.put_row(n, cells)
 
 
 class ResultsWriter:
@@ -241,14 +246,19 @@ class ResultsWriter:
         self.book = xlsxwriter.Workbook(str(self.path), {**WORKBOOK_OPTIONS, "use_zip64": True})
         self.book.set_properties({"title": f"bulk-update {command} results"})
         self.st = _Styles(self.book)
-        self.results_ws = self.book.add_worksheet("Results")
-        self.errors_ws = self.book.add_worksheet("Errors")
+        self.results_ws = self._row_sheet("Results")
+        self.errors_ws = self._row_sheet("Errors")
         self.summary_ws = self.book.add_worksheet("Summary")
         _errors_layout(self.errors_ws, self.st)
         self.counts = dict.fromkeys(Outcome, 0)
         self.rows = 0
         self.problems = 0
         self._laid_out = False
+
+    def _row_sheet(self, name: str) -> RowSheet:
+        sheet = self.book.add_worksheet(name, worksheet_class=RowSheet)
+        assert isinstance(sheet, RowSheet)
+        return sheet
 
     def add(self, results: Sequence[RowResult], problems: Sequence[Problem] = ()) -> None:
         if not self._laid_out:

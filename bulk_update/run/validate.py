@@ -70,6 +70,10 @@ def load(path: Path, *, sheet: str | None, run_catalog: str | None, today: date 
 
 
 def _cells(sheet: readers.Sheet) -> list[list[str]]:
+    """The rows' cell texts; the readers give texts already, so usually no conversion."""
+    values = sheet.cells.to_numpy(dtype=object)
+    if set(map(type, values.flat)) <= {str}:
+        return values.tolist()
     return sheet.cells.astype(str).values.tolist()
 
 

@@ -15,14 +15,16 @@ import re
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from bulk_update import calls as _calls
 from bulk_update import fields as cat
 from bulk_update.fields import Field
 from bulk_update.sheet import rules as rulebook
 from bulk_update.sheet.messages import pattern_message
 from bulk_update.workbook import CLEAR_TEXT as CLEAR
-from bulk_update.workbook import LAST_ROW, column_letter
+from bulk_update.workbook import LAST_ROW, LINE_HEIGHT, column_letter, wrapped_lines
 
 # Examples for text fields, by catalog key (member name as a fallback). A test
 # checks each against its field's pattern and length, and that every field
@@ -75,12 +77,52 @@ def meaning(f: Field | None, header: str) -> str:
     return first or f.key
 
 
+CALL_EXAMPLES: dict[str, str] = {
+    "Assignee.Email": "sam.rivera@partner.example.com",
+    "Assignee.FirstName": "Sam",
+    "Assignee.LastName": "Rivera",
+    "Assignee.BusinessTitle": "PartnerAccountManager",
+    "RelatedEntityIdentifiers.Solutions": "S-9000001; S-9000002",
+    "RelatedEntityIdentifiers.AwsProducts": "AmazonRedshift; AWSGlue",
+}
+"""Examples for the call columns (a test checks each against its field's pattern)."""
+
+
+def call_note(f: Field | None) -> str | None:
+    """What a call column (owner, related entities, submission) does, in one sentence or
+    two; None for the fields UpdateOpportunity takes."""
+    if f is None or not _calls.is_call_column(f.key):
+        return None
+    if f.path[0] == _calls.ASSIGNEE:
+        return (
+            "The owner (AssignOpportunity). To reassign, write the new owner's Email, "
+            "FirstName, LastName and BusinessTitle: a registered Partner Central user. "
+            "Empty keeps the owner."
+        )
+    if f.path[0] == _calls.RELATED:
+        last = (
+            " The last solution cannot be removed, only replaced."
+            if f.path[1] == _calls.REQUIRED_KIND
+            else ""
+        )
+        return (
+            "The cell is the whole set: new ones are associated first, then those "
+            f"missing disassociated. {CLEAR} removes them all.{last} Empty keeps them."
+        )
+    return (
+        f"Submits the opportunity to AWS (SubmitOpportunity) after the row's other calls, "
+        f"from {_calls.SUBMITTABLE} only. A submission cannot be undone."
+    )
+
+
 def example(f: Field | None, header: str) -> str:
     """A value that fits the column."""
     if f is None:
         return EXAMPLES[header]
     if f.kind == "date":
         return DATE_EXAMPLE
+    if f.key in CALL_EXAMPLES:
+        return CALL_EXAMPLES[f.key]
     member = f.path[-1]
     if f.key in EXAMPLES or member in EXAMPLES:
         return EXAMPLES.get(f.key, EXAMPLES.get(member, ""))
@@ -136,3 +178,88 @@ def add_rule_formats(
             {"type": "formula", "criteria": "=" + flag.condition, "format": formats[flag.needs]},
         )
     return flags
+
+
+# -- the Guide sheet (templates and export) ------------------------------------------
+
+GUIDE_WIDTH = 90
+
+
+def fit_row(ws: Worksheet, row: int, text: str, width: int) -> None:
+    """Make a row tall enough for its wrapped text (LibreOffice does not grow it itself)."""
+    lines = wrapped_lines(text, width)
+    if lines > 1:
+        ws.set_row(row, LINE_HEIGHT * lines)
+
+
+def write_guide_lines(
+    ws: Worksheet, row: int, lines: list[tuple[str, str]], heading: Format, label: Format
+) -> int:
+    """Write ("#", heading), ("", paragraph) or (label, text) lines after ``row``; the last row."""
+    for left, right in lines:
+        row += 1
+        if left == "#":
+            row += 1
+            ws.write_string(row, 0, right, heading)
+            ws.write_string(row, 1, "", heading)
+            continue
+        if left:
+            ws.write_string(row, 0, left, label)
+        ws.write_string(row, 1, right)
+        fit_row(ws, row, right, GUIDE_WIDTH - 5)
+    return row
+
+
+def guide_formats(book: xlsxwriter.Workbook) -> dict[str, Format]:
+    """The Guide's formats: ``title``, ``heading``, ``label``, ``wrap``."""
+    return {
+        "title": book.add_format({"bold": True, "font_size": 14}),
+        "heading": book.add_format({"bold": True, "font_size": 12, "bg_color": "#DDEBF7"}),
+        "label": book.add_format({"bold": True, "valign": "top", "num_format": "@"}),
+        "wrap": book.add_format({"text_wrap": True, "valign": "top"}),
+    }
+
+
+def call_lines() -> list[tuple[str, str]]:
+    """The Guide's lines on the owner, related-entity and submission columns."""
+    involvement, *others = _calls.submit_fields()
+    also = " and ".join(f.key for f in others)
+    return [
+        ("#", "Owner, solutions and products, submission"),
+        (
+            f"{_calls.ASSIGNEE}.*",
+            "The owner: the first member of OpportunityTeam. To reassign, write the new "
+            "owner's Email, FirstName, LastName and BusinessTitle (a registered Partner "
+            "Central user): the tool sends one AssignOpportunity.",
+        ),
+        (
+            f"{_calls.RELATED}.*",
+            "Solutions, AWS products, Marketplace offers...: each cell is the whole set, "
+            "separated by ;. New ones are associated first, then the missing ones "
+            f"disassociated; {CLEAR} removes them all. The last solution cannot be removed, "
+            "only replaced.",
+        ),
+        (
+            f"{_calls.SUBMIT_PREFIX}.*",
+            "An export has no Submit columns: a submission is an action, not a state of the "
+            f"record. To submit rows, add a column {involvement.key} "
+            f"({' or '.join(involvement.allowed)}; {also} optional) and fill it on those "
+            f"rows, or use the submit template. Only an opportunity in {_calls.SUBMITTABLE} "
+            "can be submitted, after the row's other changes; a submission cannot be undone.",
+        ),
+    ]
+
+
+EXPORT_GUIDE: list[tuple[str, str]] = [
+    ("#", "How to use this export"),
+    (
+        "",
+        "Edit the white cells of the Opportunities sheet, then run bulk-update apply on "
+        "this file (--dry-run first). Grey columns are read-only. Only the cells you change "
+        "are sent: a row you leave as exported sends nothing.",
+    ),
+    ("empty", "leave this field as it is on the live record"),
+    (CLEAR, "empty this field (a required field cannot be emptied)"),
+    ("anything else", "set the field to this value"),
+]
+"""The export's Guide before :func:`call_lines`."""

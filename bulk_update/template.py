@@ -30,13 +30,22 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import fields as cat
 from bulk_update.errors import BulkUpdateError
 from bulk_update.fields import Catalog, Field
-from bulk_update.guidance import DATE_EXAMPLE, add_rule_formats, cell_validation, example, meaning
+from bulk_update.guidance import (
+    DATE_EXAMPLE,
+    GUIDE_WIDTH,
+    add_rule_formats,
+    cell_validation,
+    example,
+    fit_row,
+    guide_formats,
+    meaning,
+    write_guide_lines,
+)
 from bulk_update.sheet import rules as rulebook
 from bulk_update.workbook import CLEAR_TEXT as CLEAR
 from bulk_update.workbook import DATA_SHEET as DATA_SHEET
@@ -45,7 +54,7 @@ from bulk_update.workbook import LAST_ROW as LAST_ROW
 from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
 from bulk_update.workbook import TEXT_OPTIONS as TEXT_OPTIONS
-from bulk_update.workbook import check_output, column_letter, print_setup, wrapped_lines
+from bulk_update.workbook import check_output, column_letter, print_setup
 
 RECORD_ITEMS = 2
 """How many items of each list of records the full template offers."""
@@ -96,6 +105,7 @@ TOP_LEVEL = "Opportunity"
 """The section name for fields at the request's top level (``OpportunityType``)."""
 PALETTE = ("#DDEBF7", "#E2EFDA", "#FFF2CC", "#FCE4D6", "#EDE2F6", "#DEEAF1", "#F2F2F2")
 KEY_COLOUR = "#BFBFBF"
+
 
 @dataclass(frozen=True)
 class TemplateColumn:
@@ -351,8 +361,6 @@ def _write_data_sheet(
     print_setup(ws)
 
 
-GUIDE_WIDTH = 90
-
 # The Guide sheet: ("#", heading), ("", paragraph) or (label, text).
 GUIDE: list[tuple[str, str]] = [
     ("#", "How to use this template"),
@@ -412,13 +420,6 @@ GUIDE: list[tuple[str, str]] = [
 ]
 
 
-def _fit_row(ws: Worksheet, row: int, text: str, width: int) -> None:
-    """Make a row tall enough for its wrapped text (LibreOffice does not grow it itself)."""
-    lines = wrapped_lines(text, width)
-    if lines > 1:
-        ws.set_row(row, LINE_HEIGHT * lines)
-
-
 def rule_lines(columns: list[TemplateColumn]) -> list[tuple[str, str]]:
     """The Guide's lines on the rules: what the colours mean, and what Excel cannot check."""
     refs = {c.header: c.header for c in columns}
@@ -452,31 +453,11 @@ def rule_lines(columns: list[TemplateColumn]) -> list[tuple[str, str]]:
     return lines
 
 
-def _write_guide_lines(
-    ws: Worksheet, row: int, lines: list[tuple[str, str]], heading: Format, label: Format
-) -> int:
-    """Write ("#", heading), ("", paragraph) or (label, text) lines after ``row``; the last row."""
-    for left, right in lines:
-        row += 1
-        if left == "#":
-            row += 1
-            ws.write_string(row, 0, right, heading)
-            ws.write_string(row, 1, "", heading)
-            continue
-        if left:
-            ws.write_string(row, 0, left, label)
-        ws.write_string(row, 1, right)
-        _fit_row(ws, row, right, GUIDE_WIDTH - 5)
-    return row
-
-
 def _write_guide(
     book: xlsxwriter.Workbook, ws: Worksheet, task: str, columns: list[TemplateColumn]
 ) -> None:
-    title = book.add_format({"bold": True, "font_size": 14})
-    heading = book.add_format({"bold": True, "font_size": 12, "bg_color": "#DDEBF7"})
-    label = book.add_format({"bold": True, "valign": "top", "num_format": "@"})
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+    formats = guide_formats(book)
+    title, heading, label, wrap = (formats[k] for k in ("title", "heading", "label", "wrap"))
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, GUIDE_WIDTH, wrap)
     ws.set_column(2, 2, 50, wrap)
@@ -484,8 +465,8 @@ def _write_guide(
     ws.write_string(0, 0, "Opportunity update template", title)
     ws.write_string(1, 0, f"Task: {task}", label)
     ws.write_string(1, 1, TASKS[task][0])
-    row = _write_guide_lines(ws, 2, GUIDE, heading, label)
-    row = _write_guide_lines(ws, row + 2, rule_lines(columns), heading, label)
+    row = write_guide_lines(ws, 2, GUIDE, heading, label)
+    row = write_guide_lines(ws, row + 2, rule_lines(columns), heading, label)
     row += 2
     for col, name in enumerate(("Column", "Meaning and values", "Example")):
         ws.write_string(row, col, name, heading)
@@ -494,7 +475,7 @@ def _write_guide(
         ws.write_string(row, 0, column.header, label)
         described = "\n".join(rules(column))
         ws.write_string(row, 1, described)
-        _fit_row(ws, row, described, GUIDE_WIDTH - 5)
+        fit_row(ws, row, described, GUIDE_WIDTH - 5)
         sample = example(column.field, column.header)
         if sample:
             ws.write_string(row, 2, sample)

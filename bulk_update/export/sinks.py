@@ -12,6 +12,8 @@ An ``.xlsx`` export holds, besides the data sheet ``Opportunities``:
   ``exported_at`` (ISO 8601, UTC), ``columns``, ``rows``, ``filters``.
 - ``_lists`` (very hidden, protected): the allowed values that the dropdowns
   of long value lists (country and currency codes...) point at.
+- ``Guide`` (visible, after the data sheet): how to edit the sheet, what the
+  owner and related-entity columns do, and why it has no ``Submit`` columns.
 
 On the data sheet the read-only columns (``Identifier``, ``LastModifiedDate``,
 the review columns, ``Catalog``) are grey and locked; the sheet is protected
@@ -54,7 +56,17 @@ from xlsxwriter.worksheet import Worksheet
 from bulk_update import fields as _catalog
 from bulk_update.csvtext import escape, needs_escape
 from bulk_update.fields import Field
-from bulk_update.guidance import add_rule_formats, cell_validation, meaning
+from bulk_update.guidance import (
+    EXPORT_GUIDE,
+    GUIDE_WIDTH,
+    add_rule_formats,
+    call_lines,
+    call_note,
+    cell_validation,
+    guide_formats,
+    meaning,
+    write_guide_lines,
+)
 from bulk_update.sheet.baseline import sidecar_paths as sidecar_paths
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
@@ -69,6 +81,7 @@ from bulk_update.workbook import (
 )
 from bulk_update.workbook import DATA_SHEET as DATA_SHEET
 from bulk_update.workbook import EXPORT_SHEET as EXPORT_SHEET
+from bulk_update.workbook import GUIDE_SHEET as GUIDE_SHEET
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
 
 
@@ -116,9 +129,13 @@ def _hint(column: Column) -> tuple[str, str]:
             parts.append(f"Values such as: {shown}{' ...' if len(f.allowed) > 4 else ''}.")
     elif f.allowed:
         parts.append("Pick from the list.")
-    if f.max_length:
-        parts.append(f"At most {f.max_length} characters.")
-    parts.append("Empty keeps the live value; #CLEAR empties it.")
+    note = call_note(f)
+    if note is not None:
+        parts.append(note)
+    else:
+        if f.max_length:
+            parts.append(f"At most {f.max_length} characters.")
+        parts.append("Empty keeps the live value; #CLEAR empties it.")
     message = " ".join(parts)
     if len(message) > 255:
         message = message[:252] + "..."
@@ -332,9 +349,23 @@ class XlsxSink(Sink):
         info.very_hidden()
         info.protect()
         self.lists.close()
+        self._guide()
         self.ws.activate()
         self.book.close()
         return [self.out]
+
+    def _guide(self) -> None:
+        """The visible ``Guide`` sheet: how to edit, the owner and entity columns, and why
+        there are no Submit columns (the data sheet stays the first: the one read)."""
+        ws = self.book.add_worksheet(GUIDE_SHEET)
+        formats = guide_formats(self.book)
+        ws.set_column(0, 0, 30)
+        ws.set_column(1, 1, GUIDE_WIDTH, formats["wrap"])
+        print_setup(ws, header=False)
+        ws.write_string(0, 0, "bulk-update export", formats["title"])
+        write_guide_lines(
+            ws, 0, [*EXPORT_GUIDE, *call_lines()], formats["heading"], formats["label"]
+        )
 
 
 class CsvSink(Sink):

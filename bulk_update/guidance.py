@@ -78,14 +78,15 @@ def meaning(f: Field | None, header: str) -> str:
 
 
 CALL_EXAMPLES: dict[str, str] = {
-    "Assignee.Email": "sam.rivera@partner.example.com",
-    "Assignee.FirstName": "Sam",
-    "Assignee.LastName": "Rivera",
-    "Assignee.BusinessTitle": "PartnerAccountManager",
+    "Assignee.Email": "priya.natarajan@partner.example.com",
+    "Assignee.FirstName": "Priya",
+    "Assignee.LastName": "Natarajan",
+    "Assignee.BusinessTitle": "PartnerSalesManager",
     "RelatedEntityIdentifiers.Solutions": "S-9000001; S-9000002",
     "RelatedEntityIdentifiers.AwsProducts": "AmazonRedshift; AWSGlue",
 }
-"""Examples for the call columns (a test checks each against its field's pattern)."""
+"""Examples for the call columns (a test checks each against its field's pattern).  The
+owner is one of the emulator's registered users, so the README's example runs there."""
 
 
 def call_note(f: Field | None) -> str | None:
@@ -107,12 +108,20 @@ def call_note(f: Field | None) -> str | None:
         )
         return (
             "The cell is the whole set: new ones are associated first, then those "
-            f"missing disassociated. {CLEAR} removes them all.{last} Empty keeps them."
+            f"missing disassociated.{last} Empty keeps them."
         )
     return (
         f"Submits the opportunity to AWS (SubmitOpportunity) after the row's other calls, "
         f"from {_calls.SUBMITTABLE} only. A submission cannot be undone."
     )
+
+
+def clearable(f: Field | None) -> bool:
+    """Whether ``#CLEAR`` means something in the field's column: an optional field, or a
+    related-entity set (the owner and a submission cannot be emptied)."""
+    if f is None or f.required:
+        return False
+    return not _calls.is_call_column(f.key) or f.path[0] == _calls.RELATED
 
 
 def example(f: Field | None, header: str) -> str:
@@ -181,6 +190,65 @@ def add_rule_formats(
 
 
 # -- the Guide sheet (templates and export) ------------------------------------------
+
+# The Guide sheet: ("#", heading), ("", paragraph) or (label, text).
+GUIDE: list[tuple[str, str]] = [
+    ("#", "How to use this template"),
+    (
+        "",
+        "One row per opportunity you want to change. Put its id (O followed by digits) in "
+        "Identifier, then fill only the cells you want to change.",
+    ),
+    ("", "Keep the header row as it is. You may delete the columns you do not need."),
+    ("#", "What a cell means"),
+    ("empty", "leave this field as it is on the live record"),
+    (CLEAR, "empty this field (a required field cannot be emptied)"),
+    ("anything else", "set the field to this value"),
+    ("#", "How to write values"),
+    ("Dropdowns", "Most fields offer a list: pick a value from it. Case does not matter."),
+    (
+        "Lists",
+        "PrimaryNeedsFromAws, Project.DeliveryModels and the other list fields take several "
+        "values separated by ; (e.g. Email; Display). The cell replaces the whole list.",
+    ),
+    (
+        "Contacts and spend",
+        "Each contact or spend item has its own columns, numbered from 1: "
+        "Customer.Contacts[1].Email, Customer.Contacts[2].Phone, "
+        "Project.ExpectedCustomerSpend[1].Amount.",
+    ),
+    ("Dates", f"Type a date such as {DATE_EXAMPLE}. Never 03/04/2026: it is refused as unclear."),
+    (
+        "Ids and numbers",
+        "The columns are formatted as text, so leading zeros (AwsAccountId 012345678901, "
+        "PostalCode 02139) and the + of a phone number are kept. Please keep it that way.",
+    ),
+    (
+        "LastModifiedDate",
+        "Leave it empty unless you copied rows from an export: then the tool refuses to "
+        "overwrite a record somebody changed after your export (a conflict).",
+    ),
+    ("Column notes", "Hover over a header to see what the field means, its values and an example."),
+    ("#", "What happens next"),
+    (
+        "validate",
+        "bulk-update validate FILE checks every cell without calling AWS and writes a "
+        "results workbook: each row valid or invalid, with the reason.",
+    ),
+    (
+        "dry run",
+        "bulk-update apply FILE --catalog Sandbox --dry-run reads each opportunity and "
+        "lists what would change, writing nothing.",
+    ),
+    (
+        "apply",
+        "bulk-update apply FILE --catalog AWS updates each row's opportunity. Fields you left "
+        "empty are never changed. The results workbook gives each row an outcome (updated, "
+        "unchanged, invalid, conflict, locked, ...) and a retry file holds the rows to fix "
+        "and run again. rollback puts a run's changes back.",
+    ),
+]
+
 
 GUIDE_WIDTH = 90
 

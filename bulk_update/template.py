@@ -32,14 +32,19 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from bulk_update import calls as _calls
 from bulk_update import fields as cat
 from bulk_update.errors import BulkUpdateError
 from bulk_update.fields import Catalog, Field
 from bulk_update.guidance import (
     DATE_EXAMPLE,
+    GUIDE,
     GUIDE_WIDTH,
     add_rule_formats,
+    call_lines,
+    call_note,
     cell_validation,
+    clearable,
     example,
     fit_row,
     guide_formats,
@@ -66,7 +71,9 @@ SHIPPED = TEMPLATES_DIR / "opportunity-update.xlsx"
 """The full template (every updatable column); ``bulk-update template`` writes the same."""
 
 # The columns each quarterly job needs. ``*`` takes every catalog field under
-# that prefix (in catalog order), so a field the model adds there is included.
+# that prefix (in catalog order), so a field the model adds there is included;
+# the call columns (owner, related entities, submission: :mod:`bulk_update.calls`)
+# are found the same way, from the operations' own input shapes.
 TASKS: dict[str, tuple[str, list[str]]] = {
     "close-stale": (
         "Close stale opportunities as Closed Lost, with a reason and next steps",
@@ -94,7 +101,23 @@ TASKS: dict[str, tuple[str, list[str]]] = {
             "Project.ExpectedCustomerSpend[2].*",
         ],
     ),
-    "full": ("Every column the tool can update", ["*"]),
+    "full": ("Every field UpdateOpportunity takes (owner, solutions, submission: below)", ["*"]),
+    "reassign-owner": (
+        "Reassign opportunities to a new owner (AssignOpportunity)",
+        [cat.IDENTIFIER, "Assignee.*"],
+    ),
+    "attach-solutions": (
+        "Attach or replace solutions and AWS products (Associate/DisassociateOpportunity)",
+        [
+            cat.IDENTIFIER,
+            "RelatedEntityIdentifiers.Solutions",
+            "RelatedEntityIdentifiers.AwsProducts",
+        ],
+    ),
+    "submit": (
+        "Submit opportunities to AWS (SubmitOpportunity; a submission cannot be undone)",
+        [cat.IDENTIFIER, "Submit.*"],
+    ),
 }
 DEFAULT_TASK = "full"
 
@@ -127,12 +150,12 @@ class TemplateColumn:
 
     @property
     def clearable(self) -> bool:
-        return self.field is not None and not self.field.required
+        return clearable(self.field)
 
 
 def _field_for(catalog: Catalog, column: str) -> Field:
     key = re.sub(r"\[\d+\]", "[]", column)
-    found = catalog.get(key)
+    found = _calls.by_column().get(key) or catalog.get(key)
     if found is None or found.read_only:
         raise KeyError(f"task column {column!r} is not an updatable field of the catalog")
     return found
@@ -147,7 +170,9 @@ def _expand(catalog: Catalog, spec: str) -> list[TemplateColumn]:
         prefix = spec[:-1]
         index = re.search(r"\[(\d+)\]", prefix)
         key_prefix = re.sub(r"\[\d+\]", "[]", prefix)
-        found = [f for f in catalog.fields if f.key.startswith(key_prefix)]
+        found = [
+            f for f in (*_calls.column_fields(), *catalog.fields) if f.key.startswith(key_prefix)
+        ]
         if not found:
             raise KeyError(f"task column {spec!r} matches no updatable field of the catalog")
         number = int(index.group(1)) if index else None
@@ -227,9 +252,12 @@ def rules(column: TemplateColumn) -> list[str]:
         lines.append(f"A date, e.g. {DATE_EXAMPLE}.")
     if f.max_length:
         lines.append(f"At most {f.max_length} characters.")
+    note = call_note(f)
+    if note is not None:
+        lines.append(note)
     if f.record_list and f.required:
         lines.append("Needed on every item of this list that you fill in.")
-    elif f.required:
+    elif not column.clearable:
         lines.append(f"Cannot be emptied ({CLEAR} is refused).")
     else:
         lines.append(f"{CLEAR} empties it.")
@@ -316,7 +344,7 @@ def _validation(column: TemplateColumn, col: int, source: str | None) -> dict[st
     check = cell_validation(f, column.clearable, f"{column_letter(col)}2")
     if check is not None:
         return check | {"error_type": "stop"}
-    if f.max_length and f.max_length >= len(CLEAR):
+    if f.max_length and f.max_length >= len(CLEAR) and f.kind != "list":  # per item for a list
         return {
             "validate": "length",
             "criteria": "<=",
@@ -361,65 +389,6 @@ def _write_data_sheet(
     print_setup(ws)
 
 
-# The Guide sheet: ("#", heading), ("", paragraph) or (label, text).
-GUIDE: list[tuple[str, str]] = [
-    ("#", "How to use this template"),
-    (
-        "",
-        "One row per opportunity you want to change. Put its id (O followed by digits) in "
-        "Identifier, then fill only the cells you want to change.",
-    ),
-    ("", "Keep the header row as it is. You may delete the columns you do not need."),
-    ("#", "What a cell means"),
-    ("empty", "leave this field as it is on the live record"),
-    (CLEAR, "empty this field (a required field cannot be emptied)"),
-    ("anything else", "set the field to this value"),
-    ("#", "How to write values"),
-    ("Dropdowns", "Most fields offer a list: pick a value from it. Case does not matter."),
-    (
-        "Lists",
-        "PrimaryNeedsFromAws, Project.DeliveryModels and the other list fields take several "
-        "values separated by ; (e.g. Email; Display). The cell replaces the whole list.",
-    ),
-    (
-        "Contacts and spend",
-        "Each contact or spend item has its own columns, numbered from 1: "
-        "Customer.Contacts[1].Email, Customer.Contacts[2].Phone, "
-        "Project.ExpectedCustomerSpend[1].Amount.",
-    ),
-    ("Dates", f"Type a date such as {DATE_EXAMPLE}. Never 03/04/2026: it is refused as unclear."),
-    (
-        "Ids and numbers",
-        "The columns are formatted as text, so leading zeros (AwsAccountId 012345678901, "
-        "PostalCode 02139) and the + of a phone number are kept. Please keep it that way.",
-    ),
-    (
-        "LastModifiedDate",
-        "Leave it empty unless you copied rows from an export: then the tool refuses to "
-        "overwrite a record somebody changed after your export (a conflict).",
-    ),
-    ("Column notes", "Hover over a header to see what the field means, its values and an example."),
-    ("#", "What happens next"),
-    (
-        "validate",
-        "bulk-update validate FILE checks every cell without calling AWS and writes a "
-        "results workbook: each row valid or invalid, with the reason.",
-    ),
-    (
-        "dry run",
-        "bulk-update apply FILE --catalog Sandbox --dry-run reads each opportunity and "
-        "lists what would change, writing nothing.",
-    ),
-    (
-        "apply",
-        "bulk-update apply FILE --catalog AWS updates each row's opportunity. Fields you left "
-        "empty are never changed. The results workbook gives each row an outcome (updated, "
-        "unchanged, invalid, conflict, locked, ...) and a retry file holds the rows to fix "
-        "and run again. rollback puts a run's changes back.",
-    ),
-]
-
-
 def rule_lines(columns: list[TemplateColumn]) -> list[tuple[str, str]]:
     """The Guide's lines on the rules: what the colours mean, and what Excel cannot check."""
     refs = {c.header: c.header for c in columns}
@@ -447,6 +416,11 @@ def rule_lines(columns: list[TemplateColumn]) -> list[tuple[str, str]]:
         check = rulebook.cell_check(f, clearable=column.clearable) if f is not None else None
         if f is not None and check is not None and f.pattern and not check.exact:
             approximations[f.key.replace("[]", "[n]")] = check.statement + "."
+        elif f is not None and f.kind == "list" and f.pattern:
+            approximations[f.key] = (
+                f"Excel cannot check the items of a ; list: validate checks each against "
+                f"{f.pattern}."
+            )
     if approximations:
         lines.append(("#", "What Excel cannot check fully"))
         lines.extend(approximations.items())
@@ -466,6 +440,8 @@ def _write_guide(
     ws.write_string(1, 0, f"Task: {task}", label)
     ws.write_string(1, 1, TASKS[task][0])
     row = write_guide_lines(ws, 2, GUIDE, heading, label)
+    if any(c.field is not None and _calls.is_call_column(c.field.key) for c in columns):
+        row = write_guide_lines(ws, row, call_lines(), heading, label)
     row = write_guide_lines(ws, row + 2, rule_lines(columns), heading, label)
     row += 2
     for col, name in enumerate(("Column", "Meaning and values", "Example")):

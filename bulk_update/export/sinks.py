@@ -63,6 +63,7 @@ from bulk_update.guidance import (
     call_lines,
     call_note,
     cell_validation,
+    clearable,
     guide_formats,
     meaning,
     write_guide_lines,
@@ -131,7 +132,7 @@ def _hint(column: Column) -> tuple[str, str]:
         parts.append("Pick from the list.")
     note = call_note(f)
     if note is not None:
-        parts.append(note)
+        parts.append(note + (f" {CLEAR_TEXT} removes them all." if clearable(f) else ""))
     else:
         if f.max_length:
             parts.append(f"At most {f.max_length} characters.")
@@ -188,14 +189,14 @@ def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
         if f.kind in ("enum", "text") and f.allowed:
             # As the template: a stop for the model's own values, no error for
             # values the documentation lists but the service does not enforce.
-            values = f.allowed if f.required else (*f.allowed, CLEAR_TEXT)
+            values = (*f.allowed, CLEAR_TEXT) if clearable(f) else f.allowed
             options.update(validate="list", source=lists.source(tuple(values)))
             if f.enum:
                 options.update(
                     error_type="stop",
                     error_title="Not an allowed value",
                     error_message="Pick a value from the list"
-                    + ("." if f.required else ", or #CLEAR to empty the field."),
+                    + (", or #CLEAR to empty the field." if clearable(f) else "."),
                 )
             else:
                 options.update(show_error=False)
@@ -217,7 +218,7 @@ def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
 
 def _cell_check(f: Field, col: int) -> dict[str, Any] | None:
 
-    return cell_validation(f, not f.required, f"{column_letter(col)}2")
+    return cell_validation(f, clearable(f), f"{column_letter(col)}2")
 
 
 TIMESTAMP_WIDTH = len("2026-05-01T20:37:46.123Z")

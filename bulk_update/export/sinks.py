@@ -54,20 +54,9 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import fields as _catalog
+from bulk_update import guidance as _guide
 from bulk_update.csvtext import escape, needs_escape
 from bulk_update.fields import Field
-from bulk_update.guidance import (
-    EXPORT_GUIDE,
-    GUIDE_WIDTH,
-    add_rule_formats,
-    call_lines,
-    call_note,
-    cell_validation,
-    clearable,
-    guide_formats,
-    meaning,
-    write_guide_lines,
-)
 from bulk_update.sheet.baseline import sidecar_paths as sidecar_paths
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
@@ -119,7 +108,7 @@ def _hint(column: Column) -> tuple[str, str]:
         return title, "Read-only: exported for reference, never written."
     parts: list[str] = []
 
-    first = meaning(f, column.name).rstrip(".")
+    first = _guide.meaning(f, column.name).rstrip(".")
     parts.append(first[:120] + ("..." if len(first) > 120 else "") + ".")
     if f.kind == "date":
         parts.append("Date as YYYY-MM-DD.")
@@ -130,9 +119,9 @@ def _hint(column: Column) -> tuple[str, str]:
             parts.append(f"Values such as: {shown}{' ...' if len(f.allowed) > 4 else ''}.")
     elif f.allowed:
         parts.append("Pick from the list.")
-    note = call_note(f)
+    note = _guide.call_note(f)
     if note is not None:
-        parts.append(note + (f" {CLEAR_TEXT} removes them all." if clearable(f) else ""))
+        parts.append(note + (f" {CLEAR_TEXT} removes them all." if _guide.clearable(f) else ""))
     else:
         if f.max_length:
             parts.append(f"At most {f.max_length} characters.")
@@ -189,14 +178,14 @@ def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
         if f.kind in ("enum", "text") and f.allowed:
             # As the template: a stop for the model's own values, no error for
             # values the documentation lists but the service does not enforce.
-            values = (*f.allowed, CLEAR_TEXT) if clearable(f) else f.allowed
+            values = (*f.allowed, CLEAR_TEXT) if _guide.clearable(f) else f.allowed
             options.update(validate="list", source=lists.source(tuple(values)))
             if f.enum:
                 options.update(
                     error_type="stop",
                     error_title="Not an allowed value",
                     error_message="Pick a value from the list"
-                    + (", or #CLEAR to empty the field." if clearable(f) else "."),
+                    + (", or #CLEAR to empty the field." if _guide.clearable(f) else "."),
                 )
             else:
                 options.update(show_error=False)
@@ -218,7 +207,7 @@ def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
 
 def _cell_check(f: Field, col: int) -> dict[str, Any] | None:
 
-    return cell_validation(f, clearable(f), f"{column_letter(col)}2")
+    return _guide.cell_validation(f, _guide.clearable(f), f"{column_letter(col)}2")
 
 
 TIMESTAMP_WIDTH = len("2026-05-01T20:37:46.123Z")
@@ -306,7 +295,7 @@ class XlsxSink(Sink):
             self.ws.write_string(0, col, c.name, head_ro if c.read_only else head_edit)
             self.base.write_string(0, col, c.name, self.text)
 
-        add_rule_formats(book, self.ws, [c.name for c in columns], last_row=LAST_ROW)
+        _guide.add_rule_formats(book, self.ws, [c.name for c in columns], last_row=LAST_ROW)
         self.ws.freeze_panes(1, 1)
         print_setup(self.ws)
         self.ws.protect(
@@ -359,13 +348,17 @@ class XlsxSink(Sink):
         """The visible ``Guide`` sheet: how to edit, the owner and entity columns, and why
         there are no Submit columns (the data sheet stays the first: the one read)."""
         ws = self.book.add_worksheet(GUIDE_SHEET)
-        formats = guide_formats(self.book)
+        formats = _guide.guide_formats(self.book)
         ws.set_column(0, 0, 30)
-        ws.set_column(1, 1, GUIDE_WIDTH, formats["wrap"])
+        ws.set_column(1, 1, _guide.GUIDE_WIDTH, formats["wrap"])
         print_setup(ws, header=False)
         ws.write_string(0, 0, "bulk-update export", formats["title"])
-        write_guide_lines(
-            ws, 0, [*EXPORT_GUIDE, *call_lines()], formats["heading"], formats["label"]
+        _guide.write_guide_lines(
+            ws,
+            0,
+            [*_guide.EXPORT_GUIDE, *_guide.call_lines()],
+            formats["heading"],
+            formats["label"],
         )
 
 

@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_helpers import make_pc
+from apply_helpers import make_pc, pick, writes
 from conftest import FAST
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from bulk_update import calls
+from bulk_update.emulator.calls import solutions
 from bulk_update.errors import ColumnError
 from bulk_update.export.job import export_opportunities
+from bulk_update.problems import Outcome
+from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.sheet import read as readers
 from bulk_update.sheet.columns import resolve
 
@@ -186,3 +189,58 @@ def test_a_record_without_owner_or_entities_exports_empty_cells(emu: Any, tmp_pa
     export(emu, out, filters=None)
     row = rows_of(out)[target]
     assert all(row[c] == "" for c in [*ASSIGNEE_COLUMNS, *RELATED_COLUMNS])
+
+
+# -- round trips through apply -----------------------------------------------------------
+
+
+def apply(emu: Any, path: Path, tmp_path: Path, **settings: Any) -> Any:
+    return apply_file(
+        path,
+        make_pc(emu.url),
+        ApplySettings(catalog="Sandbox", run_dir=tmp_path / "runs", **settings),
+    )
+
+
+def test_an_untouched_export_sends_nothing_in_a_dry_run_or_for_real(
+    emu: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "pipeline.xlsx"
+    export(emu, out)
+    before = emu.records("Sandbox")
+    planned = apply(emu, out, tmp_path, dry_run=True, out=tmp_path / "dry.xlsx")
+    assert {r.outcome for r in planned.results} == {Outcome.UNCHANGED}
+    report = apply(emu, out, tmp_path)
+    assert {r.outcome for r in report.results} == {Outcome.UNCHANGED}
+    assert len(report.results) == len(before)
+    assert writes(emu) == {}
+    assert emu.records("Sandbox") == before
+
+
+def test_an_untouched_export_keeps_an_owner_and_solutions_changed_since(
+    emu: Any, tmp_path: Path
+) -> None:
+    """The baseline, not the live record, says what the user asked: someone else's
+    reassignment and new solution after the export are not undone by the old cells."""
+    out = tmp_path / "pipeline.xlsx"
+    export(emu, out)
+    target = pick(emu, "Pending Submission")
+    record = emu.record("Sandbox", target)
+    other = next(u for u in emu.users() if u["Email"] != record["OpportunityTeam"][0]["Email"])
+    held = record["RelatedEntityIdentifiers"]["Solutions"]
+    fresh = next(s["Id"] for s in solutions("Sandbox") if s["Id"] not in held)
+    emu.seller_edit(
+        "Sandbox",
+        target,
+        {
+            "OpportunityTeam": [other, *record["OpportunityTeam"][1:]],
+            "RelatedEntityIdentifiers.Solutions": [fresh],
+        },
+    )
+    kept = emu.record("Sandbox", target)
+    assert kept["OpportunityTeam"][0]["Email"] == other["Email"]
+    assert kept["RelatedEntityIdentifiers"]["Solutions"] == [fresh]
+    report = apply(emu, out, tmp_path)
+    assert {r.outcome for r in report.results} == {Outcome.UNCHANGED}
+    assert writes(emu) == {}
+    assert emu.record("Sandbox", target) == kept

@@ -3,7 +3,10 @@
 ``decide`` is pure: given the row's edits and the live record it answers
 what would happen (unchanged, locked, conflict, invalid, or a write with the
 full payload and the list of changes).  It makes no call; the executor reads
-the record and carries the decision out.
+the record and carries the decision out.  A row's call cells (owner, related
+entities, submission) are planned here too (:func:`bulk_update.calls.plan`),
+filtered against an export's baseline like its field cells: the decision's
+``calls`` go after its update, their changes after the update's.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from bulk_update import calls as call_plan
 from bulk_update import review as locks
 from bulk_update.api import drift
 from bulk_update.calls import Call
@@ -25,10 +29,10 @@ from bulk_update.merge import (
     changed_paths,
     column_of,
     diff,
+    holds,
     key_of,
     leaves,
     project,
-    values_at,
 )
 from bulk_update.payload import CLEAR, Path, RowEdit, Value
 from bulk_update.problems import Change, Outcome, Problem, Severity
@@ -52,11 +56,18 @@ class Decision:
     """The full UpdateOpportunity body (with Identifier and LastModifiedDate), or None
     when the row's fields need no update."""
     calls: list[Call] = field(default_factory=list)
-    """The row's other calls (:mod:`bulk_update.calls`), sent in order after the update."""
+    """The row's other calls (:mod:`bulk_update.calls`), sent in order after the update;
+    their changes follow the field changes in ``changes``."""
 
     @property
     def writes(self) -> bool:
+        """True when the row sends something: the update, calls, or both."""
         return self.outcome is None
+
+    @property
+    def field_changes(self) -> list[Change]:
+        """The changes of the update alone (``changes`` without the calls')."""
+        return self.changes[: len(self.changes) - len(self.calls)] if self.calls else self.changes
 
 
 def column_for(edit: RowEdit, key: str) -> str:
@@ -82,17 +93,32 @@ def _text(value: Value | tuple[str, ...] | None) -> str:
     )
 
 
+def _edited(value: Value, exported: str) -> bool:
+    """A cell differs from its export (``#CLEAR`` of an empty export asks for nothing)."""
+    before = _text(exported)
+    if value is CLEAR:
+        return before not in ("", "#CLEAR")
+    return _text(value) != before
+
+
 def user_edits(edit: RowEdit, baseline: Mapping[str, str]) -> dict[Path, Value]:
     """The cells the user changed against the export's baseline."""
-    out: dict[Path, Value] = {}
-    for path, value in edit.edits.items():
-        before = _text(baseline.get(edit.columns.get(path, column_of(path)), ""))
-        now = "#CLEAR" if value is CLEAR else _text(value)
-        if value is CLEAR and before == "":
-            continue
-        if now != before:
-            out[path] = value
-    return out
+    return {
+        path: value
+        for path, value in edit.edits.items()
+        if _edited(value, baseline.get(edit.columns.get(path, column_of(path)), ""))
+    }
+
+
+def user_calls(edit: RowEdit, baseline: Mapping[str, str]) -> dict[str, Value]:
+    """The call cells the user changed against the export's baseline (as
+    :func:`user_edits` filters field cells: a cell equal to its export asks for nothing)."""
+    return {k: v for k, v in edit.calls.items() if _edited(v, baseline.get(k, ""))}
+
+
+def asks_nothing(edit: RowEdit, baseline: Mapping[str, str]) -> bool:
+    """An exported row whose every cell, field or call, still equals the export."""
+    return not user_edits(edit, baseline) and not user_calls(edit, baseline)
 
 
 def both_sides(
@@ -160,40 +186,68 @@ def _merge(
     today: date,
     baseline: Mapping[str, str] | None,
 ) -> Decision:
-    """:func:`decide` for a row whose cells all passed the offline checks."""
-    live_version = live.get("LastModifiedDate")
+    """:func:`decide` for a row whose cells all passed the offline checks.
+
+    The field cells become the update (``payload``, None when no field changes);
+    the call cells become the row's other calls (:func:`bulk_update.calls.plan`),
+    whose changes follow the update's in ``changes``.
+    """
     asked = _asked(edit, live, on_conflict, baseline)
     if isinstance(asked, Decision):
         return asked
-    wanted = asked
+    wanted, asked_calls = asked
     current = project(live)
     merged = apply_edits(current, wanted)
     changes = diff(current, merged)
-    if not changes:
+    plan = call_plan.plan(edit.row, edit.identifier, asked_calls, live)
+    every = changes + [c.change for c in plan.calls]
+    if not every and not plan.problems and not plan.locked:
         return Decision(edit, Outcome.UNCHANGED, "the record already holds these values", live=live)
-    unknown = drift.unknown_of(live)
-    if unknown:
-        return refuse_drift(edit, live, unknown, changes)
     touched = changed_paths(current, merged)
-    locked = _locked(edit, live, touched, changes)
-    if locked is not None:
-        return locked
-    problems, warnings = rule_problems(edit, current, merged, touched, today)
+    refused = _refused(edit, live, touched, every) if changes else None
+    if refused is not None:
+        return refused
+    if plan.locked:
+        problems = [
+            Problem(edit.row, edit.identifier, key, None, "locked", plan.locked)
+            for key in asked_calls
+        ]
+        return Decision(edit, Outcome.LOCKED, plan.locked, every, problems, live=live)
+    problems, warnings = (
+        rule_problems(edit, current, merged, touched, today) if changes else ([], [])
+    )
+    problems += plan.problems
     if problems:
         return Decision(
             edit,
             Outcome.INVALID,
             "; ".join(f"{p.column}: {p.message}" for p in problems),
-            changes,
+            every,
             problems + warnings,
             live=live,
         )
-    body = {
-        **merged,
-        "Identifier": edit.identifier,
-        "LastModifiedDate": as_utc(live_version),
-    }
-    return Decision(edit, None, "", changes, warnings, live=live, payload=body)
+    body = None
+    if changes:
+        body = {
+            **merged,
+            "Identifier": edit.identifier,
+            "LastModifiedDate": as_utc(live.get("LastModifiedDate")),
+        }
+    return Decision(edit, None, "", every, warnings, live=live, payload=body, calls=plan.calls)
+
+
+def _refused(
+    edit: RowEdit,
+    live: Mapping[str, Any],
+    touched: set[Path],
+    changes: list[Change],
+) -> Decision | None:
+    """The row's end when its update may not go: the record holds members this model
+    cannot see (a write would erase them), or its review status locks these fields."""
+    unknown = drift.unknown_of(live)
+    if unknown:
+        return refuse_drift(edit, live, unknown, changes)
+    return _locked(edit, live, touched, changes)
 
 
 def _asked(
@@ -201,8 +255,9 @@ def _asked(
     live: Mapping[str, Any],
     on_conflict: OnConflict,
     baseline: Mapping[str, str] | None,
-) -> Mapping[Path, Value] | Decision:
-    """The edits to apply, or the row's end when the version question ends it first.
+) -> tuple[Mapping[Path, Value], Mapping[str, Value]] | Decision:
+    """The edits to apply and the call cells to plan, or the row's end when the
+    version question ends it first.
 
     With the export's baseline: only the cells the user changed, and a field
     changed on both sides is a conflict.  Without: a row whose LastModifiedDate
@@ -212,7 +267,8 @@ def _asked(
     moved = not same_version(edit.last_modified, live_version) and on_conflict != "overwrite"
     if baseline is not None:
         wanted = user_edits(edit, baseline)
-        if not wanted:
+        asked_calls = user_calls(edit, baseline)
+        if not wanted and not asked_calls:
             return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export", live=live)
         clashes = both_sides(edit, live, baseline, wanted) if moved else []
         if clashes:
@@ -224,8 +280,8 @@ def _asked(
                 problems=clashes,
                 live=live,
             )
-        return wanted
-    if edit.last_modified is not None and moved:
+        return wanted, asked_calls
+    if edit.last_modified is not None and moved and not _landed_before(edit, live):
         return Decision(
             edit,
             Outcome.CONFLICT,
@@ -234,7 +290,14 @@ def _asked(
             "and redo the edit, or run with --on-conflict overwrite to apply the row anyway",
             live=live,
         )
-    return edit.edits
+    return edit.edits, edit.calls
+
+
+def _landed_before(edit: RowEdit, live: Mapping[str, Any]) -> bool:
+    """A row with calls whose fields the record already holds: its update landed (an
+    earlier run whose call was refused), so the moved version is no conflict and
+    running the row again sends only the calls still missing."""
+    return bool(edit.calls) and holds(project(live), edit.edits)
 
 
 def _locked(
@@ -409,27 +472,6 @@ def rule_problems(
                 Problem(edit.row, edit.identifier, column_for(edit, key), None, code, message)
             )
     return errors, warnings
-
-
-def moved_fields(
-    before: Mapping[str, Any], after: Mapping[str, Any], paths: set[Path]
-) -> list[str]:
-    """The columns among ``paths`` whose live value differs between two reads."""
-    a = values_at(project(before), _leaf_prefixes(before, after, paths))
-    b = values_at(project(after), set(a))
-    return sorted({column_of(p) for p in a if a[p] != b[p]})
-
-
-def _leaf_prefixes(
-    before: Mapping[str, Any], after: Mapping[str, Any], paths: set[Path]
-) -> set[Path]:
-    """Paths plus every live leaf under them (a cleared list item names its members)."""
-    out = set(paths)
-    for record in (project(before), project(after)):
-        for leaf, _ in leaves(record):
-            if any(leaf[: len(p)] == p for p in paths):
-                out.add(leaf)
-    return out
 
 
 def digest(payload: Mapping[str, Any]) -> str:

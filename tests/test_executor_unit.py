@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -161,3 +162,66 @@ def test_a_journal_that_cannot_be_written_stops_the_run_in_one_line(
     assert {o.outcome for o in got.values()} == {Outcome.SKIPPED}
     assert "No space left on device" in ex.stop_reason
     assert "--resume" in ex.stop_reason and "\n" not in ex.stop_reason
+
+
+class LanePC(FakePC):
+    """Updates that wait (up to 5 s) for an assignment to be on the wire: they pass only
+    if the executor lets writes of another operation through while updates wait."""
+
+    def __init__(self, records: dict[str, dict[str, Any]]) -> None:
+        super().__init__(records)
+        self.assigning = threading.Event()
+
+    def update(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if not self.assigning.wait(5):
+            raise pcc.CallFailed("no assignment got through", TimeoutError(),
+                                 operation="UpdateOpportunity", attempts=1)  # fmt: skip
+        return super().update(payload)
+
+    def send_call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.assigning.set()
+        owner = {k: v for k, v in params["Assignee"].items()}
+        self.records[params["Identifier"]]["OpportunityTeam"] = [owner]
+        return {}
+
+
+def test_an_assignment_goes_on_the_wire_while_the_updates_wait_in_their_own_lane(
+    records: dict[str, dict[str, Any]],
+) -> None:
+    fake = LanePC(records)
+    updates = _edits(records)[:2]  # fill the update lane (WRITERS = 2)
+    ident = list(records)[2]
+    assignee = {"Email": "priya.natarajan@partner.example.com", "FirstName": "Priya",
+                "LastName": "Natarajan", "BusinessTitle": "PartnerSalesManager"}  # fmt: skip
+    assign = RowEdit(9, ident, calls={f"Assignee.{k}": v for k, v in assignee.items()})
+    ex = Executor(fake, Options(verify=False, workers=3))  # type: ignore[arg-type]
+    got = ex.run([*updates, assign])
+    assert {n: o.outcome for n, o in got.items()} == {
+        2: Outcome.UPDATED, 3: Outcome.UPDATED, 9: Outcome.UPDATED,
+    }  # fmt: skip
+    assert fake.records[ident]["OpportunityTeam"][0]["Email"] == assignee["Email"]
+    assert ex.writes_sent == 3
+
+
+class ForgetfulPC(FakePC):
+    """Answers every call as done and keeps none of them (what the read-back is for)."""
+
+    def send_call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.commits.append(operation)
+        return {}
+
+
+def test_a_call_answered_done_that_the_record_does_not_show_is_a_not_kept_warning(
+    records: dict[str, dict[str, Any]],
+) -> None:
+    fake = ForgetfulPC(records)
+    ident = list(records)[0]
+    cells = {"Assignee.Email": "priya.natarajan@partner.example.com", "Assignee.FirstName": "P",
+             "Assignee.LastName": "N", "Assignee.BusinessTitle": "PartnerSalesManager"}  # fmt: skip
+    got = Executor(fake, Options()).run([RowEdit(2, ident, calls=cells)])  # type: ignore[arg-type]
+    end = got[2]
+    assert end.outcome is Outcome.UPDATED
+    assert fake.commits == ["AssignOpportunity"]
+    assert [(p.column, p.code) for p in end.problems] == [("Assignee.Email", "not-kept")]
+    assert "warning: Partner Central did not keep Assignee.Email" in end.message
+    assert end.new_version is not None  # the read-back's version

@@ -186,6 +186,33 @@ def test_settling_an_in_flight_row_closes_it(run: RunFolder):
     assert run.journal.replay().in_flight() == []
 
 
+def test_a_row_s_calls_keep_it_in_flight_until_its_end(run: RunFolder):
+    assign = {"operation": "AssignOpportunity", "params": {"Identifier": "O1"}, "change": "c"}
+    submit = {"operation": "SubmitOpportunity", "params": {"Identifier": "O1"}, "change": "s"}
+    run.journal.intent(2, "O1", T0, "d", [])
+    run.journal.call_intent(2, "O1", 0, assign)
+    run.journal.call_done(2, "O1", 0, assign)
+    run.journal.call_intent(2, "O1", 1, submit)
+    # a calls-only row whose second call was refused
+    run.journal.call_intent(3, "O2", 0, assign)
+    run.journal.call_done(3, "O2", 0, assign)
+    run.journal.call_intent(3, "O2", 1, submit)
+    run.journal.call_done(3, "O2", 1, submit, Outcome.INVALID, "refused")
+    run.journal.done(3, "O2", Outcome.INVALID, None, "refused")
+    state = run.journal.replay()
+    flying = state.rows[2]
+    assert flying.in_flight and flying.calls_sent
+    assert flying.calls_done == [assign]
+    assert flying.call_in_flight == {**submit, "index": 1}
+    assert flying.writes_sent == 3  # the update and two calls
+    ended = state.rows[3]
+    assert ended.state == "invalid" and ended.call_in_flight is None
+    assert ended.calls_done == [assign]
+    assert [r.row for r in state.written()] == [3]  # a refused call after one landed
+    run.journal.done(2, "O1", Outcome.UPDATED, T1, "")
+    assert [r.row for r in run.journal.replay().written()] == [2, 3]
+
+
 def test_finish_is_remembered(run: RunFolder):
     run.journal.outcome(2, "O1", Outcome.UNCHANGED)
     run.journal.finish({"unchanged": 1})

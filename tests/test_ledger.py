@@ -30,3 +30,27 @@ def test_a_torn_line_is_ignored(tmp_path: Path) -> None:
 def test_account_keys_separate_catalogs_and_endpoints() -> None:
     assert account_key(None, None, "AWS") != account_key(None, None, "Sandbox")
     assert account_key("p", "http://127.0.0.1:4566", "AWS") == "p-127.0.0.1_4566-AWS"
+
+
+def test_each_operation_has_its_own_rolling_count(tmp_path: Path) -> None:
+    ledger = Ledger("k", limit=2, folder=tmp_path, now=NOW)
+    ledger.record()
+    ledger.record("AssignOpportunity")
+    ledger.record("AssignOpportunity")
+    again = Ledger("k", limit=2, folder=tmp_path, now=NOW)
+    assert again.used_by("UpdateOpportunity") == again.used == 1
+    assert again.used_by("AssignOpportunity") == 2
+    assert again.remaining_for("AssignOpportunity") == 0 and again.remaining == 1
+    assert again.fits_at(1, "AssignOpportunity") == NOW + timedelta(hours=24)
+    assert again.used_by("SubmitOpportunity") == 0
+
+
+def test_a_ledger_of_an_earlier_version_counts_as_updates(tmp_path: Path) -> None:
+    # earlier versions wrote one time per line, every write an UpdateOpportunity
+    (tmp_path / "writes-k.log").write_text(f"{NOW.isoformat()}\n{NOW.isoformat()}\n")
+    ledger = Ledger("k", folder=tmp_path, now=NOW)
+    assert ledger.used == 2 and ledger.used_by("AssignOpportunity") == 0
+    ledger.record("AssignOpportunity")
+    ledger.record()
+    lines = (tmp_path / "writes-k.log").read_text().splitlines()
+    assert lines[2:] == [f"{NOW.isoformat()} AssignOpportunity", NOW.isoformat()]

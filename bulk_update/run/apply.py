@@ -27,7 +27,7 @@ from bulk_update.run.executor import Executor, Options, RowOutcome
 from bulk_update.run.folder import RunFolder, end_run, find_run, holder_text, private_dir
 from bulk_update.run.journal import JournalState, RowState
 from bulk_update.run.ledger import Ledger
-from bulk_update.run.settle import Verdict, settle
+from bulk_update.run.settle import AGAIN, RESUME, settle_in_flight, settle_row
 from bulk_update.run.validate import (
     JobReport,
     Loaded,
@@ -109,8 +109,11 @@ def apply_file(
         executor = Executor(pc, options, run.folder, on_row=on_row, decider=decider)
         if on_executor:
             on_executor(executor)
-        outcomes, edits = _carry_over(loaded, run, pc)
+        outcomes, edits, resumed = _carry_over(loaded, run, pc)
+        executor.resumed.update(resumed)
         planner = _planner(pc, settings, baselines, held, on_executor) if confirm else None
+        if planner is not None:
+            planner.resumed.update(resumed)
         outcomes.update(confirmed_run(executor, planner, edits, confirm))
         problems = enumcheck.offline_problems(loaded, held) + baseline_notes
         report = _report(loaded, run, settings, pc, executor, outcomes, problems, started)
@@ -263,10 +266,13 @@ def _planner(
 
 def _carry_over(
     loaded: Loaded, run: _Run, pc: pcc.PartnerCentral
-) -> tuple[dict[int, RowOutcome], list[RowEdit]]:
-    """The rows the journal settled (their ends), and the rows still to run."""
+) -> tuple[dict[int, RowOutcome], list[RowEdit], set[int]]:
+    """The rows the journal settled (their ends), the rows still to run, and among
+    those the rows the interrupted run left part-done (decided again on a fresh read
+    with the version question settled: ``Executor.resumed``)."""
     outcomes: dict[int, RowOutcome] = {}
     edits: list[RowEdit] = []
+    resumed: set[int] = set()
     state = run.journal or JournalState()
     ended = state.ended()
     flying = {rs.row: rs for rs in state.in_flight()}
@@ -275,24 +281,25 @@ def _carry_over(
             continue
         if edit.row in ended:
             outcomes[edit.row] = _as_before(edit, ended[edit.row])
-        elif edit.row in flying:
-            settled = settle_in_flight(pc, edit, iso_or_none(flying[edit.row].last_modified_sent))
-            if settled is None:
-                edits.append(edit)
-                continue
-            outcomes[edit.row] = settled
-            if run.folder is not None:
-                run.folder.journal.done(
-                    edit.row,
-                    edit.identifier,
-                    settled.outcome.value,
-                    settled.new_version,
-                    settled.message,
-                    settled.problems,
-                )
-        else:  # not reached, or skipped: run it (again)
+            continue
+        rs = flying.get(edit.row)
+        settled = AGAIN if rs is None else settle_row(pc, edit, rs)
+        if not isinstance(settled, RowOutcome):  # not reached, skipped, or to go on
             edits.append(edit)
-    return outcomes, edits
+            if settled == RESUME:
+                resumed.add(edit.row)
+            continue
+        outcomes[edit.row] = settled
+        if run.folder is not None:
+            run.folder.journal.done(
+                edit.row,
+                edit.identifier,
+                settled.outcome.value,
+                settled.new_version,
+                settled.message,
+                settled.problems,
+            )
+    return outcomes, edits, resumed
 
 
 def _as_before(edit: RowEdit, rs: RowState) -> RowOutcome:
@@ -322,28 +329,6 @@ def _problem(data: dict[str, object]) -> Problem:
 
 def _text_or_none(value: object) -> str | None:
     return None if value is None else str(value)
-
-
-def settle_in_flight(pc: pcc.PartnerCentral, edit: RowEdit, sent: str | None) -> RowOutcome | None:
-    """A write the last run sent but never saw answered: did it land? (None: plan it again.)"""
-    got = settle(pc, edit.identifier, sent, edits=edit.edits)
-    if got.verdict is Verdict.NOT_LANDED:
-        return None
-    if got.verdict is Verdict.LANDED:
-        return RowOutcome(
-            edit.row,
-            edit.identifier,
-            Outcome.UPDATED,
-            "updated by the interrupted run (confirmed by reading the record again)",
-            new_version=iso_or_none(got.version),
-        )
-    return RowOutcome(
-        edit.row,
-        edit.identifier,
-        Outcome.CONFLICT,
-        "the interrupted run's write cannot be confirmed: the record now holds "
-        "other values; check it in Partner Central",
-    )
 
 
 # -- the report --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from bulk_update.api import client as pcc
-from bulk_update.decide import Decision, Held, OnConflict, decide, user_edits
+from bulk_update.decide import Decision, Held, OnConflict, asks_nothing, decide
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome
 
@@ -58,10 +58,10 @@ class MergeDecider:
         """Per input row, the cells held for the read: values outside the installed enum."""
 
     def decide(self, edit: RowEdit) -> Decision:
-        """A row of an exported sheet whose cells all equal the export's baseline
-        is ``unchanged`` without a read: the user asked for nothing."""
+        """A row of an exported sheet whose cells (fields and calls) all equal the
+        export's baseline is ``unchanged`` without a read: the user asked for nothing."""
         baseline = self.baselines.get(edit.row)
-        if baseline is not None and not user_edits(edit, baseline):
+        if baseline is not None and asks_nothing(edit, baseline):
             return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export")
         held = self.held.get(edit.row)
         try:

@@ -14,10 +14,20 @@ at (``api.Unreachable``, after the client's retries).  Rows not started then
 end ``skipped`` with one line saying why and how to go on; a write that was on
 the wire stays in flight in the journal, for the resume to settle.
 
+A row may ask for other calls beside its update (its plan,
+:mod:`bulk_update.calls`: associations, the assignment, the submission):
+they go in order once the update (if any) landed, each paced and counted
+against ``--max-writes`` and the daily quota of its own operation, each
+journalled before and after.  A call Partner Central refuses ends the row
+``invalid``, no later call of it sent; a call whose answer was lost is
+settled by reading the record.  Each write operation has its own gate, so
+an assigning and updating run keeps both quota lanes busy.
+
 What a row means is its decider's (:mod:`bulk_update.run.deciders`); its end
 is built in :mod:`bulk_update.run.ends`; after each successful write the
 record is read back (:mod:`bulk_update.run.readback`) on a small pool of its
-own, so the read overlaps the next write and the run takes no longer.
+own, so the read overlaps the next write and the run takes no longer (a row
+with calls is read back at once: that read also gives the version it ends on).
 """
 
 from __future__ import annotations
@@ -32,31 +42,23 @@ from datetime import date
 from typing import Any
 
 from bulk_update.api import client as pcc
-from bulk_update.decide import (
-    Decision,
-    OnConflict,
-    digest,
-)
+from bulk_update.decide import Decision, OnConflict
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, RowEnd
 from bulk_update.run.deciders import Decider, MergeDecider
-from bulk_update.run.ends import changed, field_problems, from_decision
+from bulk_update.run.ends import (
+    changed,
+    field_problems,
+    from_decision,
+    resumed_end,
+)
 from bulk_update.run.folder import RunFolder
-from bulk_update.run.ledger import Ledger
+from bulk_update.run.ledger import UPDATE, Ledger
 from bulk_update.run.readback import VERIFIERS, then, verified
+from bulk_update.run.sends import Sends, Stopped
 from bulk_update.run.settle import settled_end
-from bulk_update.times import iso_or_none, minute_text
 
 log = logging.getLogger(__name__)
-
-WRITERS = 2
-"""Writes waiting for their token or on the wire at once (the rest wait before the
-stop check, so a stop holds them back); the write quota paces them anyway."""
-
-
-class _Stopped(Exception):
-    """The run stopped before this row's write was sent."""
-
 
 RowOutcome = RowEnd
 """How one row ended (the name the executor's callers know; one record, :class:`RowEnd`)."""
@@ -117,11 +119,13 @@ class Executor:
         self.abandoned = threading.Event()
         self.stop_reason = ""
         self._lock = threading.Lock()
-        self._sent = 0
-        self._intents: set[int] = set()
-        self._write_gate = threading.BoundedSemaphore(WRITERS)
-        self._uncertain: set[int] = set()
-        """Rows whose write may have landed and is not settled yet."""
+        self.sends = Sends(pc, options, folder, self.stop, self.halt)
+        """The gates, the budget and the journal of every write (:mod:`bulk_update.run.sends`)."""
+        self.sends.stop_reason = lambda: self.stop_reason
+        self.resumed: set[int] = self.sends.resumed
+        """Rows an interrupted run left part-done (its update landed, or a call was sent):
+        decided again from a fresh read with the version question settled, their end
+        says part was done before (:func:`bulk_update.run.ends.resumed_end`)."""
         self.decisions: dict[int, Decision] = {}
         """In a dry run, each row's decision (kept so a confirmed run need not read again)."""
         self._written: dict[int, Decision] = {}
@@ -157,7 +161,8 @@ class Executor:
             pass_.verifier.shutdown(wait=not self.abandoned.is_set())
         with self._lock:
             results = dict(pass_.results)
-            on_wire = set(self._intents)
+        with self.sends.lock:
+            on_wire = set(self.sends.intents)
         for e in rows:
             if e.row not in results:
                 results[e.row] = self._not_reached(e, e.row in on_wire)
@@ -203,10 +208,10 @@ class Executor:
 
     @property
     def writes_sent(self) -> int:
-        """Writes this run sent, one per send of a row's update: a throttled attempt that
-        the client sent again is the same write (the Summary's "writes")."""
-        with self._lock:
-            return self._sent
+        """Writes this run sent, one per send of a row's update or call: a throttled attempt
+        that the client sent again is the same write (the Summary's "writes")."""
+        with self.sends.lock:
+            return self.sends.sent
 
     def abandon(self, reason: str) -> None:
         """Stop waiting for the writes on the wire too (a second Ctrl-C): :meth:`run`
@@ -281,15 +286,23 @@ class Executor:
         if decision is None:
             decision = self.decide(edit)
         if decision.outcome is not None:
-            return from_decision(decision)
-        if self.options.dry_run:
+            end = from_decision(decision)
+        elif self.options.dry_run:
             with self._lock:
                 self.decisions[edit.row] = decision
-            return changed(decision, Outcome.WOULD_UPDATE, "would change")
-        return self._write(decision)
+            end = changed(decision, Outcome.WOULD_UPDATE, "would change")
+        else:
+            end = self._write(decision)
+        return resumed_end(end, decision) if edit.row in self.resumed else end
 
     def decide(self, edit: RowEdit) -> Decision:
-        """Decide the row with the run's decider (reads the live record; raises NotFound)."""
+        """Decide the row with the run's decider (reads the live record; raises NotFound).
+
+        A row the interrupted run left part-done is decided on a fresh read with the
+        version question settled (its own writes moved the version): so what landed
+        is not planned again."""
+        if edit.row in self.resumed:
+            return self.redecide(edit, self.pc.get(edit.identifier))
         return self.decider.decide(edit)
 
     def redecide(self, edit: RowEdit, live: Mapping[str, Any]) -> Decision:
@@ -305,9 +318,13 @@ class Executor:
         """
         if self.folder is None or self.options.dry_run:
             return outcome
-        with self._lock:
-            unsettled = outcome.row in self._uncertain
-            sent = outcome.row in self._intents
+        sends = self.sends
+        with sends.lock:
+            unsettled = outcome.row in sends.uncertain
+            unfinished = outcome.row in sends.unfinished
+            sent = outcome.row in sends.intents or outcome.row in sends.resumed
+        if unfinished:
+            return outcome  # stopped part-way: its message says so; the resume goes on
         if unsettled:
             return replace(
                 outcome,
@@ -336,51 +353,42 @@ class Executor:
             self.halt(self.storage_failed(exc))
         return outcome
 
-    def _reserve_write(self) -> bool:
-        """Count one write against --max-writes and the daily quota, or stop the run."""
-        with self._lock:
-            limit = self.options.max_writes
-            if limit is not None and self._sent >= limit:
-                self.halt(f"the run stopped after {limit} writes (--max-writes)")
-                return False
-            ledger = self.options.ledger
-            if ledger is not None:
-                if ledger.remaining <= 0:
-                    when = minute_text(ledger.fits_at(1))
-                    self.halt(
-                        f"the daily write quota ({ledger.limit:,} writes in 24 hours) is used up; "
-                        f"the next write fits at {when}: resume the run then"
-                    )
-                    return False
-                ledger.record()
-            self._sent += 1
-            return True
-
     def _write(self, d: Decision) -> RowOutcome:
+        """The row's update (if it has one), then its calls in order."""
+        landed = False
+        if d.payload is not None:
+            end, d = self._update(d)
+            if end is not None and (end.outcome is not Outcome.UPDATED or not d.calls):
+                return end
+            landed = end is not None  # None: a fresh read holds the update already
+        return self.sends.calls(d, landed)
+
+    def _update(self, d: Decision) -> tuple[RowOutcome | None, Decision]:
+        """Send the update, retrying conflicts; (its end, the decision last sent), or
+        (None, the fresh decision) when a fresh read needs no update any more."""
         edit = d.edit
         for _attempt in range(self.options.conflict_retries + 1):
-            assert d.payload is not None and d.live is not None
+            if d.payload is None:
+                return None, d
+            assert d.live is not None
             sent_version = d.payload["LastModifiedDate"]
             try:
                 answer = self._send(d)
             except pcc.Unreachable:
-                with self._lock:
-                    self._uncertain.add(edit.row)  # left in flight in the journal: resume settles
+                self.sends.mark(self.sends.uncertain, edit.row)  # in flight: resume settles
                 raise
             except (pcc.Conflict, pcc.WriteUncertain, pcc.CallFailed) as exc:
-                with self._lock:
-                    self._uncertain.add(edit.row)
+                self.sends.mark(self.sends.uncertain, edit.row)
                 nxt = self._settled(d, sent_version, exc)  # if this read fails, it stays uncertain
-                with self._lock:
-                    self._uncertain.discard(edit.row)
+                self.sends.mark(self.sends.uncertain, edit.row, on=False)
                 if isinstance(nxt, RowOutcome):
-                    return nxt
+                    return nxt, d
                 d = nxt
                 continue
-            except _Stopped:
+            except Stopped:
                 return RowOutcome(
                     edit.row, edit.identifier, Outcome.SKIPPED, self.stop_reason, d.changes
-                )
+                ), d
             except pcc.Validation as exc:
                 return RowOutcome(
                     edit.row,
@@ -389,20 +397,21 @@ class Executor:
                     "Partner Central refused the update: " + str(exc),
                     d.changes,
                     problems=field_problems(d, exc) + list(d.problems),
-                )
-            with self._lock:
-                self._written[edit.row] = d
-            return changed(d, Outcome.UPDATED, "updated", answer.get("LastModifiedDate"))
+                ), d
+            if not d.calls:
+                with self._lock:
+                    self._written[edit.row] = d
+            return changed(d, Outcome.UPDATED, "updated", answer.get("LastModifiedDate")), d
         return RowOutcome(
             edit.row,
             edit.identifier,
             Outcome.CONFLICT,
             "the record kept changing while the tool tried to write it; run the row again",
             d.changes,
-        )
+        ), d
 
     def _send(self, d: Decision) -> dict[str, Any]:
-        """Send one write, once the gate lets it: raises :class:`_Stopped` if the run
+        """Send one write, once the gate lets it: raises :class:`Stopped` if the run
         stopped meanwhile (nothing sent, nothing journalled).
 
         The gate lets only ``WRITERS`` writes wait for their token or be on the
@@ -411,27 +420,11 @@ class Executor:
         every worker's write has gone out.
         """
         assert d.payload is not None
-        with self._write_gate:
-            if self.stop.is_set() or not self._reserve_write():
-                raise _Stopped
-            self._journal_intent(d)
+        with self.sends.gates[UPDATE]:
+            if self.stop.is_set() or not self.sends.reserve():
+                raise Stopped
+            self.sends.update_intent(d)
             return self.pc.update(d.payload)
-
-    def _journal_intent(self, d: Decision) -> None:
-        """Keep the before-image and journal the intent, both before the write is sent."""
-        if self.folder is None:
-            return
-        assert d.payload is not None and d.live is not None
-        self.folder.save_before(d.edit.identifier, dict(d.live))
-        with self._lock:
-            self._intents.add(d.edit.row)
-        self.folder.journal.intent(
-            d.edit.row,
-            d.edit.identifier,
-            iso_or_none(d.payload["LastModifiedDate"]),
-            digest(d.payload),
-            [str(c) for c in d.changes],
-        )
 
     def _settled(self, d: Decision, sent_version: Any, exc: pcc.CallError) -> Decision | RowOutcome:
         """A write answered by a conflict or not at all: its end once the record is read

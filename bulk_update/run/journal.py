@@ -1,9 +1,13 @@
 """The journal of a run: one JSON event per line, each flushed and fsync'd before we go on.
 
-The journal is the truth about writes.  ``intent`` is written before a write is
-sent and ``done`` after its answer came back, so a row whose last event is an
+The journal is the truth about writes.  ``intent`` is written before a row's
+update is sent and ``done`` when the row ended, so a row whose last event is an
 ``intent`` is in flight: the write may or may not have landed, and the engine
 settles it by reading the record again, never by sending it a second time.
+A row's other calls (AssignOpportunity, AssociateOpportunity...: its plan,
+:mod:`bulk_update.calls`) each get a ``call-intent`` before and a ``call-done``
+after, with the call's index in the row's plan and the call itself; the row
+stays in flight until its ``done``, written once the whole row ended.
 Rows decided without a write get a single ``outcome`` event; a run that ends
 on its own gets a ``finish`` event with its counts.
 
@@ -34,6 +38,8 @@ from bulk_update.times import parse_or_none
 
 IN_FLIGHT = "in-flight"
 """The state of a row whose write was sent but whose answer was never recorded."""
+LANDED = "landed"
+"""A ``call-done`` whose call Partner Central took (else its ``outcome`` says how it ended)."""
 
 
 def jsonable(value: Any) -> Any:
@@ -94,7 +100,17 @@ class RowState:
     problems: list[dict[str, Any]] = field(default_factory=list)
     """The row's problems as journalled with its outcome (plain dicts)."""
     writes_sent: int = 0
-    """How many intents were recorded for this row (a ConflictException retry adds one)."""
+    """How many intents were recorded for this row (a ConflictException retry adds one;
+    each call's intent adds one)."""
+    calls_done: list[dict[str, Any]] = field(default_factory=list)
+    """The row's calls journalled as landed (``Call.as_json()``: operation, params, change)."""
+    call_in_flight: dict[str, Any] | None = None
+    """The call whose ``call-intent`` has no ``call-done`` (``as_json()`` and its ``index``)."""
+
+    @property
+    def calls_sent(self) -> bool:
+        """True when a call of this row was sent (so its update, if any, had landed)."""
+        return bool(self.calls_done) or self.call_in_flight is not None
 
     @property
     def in_flight(self) -> bool:
@@ -136,8 +152,9 @@ class JournalState:
         }
 
     def written(self) -> list[RowState]:
-        """Rows the run wrote, in row order: ended ``updated``, or sent a write and heard
-        back (a conflict, a failure); rows in flight and rows without an identifier left out."""
+        """Rows the run wrote, in row order: ended ``updated``, or sent a write (an update or
+        a call) and heard back (a conflict, a failure, a refused call after others landed);
+        rows in flight and rows without an identifier left out."""
         return [
             r
             for _, r in sorted(self.rows.items())
@@ -253,6 +270,28 @@ class Journal:
         }
         self._append(_with_problems(event, problems))
 
+    def call_intent(self, row: int, identifier: str, index: int, call: dict[str, Any]) -> None:
+        """Record that call ``index`` of the row's plan (``Call.as_json()``) is about to be sent."""
+        self._append(
+            {"event": "call-intent", "row": row, "identifier": identifier, "index": index,
+             "call": call}
+        )  # fmt: skip
+
+    def call_done(
+        self,
+        row: int,
+        identifier: str,
+        index: int,
+        call: dict[str, Any],
+        outcome: str = LANDED,
+        message: str = "",
+    ) -> None:
+        """Record the answer to call ``index``: ``landed``, or how it ended (``invalid``...)."""
+        self._append(
+            {"event": "call-done", "row": row, "identifier": identifier, "index": index,
+             "call": call, "outcome": outcome, "message": message}
+        )  # fmt: skip
+
     def finish(self, summary: dict[str, Any]) -> None:
         """Record that the run ended on its own, with its counts."""
         self._append({"event": "finish", "summary": summary})
@@ -323,9 +362,27 @@ class Journal:
                 rs.payload_digest = ev.get("payload_digest")
                 rs.changes = list(ev.get("changes") or [])
                 rs.new_last_modified = None
+            elif kind in ("call-intent", "call-done"):
+                _replay_call(rs, kind, ev)
             elif kind in ("done", "outcome"):
                 rs.state = str(ev.get("outcome"))
                 rs.message = ev.get("message") or ""
                 rs.problems = [p for p in ev.get("problems") or [] if isinstance(p, dict)]
                 rs.new_last_modified = parse_or_none(ev.get("new_last_modified"))
+                rs.call_in_flight = None
         return state
+
+
+def _replay_call(rs: RowState, kind: str, ev: dict[str, Any]) -> None:
+    """A call's event: its intent puts the row in flight, its done (landed) is kept."""
+    call = ev.get("call") if isinstance(ev.get("call"), dict) else {}
+    assert isinstance(call, dict)
+    if kind == "call-intent":
+        rs.state = IN_FLIGHT
+        rs.message = ""
+        rs.writes_sent += 1
+        rs.call_in_flight = {**call, "index": ev.get("index")}
+        return
+    rs.call_in_flight = None
+    if ev.get("outcome") == LANDED:
+        rs.calls_done.append(call)

@@ -15,6 +15,11 @@ The executor settles a write as it happens (:func:`settled_end`: the row's
 end, or a fresh decision to send again); ``apply --resume`` settles the
 rows the interrupted run left in flight; rollback uses the executor, so its
 writes are settled the same way.
+
+A row's other calls carry no version: whether one landed is read from the
+record itself (:func:`call_landed`: the owner, the related entities, the
+review status), and a resumed row is planned again on a fresh read, so what
+landed is never planned twice.
 """
 
 from __future__ import annotations
@@ -22,16 +27,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final, Literal
 
+from bulk_update import calls
 from bulk_update.api import client as pcc
-from bulk_update.decide import Decision, moved_fields
-from bulk_update.merge import diff, holds, project
+from bulk_update.decide import Decision
+from bulk_update.merge import column_of, diff, holds, leaves, project, values_at
 from bulk_update.payload import Path as FieldPath
-from bulk_update.payload import Value
+from bulk_update.payload import RowEdit, Value
 from bulk_update.problems import Outcome, RowEnd
-from bulk_update.run.ends import changed
-from bulk_update.times import same_version
+from bulk_update.run.ends import RESUMED, changed
+from bulk_update.run.journal import RowState
+from bulk_update.times import iso_or_none, same_version
 
 FRAME = ("Identifier", "LastModifiedDate", "Catalog")
 """The payload keys that address a write rather than carry its values."""
@@ -90,6 +97,27 @@ def settle(
     return Settled(Verdict.MOVED, live)
 
 
+def moved_fields(
+    before: Mapping[str, Any], after: Mapping[str, Any], paths: set[FieldPath]
+) -> list[str]:
+    """The columns among ``paths`` whose live value differs between two reads."""
+    a = values_at(project(before), _leaf_prefixes(before, after, paths))
+    b = values_at(project(after), set(a))
+    return sorted({column_of(p) for p in a if a[p] != b[p]})
+
+
+def _leaf_prefixes(
+    before: Mapping[str, Any], after: Mapping[str, Any], paths: set[FieldPath]
+) -> set[FieldPath]:
+    """Paths plus every live leaf under them (a cleared list item names its members)."""
+    out = set(paths)
+    for record in (project(before), project(after)):
+        for leaf, _ in leaves(record):
+            if any(leaf[: len(p)] == p for p in paths):
+                out.add(leaf)
+    return out
+
+
 def settled_end(
     pc: pcc.PartnerCentral, d: Decision, sent_version: Any, exc: pcc.CallError
 ) -> tuple[RowEnd | None, Mapping[str, Any]]:
@@ -129,3 +157,67 @@ def settled_end(
             return end, got.live
     # not landed, or moved only in fields the row does not set: merge again, send again
     return None, got.live
+
+
+def call_landed(call: calls.Call, live: Mapping[str, Any]) -> bool:
+    """Whether the record holds what ``call`` asked: its owner's e-mail, an entity
+    associated (or gone), a review status past Pending Submission."""
+    params = call.params
+    if call.operation == calls.ASSIGN:
+        owner = calls.owner_of(live) or {}
+        asked = str((params.get(calls.ASSIGNEE) or {}).get("Email") or "")
+        return str(owner.get("Email") or "").lower() == asked.lower()
+    if call.operation in (calls.ASSOCIATE, calls.DISASSOCIATE):
+        held = calls.related_of(live).get(str(params["RelatedEntityType"]), ())
+        there = str(params["RelatedEntityIdentifier"]) in held
+        return there if call.operation == calls.ASSOCIATE else not there
+    return calls.review_status(live) != calls.SUBMITTABLE
+
+
+# -- apply --resume: the rows the interrupted run left in flight -------------------------
+
+AGAIN: Final = "again"
+"""Plan the row again as new: its write did not land."""
+RESUME: Final = "resume"
+"""Part of the row landed: decide the rest on a fresh read (``Executor.resumed``)."""
+
+
+def settle_row(
+    pc: pcc.PartnerCentral, edit: RowEdit, rs: RowState
+) -> RowEnd | Literal["again", "resume"]:
+    """A row the interrupted run left in flight: its end, :data:`AGAIN`, or :data:`RESUME`.
+
+    A row that sent a call had its update (if any) landed: it goes on.  A row whose
+    update was in flight is settled by reading (:func:`settle_in_flight`); when it
+    landed and the row has calls, those go on.
+    """
+    if rs.calls_sent:
+        return RESUME
+    settled = settle_in_flight(pc, edit, iso_or_none(rs.last_modified_sent))
+    if settled is None:
+        return AGAIN
+    if settled.outcome is Outcome.UPDATED and edit.calls:
+        return RESUME
+    return settled
+
+
+def settle_in_flight(pc: pcc.PartnerCentral, edit: RowEdit, sent: str | None) -> RowEnd | None:
+    """A write the last run sent but never saw answered: did it land? (None: plan it again.)"""
+    got = settle(pc, edit.identifier, sent, edits=edit.edits)
+    if got.verdict is Verdict.NOT_LANDED:
+        return None
+    if got.verdict is Verdict.LANDED:
+        return RowEnd(
+            edit.row,
+            edit.identifier,
+            Outcome.UPDATED,
+            RESUMED,
+            new_version=iso_or_none(got.version),
+        )
+    return RowEnd(
+        edit.row,
+        edit.identifier,
+        Outcome.CONFLICT,
+        "the interrupted run's write cannot be confirmed: the record now holds "
+        "other values; check it in Partner Central",
+    )

@@ -255,24 +255,7 @@ def ids() -> list[str]:
     return found
 
 
-CALL_TASKS = {"reassign-owner", "attach-solutions", "submit"}
-"""Issue 16's task sheets: their dry run plans calls, engineer run's part (merged later)."""
-
-
-@pytest.mark.parametrize(
-    "task",
-    [
-        pytest.param(
-            t,
-            marks=pytest.mark.xfail(
-                strict=True, reason="the run path does not plan the calls yet (p-run)"
-            ),
-        )
-        if t in CALL_TASKS
-        else t
-        for t in TASKS
-    ],
-)
+@pytest.mark.parametrize("task", list(TASKS))
 def test_filled_template_validates_and_dry_runs(
     task: str, ids: list[str], emulator: Any, tmp_path: Path
 ) -> None:

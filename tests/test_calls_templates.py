@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from openpyxl.worksheet.worksheet import Worksheet
+from test_readme import _changes, _console_steps, _table_after  # the README's own readers
 
 from bulk_update import template as tpl
 from bulk_update.cli import main
@@ -169,39 +170,6 @@ def test_a_job_sheet_filled_with_its_examples_validates(task: str, tmp_path: Pat
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def table_after(text: str, marker: str) -> list[dict[str, str]]:
-    lines = text[text.index(marker) + len(marker) :].lstrip("\n").splitlines()
-    rows = []
-    for line in lines:
-        if not line.startswith("|"):
-            break
-        rows.append([c.strip() for c in line.strip().split("|")[1:-1]])
-    header, _rule, *body = rows
-    return [dict(zip(header, row, strict=True)) for row in body]
-
-
-def console_steps(text: str) -> list[tuple[str, list[str]]]:
-    steps: list[tuple[str, list[str]]] = []
-    for block in re.findall(r"```console\n(.*?)```", text, flags=re.S):
-        for line in block.splitlines():
-            if line.startswith("$ "):
-                steps.append((line[2:], []))
-            else:
-                steps[-1][1].append(line)
-    return steps
-
-
-def results_changes(path: Path) -> list[dict[str, str]]:
-    ws = openpyxl.load_workbook(path)["Results"]
-    rows = list(ws.iter_rows(values_only=True))
-    at = {name: i for i, name in enumerate(rows[0])}
-    return [
-        {"Identifier": str(r[at["Identifier"]]), "Changes": line}
-        for r in rows[1:]
-        for line in str(r[at["Changes"]] or "").splitlines()
-    ]
-
-
 @pytest.mark.parametrize("job", ["reassign", "solutions", "submit"])
 def test_the_readme_job_examples_print_what_the_readme_shows(
     job: str, fresh_emulator: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -214,9 +182,9 @@ def test_the_readme_job_examples_print_what_the_readme_shows(
     part = jobs[jobs.index(f"<!-- job:{job} -->") :]
     after = part.index(f"<!-- job:{job}:changes -->") + 1
     part = part[: part.find("<!-- job:", after) if "<!-- job:" in part[after:] else None]
-    rows = table_after(part, f"<!-- job:{job} -->")
-    expected_changes = table_after(part, f"<!-- job:{job}:changes -->")
-    steps = console_steps(part)
+    rows = _table_after(part, f"<!-- job:{job} -->")
+    expected_changes = _table_after(part, f"<!-- job:{job}:changes -->")
+    steps = _console_steps(part)
     assert [s[0] for s in steps] == [
         f"bulk-update apply {job}.csv --catalog Sandbox --dry-run",
         f"bulk-update apply {job}.csv --catalog Sandbox",
@@ -234,6 +202,6 @@ def test_the_readme_job_examples_print_what_the_readme_shows(
         assert result.exit_code == 0, result.output
         assert result.output.splitlines()[: len(printed)] == printed, command
         if "--dry-run" in command:
-            assert results_changes(tmp_path / f"{job}.dry-run.xlsx") == expected_changes
+            assert _changes(tmp_path / f"{job}.dry-run.xlsx") == expected_changes
     again = CliRunner().invoke(main, steps[0][0].split()[1:], env=env)
     assert again.output.splitlines()[0] == f"{len(rows)} rows: {len(rows)} unchanged"

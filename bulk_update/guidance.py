@@ -3,7 +3,10 @@
 A field's meaning (the first sentence of its documentation) and an example
 value; the cell validation that refuses in Excel what ``validate`` would
 refuse (from the field's pattern and length, :func:`bulk_update.sheet.rules.cell_check`,
-worded as ``validate`` words it); and the colours of the cross-field rules.
+worded as ``validate`` words it); the colours of the cross-field rules; what
+a header note says (:func:`rules`, :func:`comment_text`), with what the calls'
+columns do (owner, related entities, submission: :func:`call_note`,
+:func:`call_lines`); and the helpers that write a Guide sheet.
 Everything comes from the field catalog (botocore's model) except the example
 texts, which a test checks against each field's pattern and length.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import Any, Protocol
 
 import xlsxwriter
 from xlsxwriter.format import Format
@@ -140,6 +143,60 @@ def example(f: Field | None, header: str) -> str:
     return ""
 
 
+class Described(Protocol):
+    """A column a workbook describes: its header, its field (None for the frame), and
+    whether ``#CLEAR`` means something in it (a template's column)."""
+
+    @property
+    def header(self) -> str: ...
+    @property
+    def field(self) -> Field | None: ...
+    @property
+    def clearable(self) -> bool: ...
+
+
+def _shortened(values: tuple[str, ...], limit: int = 8) -> str:
+    if len(values) <= limit:
+        return ", ".join(values)
+    return ", ".join(values[:limit]) + f", ... ({len(values)} values in the dropdown)"
+
+
+def rules(column: Described) -> list[str]:
+    """What a column means and accepts, one line each (no header, no example)."""
+    f = column.field
+    lines = [meaning(f, column.header)]
+    if f is None:
+        return lines
+    if f.allowed:
+        label = "Allowed" if f.enum else "Usual values"
+        lines.append(f"{label}: {_shortened(f.allowed)}")
+    if f.kind == "list":
+        lines.append("Several values: separate them with ; (the cell replaces the whole list).")
+    if f.kind == "date":
+        lines.append(f"A date, e.g. {DATE_EXAMPLE}.")
+    if f.max_length:
+        lines.append(f"At most {f.max_length} characters.")
+    note = call_note(f)
+    if note is not None:
+        lines.append(note)
+    if f.record_list and f.required:
+        lines.append("Needed on every item of this list that you fill in.")
+    elif not column.clearable:
+        lines.append(f"Cannot be emptied ({CLEAR} is refused).")
+    else:
+        lines.append(f"{CLEAR} empties it.")
+    return lines
+
+
+def comment_text(column: Described) -> str:
+    """The header comment: the column's name, meaning, rules and an example."""
+    lines = [column.header, *rules(column)]
+    sample = example(column.field, column.header)
+    if sample:
+        lines.append(f"Example: {sample}")
+    return "\n".join(lines)
+
+
 def cell_validation(f: Field, clearable: bool, cell: str) -> dict[str, Any] | None:
     """A custom validation from the field's pattern and length (rules.cell_check), if any.
 
@@ -190,65 +247,6 @@ def add_rule_formats(
 
 
 # -- the Guide sheet (templates and export) ------------------------------------------
-
-# The Guide sheet: ("#", heading), ("", paragraph) or (label, text).
-GUIDE: list[tuple[str, str]] = [
-    ("#", "How to use this template"),
-    (
-        "",
-        "One row per opportunity you want to change. Put its id (O followed by digits) in "
-        "Identifier, then fill only the cells you want to change.",
-    ),
-    ("", "Keep the header row as it is. You may delete the columns you do not need."),
-    ("#", "What a cell means"),
-    ("empty", "leave this field as it is on the live record"),
-    (CLEAR, "empty this field (a required field cannot be emptied)"),
-    ("anything else", "set the field to this value"),
-    ("#", "How to write values"),
-    ("Dropdowns", "Most fields offer a list: pick a value from it. Case does not matter."),
-    (
-        "Lists",
-        "PrimaryNeedsFromAws, Project.DeliveryModels and the other list fields take several "
-        "values separated by ; (e.g. Email; Display). The cell replaces the whole list.",
-    ),
-    (
-        "Contacts and spend",
-        "Each contact or spend item has its own columns, numbered from 1: "
-        "Customer.Contacts[1].Email, Customer.Contacts[2].Phone, "
-        "Project.ExpectedCustomerSpend[1].Amount.",
-    ),
-    ("Dates", f"Type a date such as {DATE_EXAMPLE}. Never 03/04/2026: it is refused as unclear."),
-    (
-        "Ids and numbers",
-        "The columns are formatted as text, so leading zeros (AwsAccountId 012345678901, "
-        "PostalCode 02139) and the + of a phone number are kept. Please keep it that way.",
-    ),
-    (
-        "LastModifiedDate",
-        "Leave it empty unless you copied rows from an export: then the tool refuses to "
-        "overwrite a record somebody changed after your export (a conflict).",
-    ),
-    ("Column notes", "Hover over a header to see what the field means, its values and an example."),
-    ("#", "What happens next"),
-    (
-        "validate",
-        "bulk-update validate FILE checks every cell without calling AWS and writes a "
-        "results workbook: each row valid or invalid, with the reason.",
-    ),
-    (
-        "dry run",
-        "bulk-update apply FILE --catalog Sandbox --dry-run reads each opportunity and "
-        "lists what would change, writing nothing.",
-    ),
-    (
-        "apply",
-        "bulk-update apply FILE --catalog AWS updates each row's opportunity. Fields you left "
-        "empty are never changed. The results workbook gives each row an outcome (updated, "
-        "unchanged, invalid, conflict, locked, ...) and a retry file holds the rows to fix "
-        "and run again. rollback puts a run's changes back.",
-    ),
-]
-
 
 GUIDE_WIDTH = 90
 
@@ -316,18 +314,3 @@ def call_lines() -> list[tuple[str, str]]:
             "can be submitted, after the row's other changes; a submission cannot be undone.",
         ),
     ]
-
-
-EXPORT_GUIDE: list[tuple[str, str]] = [
-    ("#", "How to use this export"),
-    (
-        "",
-        "Edit the white cells of the Opportunities sheet, then run bulk-update apply on "
-        "this file (--dry-run first). Grey columns are read-only. Only the cells you change "
-        "are sent: a row you leave as exported sends nothing.",
-    ),
-    ("empty", "leave this field as it is on the live record"),
-    (CLEAR, "empty this field (a required field cannot be emptied)"),
-    ("anything else", "set the field to this value"),
-]
-"""The export's Guide before :func:`call_lines`."""

@@ -143,6 +143,23 @@ def test_the_owner_email_is_checked_in_excel_and_the_lists_are_left_to_validate(
     assert pattern and pattern in guide_text(book)
 
 
+def test_the_call_columns_examples_fit_their_fields() -> None:
+    for task in CALL_TASKS:
+        for column in tpl.task_columns(task)[1:]:
+            f = column.field
+            assert f is not None
+            sample = tpl.example(f, column.header)
+            assert sample, column.header
+            items = [i.strip() for i in sample.split(";")] if f.kind == "list" else [sample]
+            for item in items:
+                if f.pattern:
+                    assert re.fullmatch(f.pattern, item), (column.header, item)
+                if f.max_length:
+                    assert len(item) <= f.max_length, column.header
+                if f.enum:
+                    assert item in f.enum, column.header
+
+
 @pytest.mark.parametrize("task", CALL_TASKS)
 def test_a_job_sheet_filled_with_its_examples_validates(task: str, tmp_path: Path) -> None:
     book = openpyxl.load_workbook(tpl.shipped_path(task))

@@ -245,6 +245,21 @@ def _too_long(identifier: str, column: str) -> str:
     )
 
 
+EXPORT_GUIDE: list[tuple[str, str]] = [
+    ("#", "How to use this export"),
+    (
+        "",
+        "Edit the white cells of the Opportunities sheet, then run bulk-update apply on "
+        "this file (--dry-run first). Grey columns are read-only. Only the cells you change "
+        "are sent: a row you leave as exported sends nothing.",
+    ),
+    ("empty", "leave this field as it is on the live record"),
+    (CLEAR_TEXT, "empty this field (a required field cannot be emptied)"),
+    ("anything else", "set the field to this value"),
+]
+"""The export's Guide before :func:`call_lines`."""
+
+
 class Sink:
     """Where the rows go, one at a time, in order."""
 
@@ -356,7 +371,7 @@ class XlsxSink(Sink):
         _guide.write_guide_lines(
             ws,
             0,
-            [*_guide.EXPORT_GUIDE, *_guide.call_lines()],
+            [*EXPORT_GUIDE, *_guide.call_lines()],
             formats["heading"],
             formats["label"],
         )

@@ -30,13 +30,27 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from bulk_update import calls as _calls
 from bulk_update import fields as cat
 from bulk_update.errors import BulkUpdateError
 from bulk_update.fields import Catalog, Field
-from bulk_update.guidance import DATE_EXAMPLE, add_rule_formats, cell_validation, example, meaning
+from bulk_update.guidance import (
+    DATE_EXAMPLE,
+    GUIDE_WIDTH,
+    add_rule_formats,
+    call_lines,
+    cell_validation,
+    clearable,
+    comment_text,
+    example,
+    fit_row,
+    guide_formats,
+    meaning,
+    rules,
+    write_guide_lines,
+)
 from bulk_update.sheet import rules as rulebook
 from bulk_update.workbook import CLEAR_TEXT as CLEAR
 from bulk_update.workbook import DATA_SHEET as DATA_SHEET
@@ -45,7 +59,7 @@ from bulk_update.workbook import LAST_ROW as LAST_ROW
 from bulk_update.workbook import LINE_HEIGHT as LINE_HEIGHT
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
 from bulk_update.workbook import TEXT_OPTIONS as TEXT_OPTIONS
-from bulk_update.workbook import check_output, column_letter, print_setup, wrapped_lines
+from bulk_update.workbook import check_output, column_letter, print_setup
 
 RECORD_ITEMS = 2
 """How many items of each list of records the full template offers."""
@@ -57,7 +71,9 @@ SHIPPED = TEMPLATES_DIR / "opportunity-update.xlsx"
 """The full template (every updatable column); ``bulk-update template`` writes the same."""
 
 # The columns each quarterly job needs. ``*`` takes every catalog field under
-# that prefix (in catalog order), so a field the model adds there is included.
+# that prefix (in catalog order), so a field the model adds there is included;
+# the call columns (owner, related entities, submission: :mod:`bulk_update.calls`)
+# are found the same way, from the operations' own input shapes.
 TASKS: dict[str, tuple[str, list[str]]] = {
     "close-stale": (
         "Close stale opportunities as Closed Lost, with a reason and next steps",
@@ -85,7 +101,23 @@ TASKS: dict[str, tuple[str, list[str]]] = {
             "Project.ExpectedCustomerSpend[2].*",
         ],
     ),
-    "full": ("Every column the tool can update", ["*"]),
+    "full": ("Every field UpdateOpportunity takes (owner, solutions, submission: below)", ["*"]),
+    "reassign-owner": (
+        "Reassign opportunities to a new owner (AssignOpportunity)",
+        [cat.IDENTIFIER, "Assignee.*"],
+    ),
+    "attach-solutions": (
+        "Attach or replace solutions and AWS products (Associate/DisassociateOpportunity)",
+        [
+            cat.IDENTIFIER,
+            "RelatedEntityIdentifiers.Solutions",
+            "RelatedEntityIdentifiers.AwsProducts",
+        ],
+    ),
+    "submit": (
+        "Submit opportunities to AWS (SubmitOpportunity; a submission cannot be undone)",
+        [cat.IDENTIFIER, "Submit.*"],
+    ),
 }
 DEFAULT_TASK = "full"
 
@@ -96,6 +128,7 @@ TOP_LEVEL = "Opportunity"
 """The section name for fields at the request's top level (``OpportunityType``)."""
 PALETTE = ("#DDEBF7", "#E2EFDA", "#FFF2CC", "#FCE4D6", "#EDE2F6", "#DEEAF1", "#F2F2F2")
 KEY_COLOUR = "#BFBFBF"
+
 
 @dataclass(frozen=True)
 class TemplateColumn:
@@ -117,12 +150,12 @@ class TemplateColumn:
 
     @property
     def clearable(self) -> bool:
-        return self.field is not None and not self.field.required
+        return clearable(self.field)
 
 
 def _field_for(catalog: Catalog, column: str) -> Field:
     key = re.sub(r"\[\d+\]", "[]", column)
-    found = catalog.get(key)
+    found = _calls.by_column().get(key) or catalog.get(key)
     if found is None or found.read_only:
         raise KeyError(f"task column {column!r} is not an updatable field of the catalog")
     return found
@@ -137,7 +170,9 @@ def _expand(catalog: Catalog, spec: str) -> list[TemplateColumn]:
         prefix = spec[:-1]
         index = re.search(r"\[(\d+)\]", prefix)
         key_prefix = re.sub(r"\[\d+\]", "[]", prefix)
-        found = [f for f in catalog.fields if f.key.startswith(key_prefix)]
+        found = [
+            f for f in (*_calls.column_fields(), *catalog.fields) if f.key.startswith(key_prefix)
+        ]
         if not found:
             raise KeyError(f"task column {spec!r} matches no updatable field of the catalog")
         number = int(index.group(1)) if index else None
@@ -194,45 +229,6 @@ def task_columns(task: str | None = None, catalog: Catalog | None = None) -> lis
 
 
 # -- what a column says about itself --------------------------------------------
-
-
-def _shortened(values: tuple[str, ...], limit: int = 8) -> str:
-    if len(values) <= limit:
-        return ", ".join(values)
-    return ", ".join(values[:limit]) + f", ... ({len(values)} values in the dropdown)"
-
-
-def rules(column: TemplateColumn) -> list[str]:
-    """What a column means and accepts, one line each (no header, no example)."""
-    f = column.field
-    lines = [meaning(f, column.header)]
-    if f is None:
-        return lines
-    if f.allowed:
-        label = "Allowed" if f.enum else "Usual values"
-        lines.append(f"{label}: {_shortened(f.allowed)}")
-    if f.kind == "list":
-        lines.append("Several values: separate them with ; (the cell replaces the whole list).")
-    if f.kind == "date":
-        lines.append(f"A date, e.g. {DATE_EXAMPLE}.")
-    if f.max_length:
-        lines.append(f"At most {f.max_length} characters.")
-    if f.record_list and f.required:
-        lines.append("Needed on every item of this list that you fill in.")
-    elif f.required:
-        lines.append(f"Cannot be emptied ({CLEAR} is refused).")
-    else:
-        lines.append(f"{CLEAR} empties it.")
-    return lines
-
-
-def comment_text(column: TemplateColumn) -> str:
-    """The header comment: the column's name, meaning, rules and an example."""
-    lines = [column.header, *rules(column)]
-    sample = example(column.field, column.header)
-    if sample:
-        lines.append(f"Example: {sample}")
-    return "\n".join(lines)
 
 
 # -- writing ---------------------------------------------------------------------
@@ -306,7 +302,7 @@ def _validation(column: TemplateColumn, col: int, source: str | None) -> dict[st
     check = cell_validation(f, column.clearable, f"{column_letter(col)}2")
     if check is not None:
         return check | {"error_type": "stop"}
-    if f.max_length and f.max_length >= len(CLEAR):
+    if f.max_length and f.max_length >= len(CLEAR) and f.kind != "list":  # per item for a list
         return {
             "validate": "length",
             "criteria": "<=",
@@ -350,8 +346,6 @@ def _write_data_sheet(
     ws.freeze_panes(1, 1)
     print_setup(ws)
 
-
-GUIDE_WIDTH = 90
 
 # The Guide sheet: ("#", heading), ("", paragraph) or (label, text).
 GUIDE: list[tuple[str, str]] = [
@@ -412,13 +406,6 @@ GUIDE: list[tuple[str, str]] = [
 ]
 
 
-def _fit_row(ws: Worksheet, row: int, text: str, width: int) -> None:
-    """Make a row tall enough for its wrapped text (LibreOffice does not grow it itself)."""
-    lines = wrapped_lines(text, width)
-    if lines > 1:
-        ws.set_row(row, LINE_HEIGHT * lines)
-
-
 def rule_lines(columns: list[TemplateColumn]) -> list[tuple[str, str]]:
     """The Guide's lines on the rules: what the colours mean, and what Excel cannot check."""
     refs = {c.header: c.header for c in columns}
@@ -446,37 +433,22 @@ def rule_lines(columns: list[TemplateColumn]) -> list[tuple[str, str]]:
         check = rulebook.cell_check(f, clearable=column.clearable) if f is not None else None
         if f is not None and check is not None and f.pattern and not check.exact:
             approximations[f.key.replace("[]", "[n]")] = check.statement + "."
+        elif f is not None and f.kind == "list" and f.pattern:
+            approximations[f.key] = (
+                f"Excel cannot check the items of a ; list: validate checks each against "
+                f"{f.pattern}."
+            )
     if approximations:
         lines.append(("#", "What Excel cannot check fully"))
         lines.extend(approximations.items())
     return lines
 
 
-def _write_guide_lines(
-    ws: Worksheet, row: int, lines: list[tuple[str, str]], heading: Format, label: Format
-) -> int:
-    """Write ("#", heading), ("", paragraph) or (label, text) lines after ``row``; the last row."""
-    for left, right in lines:
-        row += 1
-        if left == "#":
-            row += 1
-            ws.write_string(row, 0, right, heading)
-            ws.write_string(row, 1, "", heading)
-            continue
-        if left:
-            ws.write_string(row, 0, left, label)
-        ws.write_string(row, 1, right)
-        _fit_row(ws, row, right, GUIDE_WIDTH - 5)
-    return row
-
-
 def _write_guide(
     book: xlsxwriter.Workbook, ws: Worksheet, task: str, columns: list[TemplateColumn]
 ) -> None:
-    title = book.add_format({"bold": True, "font_size": 14})
-    heading = book.add_format({"bold": True, "font_size": 12, "bg_color": "#DDEBF7"})
-    label = book.add_format({"bold": True, "valign": "top", "num_format": "@"})
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+    formats = guide_formats(book)
+    title, heading, label, wrap = (formats[k] for k in ("title", "heading", "label", "wrap"))
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, GUIDE_WIDTH, wrap)
     ws.set_column(2, 2, 50, wrap)
@@ -484,8 +456,10 @@ def _write_guide(
     ws.write_string(0, 0, "Opportunity update template", title)
     ws.write_string(1, 0, f"Task: {task}", label)
     ws.write_string(1, 1, TASKS[task][0])
-    row = _write_guide_lines(ws, 2, GUIDE, heading, label)
-    row = _write_guide_lines(ws, row + 2, rule_lines(columns), heading, label)
+    row = write_guide_lines(ws, 2, GUIDE, heading, label)
+    if any(c.field is not None and _calls.is_call_column(c.field.key) for c in columns):
+        row = write_guide_lines(ws, row, call_lines(), heading, label)
+    row = write_guide_lines(ws, row + 2, rule_lines(columns), heading, label)
     row += 2
     for col, name in enumerate(("Column", "Meaning and values", "Example")):
         ws.write_string(row, col, name, heading)
@@ -494,7 +468,7 @@ def _write_guide(
         ws.write_string(row, 0, column.header, label)
         described = "\n".join(rules(column))
         ws.write_string(row, 1, described)
-        _fit_row(ws, row, described, GUIDE_WIDTH - 5)
+        fit_row(ws, row, described, GUIDE_WIDTH - 5)
         sample = example(column.field, column.header)
         if sample:
             ws.write_string(row, 2, sample)

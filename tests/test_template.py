@@ -25,6 +25,14 @@ from bulk_update.errors import BulkUpdateError, OutputExists
 from bulk_update.template import CLEAR, TASKS, task_columns, write_template
 
 CATALOG = cat.load()
+NOT_CLEARABLE = ("Assignee.", "Submit.")
+"""Issue 16: the owner and a submission cannot be emptied, whatever the model's flag."""
+
+
+def _clearable(f: cat.Field) -> bool:
+    return not f.required and not f.key.startswith(NOT_CLEARABLE)
+
+
 ID_LIKE = ("Identifier", "AwsAccountId", "Duns", "PostalCode", "Phone", "Amount")
 
 
@@ -103,7 +111,13 @@ def test_headers_are_read_by_the_tool(tmp_path: Path) -> None:
         sheet = readers.read_sheet(write_template(tmp_path / f"{task}.xlsx", task=task))
         assert sheet.headers == [c.header for c in task_columns(task)]
         layout = columns.resolve(sheet.headers, CATALOG)
-        assert {c.role for c in layout.columns} <= {"identifier", "last-modified", "field"}
+        # Issue 16: the owner, related-entity and submission columns are the calls'.
+        roles = {"identifier", "last-modified", "field", "call"}
+        assert {c.role for c in layout.columns} <= roles
+        calls = [c.header for c in layout.columns if c.role == "call"]
+        assert calls == [
+            c for c in sheet.headers if c.startswith(("Assignee.", "Related", "Submit."))
+        ]
 
 
 def test_sections_are_grouped_and_coloured(full: openpyxl.Workbook) -> None:
@@ -153,7 +167,7 @@ def test_every_enum_field_has_a_dropdown(each: tuple[str, openpyxl.Workbook]) ->
         sheet, rng = str(dv.formula1).split("!")
         assert sheet.strip("'") == "_lists"
         values = [c.value for row in lists[rng.replace("$", "")] for c in row]
-        expected = list(f.allowed) + ([CLEAR] if not f.required else [])
+        expected = list(f.allowed) + ([CLEAR] if _clearable(f) else [])
         assert values == expected, column.header
         strict = bool(f.enum) and f.kind != "list"
         assert bool(dv.showErrorMessage) is strict, column.header
@@ -392,6 +406,8 @@ def _needs_validation(column: tpl.TemplateColumn) -> str | None:
         return "list"
     if f.kind == "date":
         return "date"
+    if f.kind == "list":  # issue 16: Excel cannot check the items of a ; list
+        return None
     if f.pattern or (f.min_length or 0) > 1:  # issue 15: a formula from the pattern and length
         return "custom"
     if f.max_length and f.max_length >= len(CLEAR):
@@ -433,9 +449,9 @@ def test_comments_state_the_rules(each: tuple[str, openpyxl.Workbook]) -> None:
             assert "A date, e.g." in text, column.header
         if f.max_length:
             assert f"At most {f.max_length} characters" in text, column.header
-        if f.required and not f.record_list:
+        if not _clearable(f) and not f.record_list:
             assert f"{CLEAR} is refused" in text, column.header
-        elif not f.required:
+        elif _clearable(f):
             assert f"{CLEAR} empties it" in text, column.header
 
 

@@ -28,9 +28,10 @@ from excel_formula import Formula
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bulk_update import calls
 from bulk_update import fields as cat
 from bulk_update import template as tpl
-from bulk_update.problems import Outcome
+from bulk_update.problems import Change, Outcome
 from bulk_update.run.apply import ApplySettings, apply_file
 from bulk_update.run.validate import validate_file
 from bulk_update.template import CLEAR, TASKS, TemplateColumn, task_columns
@@ -229,6 +230,24 @@ def _as_sheet_text(value: object) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def assert_call_typed(change: Change, entered: dict[str, object]) -> None:
+    """A call of the plan (issue 16) is one the typed cells ask for: the owner typed, an
+    entity typed (associated) or not typed (disassociated), the submission typed."""
+    operation, _, column = change.column.partition(" ")
+    if operation == calls.SUBMIT:
+        asked = [str(v) for k, v in entered.items() if k.startswith("Submit.")]
+        assert asked and all(v in change.new for v in asked), change
+        return
+    assert column in entered, change
+    items = {v.strip() for v in str(entered[column]).split(";")}
+    if operation == calls.ASSOCIATE:
+        assert change.new in items, change
+    elif operation == calls.DISASSOCIATE:
+        assert change.old not in items and change.new == "", change
+    else:
+        assert change.new == entered[column], change
+
+
 @pytest.fixture(scope="module")
 def ids() -> list[str]:
     found = _pending_ids()
@@ -275,6 +294,9 @@ def test_filled_template_validates_and_dry_runs(
     for result, entered in zip(planned.results, typed, strict=True):
         assert result.changes, result.identifier
         for change in result.changes:
+            if change.column.split(" ")[0] in calls.OPERATIONS:
+                assert_call_typed(change, entered)
+                continue
             assert change.column in entered, (result.identifier, change.column)
             value = entered[change.column]
             if value == CLEAR:

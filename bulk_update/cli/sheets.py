@@ -60,8 +60,9 @@ def template(out: Path | None, task: str | None, list_tasks: bool, force: bool) 
     OUT must end in .xlsx; an existing file is kept unless --force.
     """
     if list_tasks:
+        width = max(map(len, tpl.TASKS))
         for name, (description, _cols) in tpl.TASKS.items():
-            click.echo(f"{name:16} {description}")
+            click.echo(f"{name:{width}}  {description}")
         return
     name = task if task and task != "full" else "opportunity-update"
     target = out or Path(f"{name}.xlsx")

@@ -3,9 +3,17 @@
 ``Identifier`` and ``LastModifiedDate`` first, then the columns a clean-up
 edits most (:data:`FIRST_COLUMNS`: stage, closed-lost reason, next steps,
 target close date) when chosen, then the other chosen field columns in the
-catalog's order (record lists kept together item by item), then ``Catalog``.  ``--columns`` takes ``default`` (:data:`DEFAULT_COLUMNS`),
-``all`` (every editable field the records hold, plus :data:`REVIEW_COLUMNS`)
-or a list of column names, spelled loosely.
+catalog's order (record lists kept together item by item), then the call
+columns (:data:`CALL_COLUMNS`: the owner and the related entities, editable),
+then the read-only ones, then ``Catalog``.  ``--columns`` takes ``default``
+(:data:`DEFAULT_COLUMNS`), ``all`` (every editable field the records hold,
+the call columns, plus :data:`REVIEW_COLUMNS`) or a list of column names,
+spelled loosely.
+
+Decisions: the ``Submit.*`` columns are never exported (a submission is an
+action, not a state of the record; the sheet's Guide says how to ask for one).
+The ``OpportunityTeam[n].*`` columns stay read-only (exported only when named):
+the owner is edited through ``Assignee.*``, which AssignOpportunity takes.
 """
 
 from __future__ import annotations
@@ -15,11 +23,12 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from bulk_update import calls as _calls
 from bulk_update import fields as _catalog
 from bulk_update.errors import ColumnError
 from bulk_update.export.sinks import Column
 from bulk_update.fields import Catalog
-from bulk_update.payload import parse_column
+from bulk_update.payload import CLEAR, LIST_SEPARATOR, parse_column
 
 Columns = Literal["default", "all"] | list[str]
 
@@ -30,6 +39,12 @@ FIRST_COLUMNS: tuple[str, ...] = (
     "LifeCycle.TargetCloseDate",
 )
 """The columns a quarterly clean-up edits most: right after the frame, in this order."""
+
+CALL_COLUMNS: tuple[str, ...] = tuple(
+    f.key for f in (*_calls.assignee_fields(), *_calls.related_fields())
+)
+"""The owner (``Assignee.*``) and related-entity columns an export writes, editable, in
+:func:`bulk_update.calls.column_fields` order (the model's); ``Submit.*`` never."""
 
 DEFAULT_COLUMNS: tuple[str, ...] = (
     *FIRST_COLUMNS,
@@ -46,9 +61,11 @@ DEFAULT_COLUMNS: tuple[str, ...] = (
     "Project.ExpectedCustomerSpend[1].Frequency",
     "Project.ExpectedCustomerSpend[1].TargetCompany",
     "Project.Title",
+    *CALL_COLUMNS,
     "LifeCycle.ReviewStatus",
 )
-"""The quarterly clean-up's columns: stage, close, next steps, dates, customer, spend."""
+"""The quarterly clean-up's columns: stage, close, next steps, dates, customer, spend,
+owner and related entities."""
 
 REVIEW_COLUMNS: tuple[str, ...] = (
     "LifeCycle.ReviewStatus",
@@ -61,25 +78,49 @@ _FRAME_HEADERS = (_catalog.IDENTIFIER, _catalog.LAST_MODIFIED)
 
 
 def _order_key(name: str, cat: Catalog) -> tuple[int, int, int, int]:
-    """FIRST_COLUMNS first, then catalog order, record lists kept together item by item."""
+    """FIRST_COLUMNS first, then catalog order (record lists kept together item by item),
+    the call columns after the editable fields, the read-only ones last."""
     if name in FIRST_COLUMNS:
         return (0, FIRST_COLUMNS.index(name), 0, 0)
+    if name in CALL_COLUMNS:
+        return (2, CALL_COLUMNS.index(name), 0, 0)
     positions = {f.key: i for i, f in enumerate((*cat.fields, *cat.read_only))}
     found = parse_column(name, cat)
     if found is None:
-        return (1, 10_000, 0, 0)
+        return (3, 10_000, 0, 0)
     f, index = found
+    group = 3 if f.read_only else 1
     if f.record_list is None:
-        return (1, positions[f.key], 0, 0)
+        return (group, positions[f.key], 0, 0)
     first = min(
         positions[g.key] for g in (*cat.fields, *cat.read_only) if g.record_list == f.record_list
     )
-    return (1, first, (index or 0) + 1, positions[f.key])
+    return (group, first, (index or 0) + 1, positions[f.key])
+
+
+def call_cells(record: dict[str, object]) -> dict[str, str]:
+    """The record's owner and related entities as the export's call cells (text; an
+    empty set is an empty cell, as for any field)."""
+    out: dict[str, str] = {}
+    for key, value in _calls.asked_from_record(record).items():
+        if value is CLEAR:
+            continue
+        out[key] = LIST_SEPARATOR.join(value) if isinstance(value, tuple) else str(value)
+    return out
 
 
 def _resolve(name: str, cat: Catalog) -> str:
     """A user's column name in the contract's spelling (case and spaces ignored)."""
     wanted = name.strip()
+    calls = {c.casefold(): c for c in CALL_COLUMNS}
+    if wanted.casefold() in calls:
+        return calls[wanted.casefold()]
+    if wanted.casefold().startswith(_calls.SUBMIT_PREFIX.casefold() + "."):
+        raise ColumnError(
+            f"--columns: {name!r}: a submission is an action, not a state of the record, "
+            "so an export never writes the Submit columns; to submit, add "
+            "Submit.InvolvementType to the exported sheet yourself"
+        )
     found = parse_column(wanted, cat)
     if found is not None:
         return wanted
@@ -98,7 +139,11 @@ def _resolve(name: str, cat: Catalog) -> str:
                     return column
     if wanted.casefold() in known:
         return known[wanted.casefold()]
-    names = [*known.values(), *(f.column(1) for f in cat.fields if f.list_at is not None)]
+    names = [
+        *known.values(),
+        *CALL_COLUMNS,
+        *(f.column(1) for f in cat.fields if f.list_at is not None),
+    ]
     close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]}?)" if close else ""
     raise ColumnError(f"--columns: {name!r} names no field{hint}")
@@ -110,7 +155,9 @@ def choose_columns(
     """The field columns to export, in catalog order (frame columns not included)."""
     cat = cat or _catalog.load()
     if columns == "default":
-        chosen = [c for c in DEFAULT_COLUMNS if parse_column(c, cat) is not None]
+        chosen = [
+            c for c in DEFAULT_COLUMNS if c in CALL_COLUMNS or parse_column(c, cat) is not None
+        ]
     elif columns == "all":
         present: set[str] = set()
         for row in rows:
@@ -120,7 +167,7 @@ def choose_columns(
             found = parse_column(name, cat)
             if found is not None and not found[0].read_only:
                 chosen.append(name)
-        chosen += [c for c in REVIEW_COLUMNS if parse_column(c, cat) is not None]
+        chosen += [*CALL_COLUMNS, *(c for c in REVIEW_COLUMNS if parse_column(c, cat) is not None)]
     else:
         chosen = []
         for name in columns:
@@ -140,6 +187,10 @@ def sheet_columns(names: Sequence[str], cat: Catalog) -> list[Column]:
     """The sheet's columns: the frame, the field columns ``names``, then ``Catalog``."""
     out = [Column(h, None, True) for h in _FRAME_HEADERS]
     for name in names:
+        call = _calls.by_column().get(name)
+        if call is not None:
+            out.append(Column(name, call, False))
+            continue
         found = parse_column(name, cat)
         f = found[0] if found else None
         out.append(Column(name, f, f is None or f.read_only))

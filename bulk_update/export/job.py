@@ -35,7 +35,7 @@ from bulk_update.errors import BulkUpdateError
 from bulk_update.export import search as _search
 from bulk_update.export.columns import DEFAULT_COLUMNS as DEFAULT_COLUMNS
 from bulk_update.export.columns import REVIEW_COLUMNS as REVIEW_COLUMNS
-from bulk_update.export.columns import Columns, choose_columns, sheet_columns
+from bulk_update.export.columns import Columns, call_cells, choose_columns, sheet_columns
 from bulk_update.export.filters import ExportFilters, check_ids, checked_filters, list_params
 from bulk_update.export.sinks import CsvSink, Sink, XlsxSink, sidecar_paths
 from bulk_update.fields import Catalog
@@ -230,6 +230,7 @@ def read_rows(
             result = ReadResult(identifier, Read.FAILED, str(exc))
         else:
             row = record_to_row(record, cat)
+            row.update(call_cells(record))
             row.setdefault(_catalog.IDENTIFIER, identifier)
             row[_catalog.CATALOG_COLUMN] = pc.catalog
             done = _Read(identifier, row=row, unknown=drift.unknown_of(record))

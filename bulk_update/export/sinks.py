@@ -12,6 +12,8 @@ An ``.xlsx`` export holds, besides the data sheet ``Opportunities``:
   ``exported_at`` (ISO 8601, UTC), ``columns``, ``rows``, ``filters``.
 - ``_lists`` (very hidden, protected): the allowed values that the dropdowns
   of long value lists (country and currency codes...) point at.
+- ``Guide`` (visible, after the data sheet): how to edit the sheet, what the
+  owner and related-entity columns do, and why it has no ``Submit`` columns.
 
 On the data sheet the read-only columns (``Identifier``, ``LastModifiedDate``,
 the review columns, ``Catalog``) are grey and locked; the sheet is protected
@@ -52,9 +54,9 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bulk_update import fields as _catalog
+from bulk_update import guidance as _guide
 from bulk_update.csvtext import escape, needs_escape
 from bulk_update.fields import Field
-from bulk_update.guidance import add_rule_formats, cell_validation, meaning
 from bulk_update.sheet.baseline import sidecar_paths as sidecar_paths
 from bulk_update.workbook import BASELINE_SHEET as BASELINE_SHEET
 from bulk_update.workbook import CELL_LIMIT as CELL_LIMIT
@@ -69,6 +71,7 @@ from bulk_update.workbook import (
 )
 from bulk_update.workbook import DATA_SHEET as DATA_SHEET
 from bulk_update.workbook import EXPORT_SHEET as EXPORT_SHEET
+from bulk_update.workbook import GUIDE_SHEET as GUIDE_SHEET
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
 
 
@@ -105,7 +108,7 @@ def _hint(column: Column) -> tuple[str, str]:
         return title, "Read-only: exported for reference, never written."
     parts: list[str] = []
 
-    first = meaning(f, column.name).rstrip(".")
+    first = _guide.meaning(f, column.name).rstrip(".")
     parts.append(first[:120] + ("..." if len(first) > 120 else "") + ".")
     if f.kind == "date":
         parts.append("Date as YYYY-MM-DD.")
@@ -116,9 +119,13 @@ def _hint(column: Column) -> tuple[str, str]:
             parts.append(f"Values such as: {shown}{' ...' if len(f.allowed) > 4 else ''}.")
     elif f.allowed:
         parts.append("Pick from the list.")
-    if f.max_length:
-        parts.append(f"At most {f.max_length} characters.")
-    parts.append("Empty keeps the live value; #CLEAR empties it.")
+    note = _guide.call_note(f)
+    if note is not None:
+        parts.append(note + (f" {CLEAR_TEXT} removes them all." if _guide.clearable(f) else ""))
+    else:
+        if f.max_length:
+            parts.append(f"At most {f.max_length} characters.")
+        parts.append("Empty keeps the live value; #CLEAR empties it.")
     message = " ".join(parts)
     if len(message) > 255:
         message = message[:252] + "..."
@@ -171,14 +178,14 @@ def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
         if f.kind in ("enum", "text") and f.allowed:
             # As the template: a stop for the model's own values, no error for
             # values the documentation lists but the service does not enforce.
-            values = f.allowed if f.required else (*f.allowed, CLEAR_TEXT)
+            values = (*f.allowed, CLEAR_TEXT) if _guide.clearable(f) else f.allowed
             options.update(validate="list", source=lists.source(tuple(values)))
             if f.enum:
                 options.update(
                     error_type="stop",
                     error_title="Not an allowed value",
                     error_message="Pick a value from the list"
-                    + ("." if f.required else ", or #CLEAR to empty the field."),
+                    + (", or #CLEAR to empty the field." if _guide.clearable(f) else "."),
                 )
             else:
                 options.update(show_error=False)
@@ -200,7 +207,7 @@ def _validate(ws: Worksheet, col: int, column: Column, lists: _Lists) -> None:
 
 def _cell_check(f: Field, col: int) -> dict[str, Any] | None:
 
-    return cell_validation(f, not f.required, f"{column_letter(col)}2")
+    return _guide.cell_validation(f, _guide.clearable(f), f"{column_letter(col)}2")
 
 
 TIMESTAMP_WIDTH = len("2026-05-01T20:37:46.123Z")
@@ -236,6 +243,21 @@ def _too_long(identifier: str, column: str) -> str:
         "cell limit, so the cell is left empty and locked (an empty cell keeps the live "
         "value); change this field in Partner Central"
     )
+
+
+EXPORT_GUIDE: list[tuple[str, str]] = [
+    ("#", "How to use this export"),
+    (
+        "",
+        "Edit the white cells of the Opportunities sheet, then run bulk-update apply on "
+        "this file (--dry-run first). Grey columns are read-only. Only the cells you change "
+        "are sent: a row you leave as exported sends nothing.",
+    ),
+    ("empty", "leave this field as it is on the live record"),
+    (CLEAR_TEXT, "empty this field (a required field cannot be emptied)"),
+    ("anything else", "set the field to this value"),
+]
+"""The export's Guide before :func:`call_lines`."""
 
 
 class Sink:
@@ -288,7 +310,7 @@ class XlsxSink(Sink):
             self.ws.write_string(0, col, c.name, head_ro if c.read_only else head_edit)
             self.base.write_string(0, col, c.name, self.text)
 
-        add_rule_formats(book, self.ws, [c.name for c in columns], last_row=LAST_ROW)
+        _guide.add_rule_formats(book, self.ws, [c.name for c in columns], last_row=LAST_ROW)
         self.ws.freeze_panes(1, 1)
         print_setup(self.ws)
         self.ws.protect(
@@ -332,9 +354,27 @@ class XlsxSink(Sink):
         info.very_hidden()
         info.protect()
         self.lists.close()
+        self._guide()
         self.ws.activate()
         self.book.close()
         return [self.out]
+
+    def _guide(self) -> None:
+        """The visible ``Guide`` sheet: how to edit, the owner and entity columns, and why
+        there are no Submit columns (the data sheet stays the first: the one read)."""
+        ws = self.book.add_worksheet(GUIDE_SHEET)
+        formats = _guide.guide_formats(self.book)
+        ws.set_column(0, 0, 30)
+        ws.set_column(1, 1, _guide.GUIDE_WIDTH, formats["wrap"])
+        print_setup(ws, header=False)
+        ws.write_string(0, 0, "bulk-update export", formats["title"])
+        _guide.write_guide_lines(
+            ws,
+            0,
+            [*EXPORT_GUIDE, *_guide.call_lines()],
+            formats["heading"],
+            formats["label"],
+        )
 
 
 class CsvSink(Sink):

@@ -261,17 +261,9 @@ def new_owner_cells(user: dict[str, str]) -> dict[str, str]:
     return {f"Assignee.{k}": user[k] for k in ("Email", "FirstName", "LastName", "BusinessTitle")}
 
 
-SAME_TITLE_DEFECT = pytest.mark.xfail(
-    strict=True,
-    reason="decide.user_calls keeps only the Assignee cells that differ from the baseline, "
-    "so a BusinessTitle left as exported is missing from AssignOpportunity (a required "
-    "member): engineer run's side, reported",
-)
-
-
 @pytest.mark.parametrize(
     "same_title",
-    [False, pytest.param(True, marks=SAME_TITLE_DEFECT)],
+    [False, True],
     ids=["other-title", "same-title"],
 )
 def test_an_export_edited_for_a_new_owner_and_solution_changes_only_those(

@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bulk_update.api import client as pcc  # noqa: E402
+from bulk_update.api.boto import make_boto_client  # noqa: E402
 from bulk_update.api.pacing import TokenBucket  # noqa: E402
 from bulk_update.emulator import Emulator  # noqa: E402
 from bulk_update.emulator.calls import registered_users  # noqa: E402
@@ -109,7 +110,7 @@ def sheet(path: Path, recs: list[dict[str, Any]], changing: int) -> Path:
 def run_tool(
     url: str, path: Path, write_rate: float, read_rate: float, margin: float, verify: bool = True
 ) -> tuple[float, Any]:
-    boto = pcc.make_boto_client(profile=None, endpoint_url=url, max_pool=32)
+    boto = make_boto_client(profile=None, endpoint_url=url, max_pool=32)
     pc = pcc.PartnerCentral(
         boto,
         "Sandbox",

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bulk_update.api import client as pcc
+from bulk_update.api.boto import make_boto_client
 from bulk_update.api.pacing import TokenBucket
 from bulk_update.emulator import Emulator
 from bulk_update.export.filters import ExportFilters
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             counters,
         ),
     ):
-        boto = pcc.make_boto_client(
+        boto = make_boto_client(
             profile=None, endpoint_url=url, max_pool=max(16, args.workers * 2)
         )
         pc = pcc.PartnerCentral(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bulk_update.api import client as pcc
+from bulk_update.api.boto import make_boto_client
 from bulk_update.api.pacing import TokenBucket
 
 # Fields that change on every write whatever the row says.
@@ -37,7 +38,7 @@ def make_pc(
     write_rate: float = 1000.0,
     **kwargs: Any,
 ) -> pcc.PartnerCentral:
-    boto = pcc.make_boto_client(profile=None, endpoint_url=url)
+    boto = make_boto_client(profile=None, endpoint_url=url)
     return pcc.PartnerCentral(
         boto,
         catalog,

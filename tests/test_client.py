@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bulk_update import errors
+from bulk_update.api.boto import is_loopback, make_boto_client
 from bulk_update.api.client import (
     AccessDeniedError,
     CallFailed,
@@ -22,8 +23,6 @@ from bulk_update.api.client import (
     Unreachable,
     Validation,
     WriteUncertain,
-    is_loopback,
-    make_boto_client,
 )
 from bulk_update.api.pacing import TokenBucket
 from bulk_update.merge import project

@@ -20,6 +20,7 @@ import pytest
 from apply_helpers import make_pc
 
 from bulk_update.api import client as pcc
+from bulk_update.api.stats import Stats
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome
 from bulk_update.run.executor import Executor, Options
@@ -34,7 +35,7 @@ class FakePC:
 
     def __init__(self, records: dict[str, dict[str, Any]]) -> None:
         self.records = copy.deepcopy(records)
-        self.stats = pcc.Stats()
+        self.stats = Stats()
         self.commits: list[str] = []
         self.get_error: BaseException | None = None
         self.gets_before_error = 0

@@ -19,7 +19,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from bulk_update.api.client import PartnerCentral, connect, make_boto_client
+from bulk_update.api.boto import make_boto_client
+from bulk_update.api.client import PartnerCentral, connect
 from bulk_update.api.pacing import WRITES, TokenBucket, write_lanes
 from bulk_update.cli.options import api_options
 from bulk_update.merge import project

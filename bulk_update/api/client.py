@@ -1,8 +1,8 @@
 """Calls to Partner Central: pacing, retries and what each error means for a row.
 
-:func:`make_boto_client` builds the boto3 client with botocore's own retries
-turned off, so that :class:`PartnerCentral` alone decides when a call is sent
-again, and counts every attempt.
+:func:`bulk_update.api.boto.make_boto_client` builds the boto3 client with
+botocore's own retries turned off, so that :class:`PartnerCentral` alone decides
+when a call is sent again, and counts every attempt (:class:`Stats`).
 
 Every attempt first takes a token from the limiter of its quota lane: one for
 every read, one for each write operation (:mod:`bulk_update.api.pacing`).
@@ -31,25 +31,20 @@ error codes, never the values of a payload or of a record.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import random
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
 
-import boto3
 import botocore.exceptions as bce
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 
 from bulk_update import errors
+from bulk_update.api.boto import NO_CREDENTIALS, make_boto_client, unreachable_message
 from bulk_update.api.drift import LiveRecord, unknown_members
 from bulk_update.api.errors import (
     CREDENTIAL_ERRORS,
@@ -74,148 +69,13 @@ from bulk_update.api.errors import Validation as Validation
 from bulk_update.api.pacing import UPDATE, TokenBucket, check_operations, write_lanes
 from bulk_update.api.pacing import WRITES as WRITES
 from bulk_update.api.pacing import default_write_margin as default_write_margin
+from bulk_update.api.stats import Stats
 from bulk_update.fields import REGION
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 IDS_PER_LIST = 20
-
-NO_CREDENTIALS = (
-    "no AWS credentials found: run `aws sso login` / set AWS_PROFILE, or pass --profile"
-)
-
-
-# -- counting --------------------------------------------------------------------------
-
-
-@dataclass
-class Stats:
-    """What the calls cost, safe to update from several threads.
-
-    ``calls`` counts every request sent, first attempts and retries alike;
-    ``reads`` and ``writes`` split them by quota, and :meth:`per_operation`
-    splits the writes by operation (each its own quota lane).  ``retries``
-    counts the requests that repeated an earlier one (after a throttle or a
-    fault).
-    """
-
-    calls: int = 0
-    reads: int = 0
-    writes: int = 0
-    throttled: int = 0
-    retries: int = 0
-    faults: int = 0
-    uncertain: int = 0
-    _writes_of: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for name, n in counts.items():
-                setattr(self, name, getattr(self, name) + n)
-
-    def sent(self, operation: str, *, write: bool, retry: bool) -> None:
-        """Count one request that left: a read, or a write of ``operation``."""
-        with self._lock:
-            self.calls += 1
-            self.retries += int(retry)
-            if write:
-                self.writes += 1
-                self._writes_of[operation] += 1
-            else:
-                self.reads += 1
-
-    def per_operation(self) -> dict[str, int]:
-        """The write requests sent, by operation (those sent at least once)."""
-        with self._lock:
-            return dict(sorted(self._writes_of.items()))
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return {
-                "calls": self.calls,
-                "reads": self.reads,
-                "writes": self.writes,
-                "throttled": self.throttled,
-                "retries": self.retries,
-                "faults": self.faults,
-                "uncertain": self.uncertain,
-            }
-
-
-# -- the boto3 client ------------------------------------------------------------------
-
-
-def is_loopback(url: str | None) -> bool:
-    """True for an endpoint on this machine (the emulator)."""
-    host = urlparse(url).hostname if url else None
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def make_boto_client(
-    *,
-    profile: str | None,
-    endpoint_url: str | None,
-    region: str = REGION,
-    max_pool: int = 16,
-) -> Any:
-    """A ``partnercentral-selling`` client whose only retries are ours.
-
-    ``endpoint_url`` (or the standard ``AWS_ENDPOINT_URL_PARTNERCENTRAL_SELLING``
-    variable, which boto3 reads itself) points it elsewhere.  Credentials come
-    from the standard chain; an endpoint on loopback (the emulator) gets dummy
-    ones when the chain has none.  Raises ``errors.NoCredentials`` otherwise.
-    """
-    try:
-        session = boto3.Session(profile_name=profile)
-    except bce.ProfileNotFound:
-        raise errors.NoCredentials(
-            f"AWS profile {profile!r} is not in your AWS config: check --profile / AWS_PROFILE"
-        ) from None
-    config = Config(
-        # One attempt per call: botocore's "max_attempts" counts retries after the
-        # first (1 would mean two sends), so say "total_max_attempts".
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        max_pool_connections=max_pool,
-        connect_timeout=5,
-        read_timeout=30,
-    )
-    try:
-        credentials = session.get_credentials()
-    except CREDENTIAL_ERRORS:
-        credentials = None
-    if credentials is not None:
-        return session.client(
-            "partnercentral-selling", region_name=region, endpoint_url=endpoint_url, config=config
-        )
-    # No credentials: fine for the emulator, whose endpoint may also come from the
-    # environment, so build the client first and then look where it points.
-    client = session.client(
-        "partnercentral-selling",
-        region_name=region,
-        endpoint_url=endpoint_url,
-        config=config,
-        aws_access_key_id="emulator",
-        aws_secret_access_key="emulator",
-    )
-    if is_loopback(client.meta.endpoint_url):
-        return client
-    raise errors.NoCredentials(NO_CREDENTIALS)
-
-
-def unreachable_message(url: str) -> str:
-    """The one line for an endpoint nobody answers at."""
-    if is_loopback(url):
-        return f"cannot reach {url}: is `bulk-update emulator` running?"
-    return f"cannot reach {url}: check the network (or proxy) and --endpoint-url"
 
 
 # -- the calls -------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from bulk_update.merge import (
 from bulk_update.payload import Path, RowEdit, Value
 from bulk_update.problems import Change, Outcome, Problem, Severity
 from bulk_update.sheet import rules
-from bulk_update.sheet.baseline import cell_text, user_calls, user_edits
+from bulk_update.sheet.baseline import call_clashes, cell_text, clash, user_calls, user_edits
 from bulk_update.times import as_utc, iso, same_version
 
 OnConflict = Literal["skip", "overwrite"]
@@ -94,18 +94,7 @@ def both_sides(
         server = cell_text(flat.get(path))
         mine = cell_text(value)
         if server != base and server != mine:
-            problems.append(
-                Problem(
-                    edit.row,
-                    edit.identifier,
-                    header,
-                    mine,
-                    "changed-on-both-sides",
-                    f"changed on both sides since the export: exported {base or '(empty)'!r}, "
-                    f"Partner Central now {server or '(empty)'!r}, this sheet {mine or '(empty)'!r}; "
-                    "decide which is right and run the row again",
-                )
-            )
+            problems.append(clash(edit, header, base, server, mine))
     return problems
 
 
@@ -228,7 +217,12 @@ def _asked(
         asked_calls = user_calls(edit, baseline)
         if not wanted and not asked_calls:
             return Decision(edit, Outcome.UNCHANGED, "no cell differs from the export", live=live)
-        clashes = both_sides(edit, live, baseline, wanted) if moved else []
+        clashes = (
+            both_sides(edit, live, baseline, wanted)
+            + call_clashes(edit, live, baseline, asked_calls)
+            if moved
+            else []
+        )
         if clashes:
             return Decision(
                 edit,

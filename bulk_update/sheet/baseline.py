@@ -14,7 +14,7 @@ import io
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -276,3 +276,54 @@ def user_calls(edit: RowEdit, baseline: Mapping[str, str]) -> dict[str, Value]:
 def asks_nothing(edit: RowEdit, baseline: Mapping[str, str]) -> bool:
     """An exported row whose every cell, field or call, still equals the export."""
     return not user_edits(edit, baseline) and not user_calls(edit, baseline)
+
+
+def clash(edit: RowEdit, header: str, base: str, server: str, mine: str) -> Problem:
+    """A cell the user and Partner Central both changed since the export, differently."""
+    return Problem(
+        edit.row,
+        edit.identifier,
+        header,
+        mine,
+        "changed-on-both-sides",
+        f"changed on both sides since the export: exported {base or '(empty)'!r}, "
+        f"Partner Central now {server or '(empty)'!r}, this sheet {mine or '(empty)'!r}; "
+        "decide which is right and run the row again",
+    )
+
+
+def _ids(value: Value) -> frozenset[str]:
+    got = _call_text(value, True)
+    return got if isinstance(got, frozenset) else frozenset()
+
+
+def call_clashes(
+    edit: RowEdit, live: Mapping[str, Any], base: Mapping[str, str], asked: Mapping[str, Value]
+) -> list[Problem]:
+    """The owner and related entities the user and Partner Central both changed since
+    the export, differently (as :func:`bulk_update.decide.both_sides` for fields): the
+    owner by its e-mail (case aside), a related kind as a set."""
+    by_lower = {k.strip().casefold(): v for k, v in base.items()}
+    problems = []
+    held = calls.related_of(live)
+    for f in calls.related_fields():
+        if f.key in asked:
+            sets = (
+                _ids(by_lower.get(f.key.casefold(), "")),
+                frozenset(held.get(f.path[1], ())),
+                _ids(asked[f.key]),
+            )
+            if sets[1] not in (sets[0], sets[2]):
+                problems.append(clash(edit, f.key, *(";".join(sorted(v)) for v in sets)))
+    email = f"{calls.ASSIGNEE}.Email"
+    if isinstance(asked.get(email), str):
+        owner = calls.owner_of(live) or {}
+        texts = [
+            by_lower.get(email.casefold(), "").strip(),
+            str(owner.get("Email") or "").strip(),
+            str(asked[email]).strip(),
+        ]
+        folded = [t.casefold() for t in texts]
+        if folded[1] not in (folded[0], folded[2]):
+            problems.append(clash(edit, email, *texts))
+    return problems

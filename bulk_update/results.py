@@ -412,18 +412,15 @@ def write_retry(
     book = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
     text = book.add_format({"num_format": "@"})
     header = book.add_format({"bold": True, "num_format": "@"})
-    ws = book.add_worksheet(sheet_name)
+    ws = book.add_worksheet(sheet_name, worksheet_class=RowSheet)
     for col, name in enumerate(sheet_headers):
         sample = (r[col] for r in rows[:200] if col < len(r))
         ws.set_column(col, col, column_width([name, *sample], most=40), text)
     ws.freeze_panes(1, 0)
     print_setup(ws)
     _headers(ws, sheet_headers, header)
-    write = ws.write_string
-    for n, row in enumerate(rows, start=1):
-        for col, value in enumerate(row):
-            if value and write(n, col, value):
-                write(n, col, fit(value)[0])
+    for n, row in enumerate(rows, start=1):  # whole rows: a text like "<r>...</r>" stays text
+        ws.put_row(n, (), row)
     book.close()
     return path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 from python_calamine import CalamineWorkbook
@@ -55,7 +56,7 @@ def _hostile(path: Path) -> Path:
 
 def _sheets(path: Path) -> dict[str, list[list[object]]]:
     with CalamineWorkbook.from_path(str(path)) as wb:
-        return {n: wb.get_sheet_by_name(n).to_python() for n in ("Results", "Errors")}
+        return {n: wb.get_sheet_by_name(n).to_python() for n in wb.sheet_names}
 
 
 # Written from what main at a78c572 (before issue 14's writer) gives, and unchanged since.
@@ -204,3 +205,38 @@ def test_a_text_shaped_like_rich_text_xml_comes_back_as_typed(tmp_path: Path) ->
     sheets = _sheets(out)
     assert sheets["Results"][1][5:] == ["O1", "<r>Prospect</r>", "<r>x</r>"]
     assert [e[2:4] for e in sheets["Errors"][1:]] == [["LifeCycle.Stage", "<r>Prospect</r>"]]
+
+
+def test_a_rich_text_shaped_value_survives_the_retry_workbook(tmp_path: Path) -> None:
+    """The retry workbook holds the user's own cells: xlsxwriter's per-cell write lost a
+    ``<r>...</r>`` text there (raw XML in constant-memory mode); whole rows keep it."""
+    from bulk_update.results import write_retry
+
+    out = write_retry(
+        tmp_path / "retry.xlsx",
+        ["Identifier", "Project.Title", "LifeCycle.NextSteps"],
+        [["O1", "<r>x</r>", "plain"], ["O2", "", "<r><t>inject</t></r>"]],
+        csv=False,
+    )
+    rows = _sheets(out)["Retry"]
+    assert rows[1] == ["O1", "<r>x</r>", "plain"]
+    assert rows[2][0] == "O2" and rows[2][2] == "<r><t>inject</t></r>"
+
+
+def test_a_rich_text_shaped_value_survives_the_export(fresh_emulator: Any, tmp_path: Path) -> None:
+    """A record whose title looks like rich-text XML exports as that text, in the data
+    sheet and in its baseline, so the round trip sends nothing for it."""
+    from apply_helpers import make_pc, pick
+
+    from bulk_update.export.job import export_opportunities
+
+    emu = fresh_emulator()
+    target = pick(emu, "Pending Submission")
+    emu.seller_edit("Sandbox", target, {"Project.Title": "<r>Prospect</r>"})
+    out = tmp_path / "pipeline.xlsx"
+    export_opportunities(make_pc(emu.url), out)
+    sheets = _sheets(out)
+    for name in ("Opportunities", "_baseline"):
+        head, *body = sheets[name]
+        row = next(r for r in body if r[0] == target)
+        assert row[head.index("Project.Title")] == "<r>Prospect</r>", name

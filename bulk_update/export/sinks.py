@@ -73,6 +73,7 @@ from bulk_update.workbook import DATA_SHEET as DATA_SHEET
 from bulk_update.workbook import EXPORT_SHEET as EXPORT_SHEET
 from bulk_update.workbook import GUIDE_SHEET as GUIDE_SHEET
 from bulk_update.workbook import LISTS_SHEET as LISTS_SHEET
+from bulk_update.xlsxrows import Cell, RowSheet
 
 
 @dataclass(frozen=True)
@@ -298,8 +299,9 @@ class XlsxSink(Sink):
         )
         head_edit = book.add_format({**HEADER_STYLE, "num_format": "@"})
         head_ro = book.add_format({**HEADER_STYLE, "num_format": "@", "bg_color": "#A6A6A6"})
-        self.ws = book.add_worksheet(DATA_SHEET)
-        self.base = book.add_worksheet(BASELINE_SHEET)
+        # whole rows (RowSheet): faster, and a text like "<r>...</r>" stays text
+        self.ws = book.add_worksheet(DATA_SHEET, worksheet_class=RowSheet)
+        self.base = book.add_worksheet(BASELINE_SHEET, worksheet_class=RowSheet)
         self.info = book.add_worksheet(EXPORT_SHEET)
         self.lists = _Lists(book, self.text)
         for col, c in enumerate(columns):
@@ -329,17 +331,20 @@ class XlsxSink(Sink):
     def add(self, row: dict[str, str]) -> None:
         self.rows += 1
         n = self.rows
-        ws, base, text = self.ws, self.base, self.text
+        cells: list[Cell] = []
+        kept: list[Cell] = []
         for col, c in enumerate(self.columns):
             value = row.get(c.name, "")
             if not value:
                 continue
             if _units(value) > CELL_LIMIT:
                 self.warnings.append(_too_long(row.get(_catalog.IDENTIFIER, ""), c.name))
-                ws.write_blank(n, col, None, self.locked)
+                cells.append((col, "", self.locked))
                 continue
-            ws.write_string(n, col, value, self.locked if c.read_only else self.editable)
-            base.write_string(n, col, value, text)
+            cells.append((col, value, self.locked if c.read_only else self.editable))
+            kept.append((col, value, self.text))
+        self.ws.put_row(n, cells)
+        self.base.put_row(n, kept)
 
     def close(self, meta: list[tuple[str, str]]) -> list[Path]:
         self.ws.autofilter(0, 0, max(self.rows, 1), len(self.columns) - 1)

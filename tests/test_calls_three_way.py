@@ -32,43 +32,63 @@ def others(emu: Any, record: dict[str, Any]) -> list[dict[str, str]]:
     return [u for u in emu.users() if u["Email"].lower() != owner]
 
 
-def one_row(report: Any, identifier: str) -> Any:
-    return next(r for r in report.results if r.identifier == identifier)
+def exported(emu: Any, tmp_path: Path) -> tuple[Path, str, dict[str, Any]]:
+    """An export of the Sandbox catalog, one editable record of it and that record."""
+    out = tmp_path / "pipeline.xlsx"
+    export(emu, out)
+    target = pick(emu, "Pending Submission")
+    return out, target, emu.record("Sandbox", target)
+
+
+def both_edit(
+    emu: Any,
+    tmp_path: Path,
+    out: Path,
+    target: str,
+    theirs: dict[str, Any],
+    mine: dict[str, str],
+) -> tuple[dict[str, Any], Any]:
+    """A colleague's change in Partner Central, then the user's edit of the export and
+    the apply: the record as the colleague left it, and the row's end."""
+    emu.seller_edit("Sandbox", target, theirs)
+    kept = emu.record("Sandbox", target)
+    edit_export(out, target, mine)
+    report = apply(emu, out, tmp_path)
+    return kept, next(r for r in report.results if r.identifier == target)
+
+
+def assert_conflict_sent_nothing(
+    emu: Any, target: str, kept: dict[str, Any], got: Any, column: str, *values: str
+) -> None:
+    """The row ended ``conflict`` on ``column`` naming ``values``, and nothing was sent."""
+    assert got.outcome is Outcome.CONFLICT
+    assert column in got.message
+    (problem,) = [p for p in got.problems if p.code == "changed-on-both-sides"]
+    assert problem.column == column
+    assert all(v in problem.message for v in values)
+    assert writes(emu) == {}
+    assert emu.record("Sandbox", target) == kept
 
 
 def test_an_owner_changed_on_both_sides_is_a_conflict_and_nothing_is_sent(
     emu: Any, tmp_path: Path
 ) -> None:
-    out = tmp_path / "pipeline.xlsx"
-    export(emu, out)
-    target = pick(emu, "Pending Submission")
-    record = emu.record("Sandbox", target)
+    out, target, record = exported(emu, tmp_path)
     theirs, mine = others(emu, record)[:2]
-    emu.seller_edit("Sandbox", target, {"OpportunityTeam": [theirs, *record["OpportunityTeam"][1:]]})
-    kept = emu.record("Sandbox", target)
-    edit_export(out, target, new_owner_cells(mine))
-    report = apply(emu, out, tmp_path)
-    got = one_row(report, target)
-    assert got.outcome is Outcome.CONFLICT
-    assert "Assignee.Email" in got.message
-    (problem,) = [p for p in got.problems if p.code == "changed-on-both-sides"]
-    assert problem.column == "Assignee.Email"
-    assert theirs["Email"] in problem.message and mine["Email"] in problem.message
-    assert writes(emu) == {}
-    assert emu.record("Sandbox", target) == kept
+    team = {"OpportunityTeam": [theirs, *record["OpportunityTeam"][1:]]}
+    kept, got = both_edit(emu, tmp_path, out, target, team, new_owner_cells(mine))
+    assert_conflict_sent_nothing(
+        emu, target, kept, got, "Assignee.Email", theirs["Email"], mine["Email"]
+    )
 
 
 def test_an_owner_changed_to_the_same_person_on_both_sides_sends_nothing(
     emu: Any, tmp_path: Path
 ) -> None:
-    out = tmp_path / "pipeline.xlsx"
-    export(emu, out)
-    target = pick(emu, "Pending Submission")
-    record = emu.record("Sandbox", target)
+    out, target, record = exported(emu, tmp_path)
     both = others(emu, record)[0]
-    emu.seller_edit("Sandbox", target, {"OpportunityTeam": [both, *record["OpportunityTeam"][1:]]})
-    edit_export(out, target, new_owner_cells(both))
-    got = one_row(apply(emu, out, tmp_path), target)
+    team = {"OpportunityTeam": [both, *record["OpportunityTeam"][1:]]}
+    _, got = both_edit(emu, tmp_path, out, target, team, new_owner_cells(both))
     assert got.outcome is Outcome.UNCHANGED
     assert writes(emu) == {}
 
@@ -76,35 +96,22 @@ def test_an_owner_changed_to_the_same_person_on_both_sides_sends_nothing(
 def test_solutions_changed_on_both_sides_are_a_conflict_and_nothing_is_sent(
     emu: Any, tmp_path: Path
 ) -> None:
-    out = tmp_path / "pipeline.xlsx"
-    export(emu, out)
-    target = pick(emu, "Pending Submission")
-    held = emu.record("Sandbox", target)["RelatedEntityIdentifiers"]["Solutions"]
+    out, target, record = exported(emu, tmp_path)
+    held = record["RelatedEntityIdentifiers"]["Solutions"]
     fresh = [s["Id"] for s in solutions("Sandbox") if s["Id"] not in held]
-    emu.seller_edit("Sandbox", target, {"RelatedEntityIdentifiers.Solutions": [fresh[0]]})
-    kept = emu.record("Sandbox", target)
-    edit_export(out, target, {"RelatedEntityIdentifiers.Solutions": fresh[1]})
-    got = one_row(apply(emu, out, tmp_path), target)
-    assert got.outcome is Outcome.CONFLICT
-    (problem,) = [p for p in got.problems if p.code == "changed-on-both-sides"]
-    assert problem.column == "RelatedEntityIdentifiers.Solutions"
-    assert fresh[0] in problem.message and fresh[1] in problem.message
-    assert writes(emu) == {}
-    assert emu.record("Sandbox", target) == kept
+    column = "RelatedEntityIdentifiers.Solutions"
+    kept, got = both_edit(emu, tmp_path, out, target, {column: [fresh[0]]}, {column: fresh[1]})
+    assert_conflict_sent_nothing(emu, target, kept, got, column, fresh[0], fresh[1])
 
 
 def test_a_call_cell_changed_only_in_the_sheet_goes_although_the_record_moved(
     emu: Any, tmp_path: Path
 ) -> None:
     """Someone else's change elsewhere on the record (a field) is no clash for the owner."""
-    out = tmp_path / "pipeline.xlsx"
-    export(emu, out)
-    target = pick(emu, "Pending Submission")
-    record = emu.record("Sandbox", target)
+    out, target, record = exported(emu, tmp_path)
     mine = others(emu, record)[0]
-    emu.seller_edit("Sandbox", target, {"Project.Title": "Renamed by a colleague"})
-    edit_export(out, target, new_owner_cells(mine))
-    got = one_row(apply(emu, out, tmp_path), target)
+    title = {"Project.Title": "Renamed by a colleague"}
+    _, got = both_edit(emu, tmp_path, out, target, title, new_owner_cells(mine))
     assert got.outcome is Outcome.UPDATED, got.message
     after = emu.record("Sandbox", target)
     assert after["OpportunityTeam"][0]["Email"] == mine["Email"]

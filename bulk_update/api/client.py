@@ -229,9 +229,7 @@ class PartnerCentral:
         """
         if payload.get("Catalog", self.catalog) != self.catalog:
             raise ValueError("the payload names another catalog than this client's")
-        return self._call(
-            "UpdateOpportunity", payload.get("Identifier"), **{**payload, "Catalog": self.catalog}
-        )
+        return self._call(UPDATE, payload.get("Identifier"), **{**payload, "Catalog": self.catalog})
 
     def send_call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Send one of a row's other write calls (AssignOpportunity, AssociateOpportunity,

@@ -45,17 +45,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 
+from bulk_update.calls import OPERATIONS
+
 UPDATE = "UpdateOpportunity"
-WRITES = frozenset(
-    {
-        UPDATE,
-        "AssignOpportunity",
-        "AssociateOpportunity",
-        "DisassociateOpportunity",
-        "SubmitOpportunity",
-    }
-)
-"""The write operations the tool sends: each paced in a lane of its own."""
+WRITES = frozenset({UPDATE, *OPERATIONS})
+"""The write operations the tool sends (the update and a row's other calls,
+:data:`bulk_update.calls.OPERATIONS`): each paced in a lane of its own."""
 DOCUMENTED_WRITE_RATE = 1.0
 """Calls per second of each write operation's quota, unless the account's was raised."""
 

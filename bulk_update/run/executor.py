@@ -42,6 +42,7 @@ from datetime import date
 from typing import Any
 
 from bulk_update.api import client as pcc
+from bulk_update.api.pacing import UPDATE
 from bulk_update.decide import Decision, OnConflict
 from bulk_update.payload import RowEdit
 from bulk_update.problems import Outcome, RowEnd
@@ -53,7 +54,7 @@ from bulk_update.run.ends import (
     resumed_end,
 )
 from bulk_update.run.folder import RunFolder
-from bulk_update.run.ledger import UPDATE, Ledger
+from bulk_update.run.ledger import Ledger
 from bulk_update.run.readback import VERIFIERS, then, verified
 from bulk_update.run.sends import Sends, Stopped
 from bulk_update.run.settle import settled_end

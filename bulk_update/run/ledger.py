@@ -22,13 +22,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bulk_update.api.pacing import UPDATE
 from bulk_update.run.folder import FILE_MODE, private_dir
 
 DAY = timedelta(hours=24)
 DAILY_WRITES = 10_000
 """Each write operation's rolling 24-hour quota (a setting: quotas can be raised)."""
-UPDATE = "UpdateOpportunity"
-"""The operation of a ledger line that names none (written before operations were told apart)."""
+# UPDATE: the operation of a ledger line that names none (written before operations
+# were told apart).
 
 
 def home() -> Path:

@@ -22,13 +22,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bulk_update.api import client as pcc
+from bulk_update.api.pacing import UPDATE
 from bulk_update.calls import OPERATIONS, Call
 from bulk_update.decide import Decision, digest
 from bulk_update.problems import Outcome, RowEnd
 from bulk_update.run.ends import call_failed, call_refused, cut_short
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.journal import LANDED
-from bulk_update.run.ledger import UPDATE
 from bulk_update.run.readback import after_calls
 from bulk_update.run.settle import call_landed
 from bulk_update.times import iso_or_none, minute_text

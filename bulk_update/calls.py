@@ -204,6 +204,23 @@ class CallPlan:
         return any(c.operation == SUBMIT for c in self.calls)
 
 
+def landed(call: Call, live: Mapping[str, Any]) -> bool:
+    """Whether the record holds what ``call`` asked: its owner's e-mail, an entity
+    associated (or gone), a review status past Pending Submission.  The one answer to
+    "is this call done?": the plan leaves out what is, and a call whose answer was
+    lost, or a resumed row's, is settled by it."""
+    params = call.params
+    if call.operation == ASSIGN:
+        owner = owner_of(live) or {}
+        asked = str((params.get(ASSIGNEE) or {}).get("Email") or "")
+        return str(owner.get("Email") or "").lower() == asked.lower()
+    if call.operation in (ASSOCIATE, DISASSOCIATE):
+        held = related_of(live).get(str(params["RelatedEntityType"]), ())
+        there = str(params["RelatedEntityIdentifier"]) in held
+        return there if call.operation == ASSOCIATE else not there
+    return review_status(live) != SUBMITTABLE
+
+
 def _items(value: Value) -> tuple[str, ...]:
     if value is CLEAR:
         return ()
@@ -222,17 +239,15 @@ def _assign(identifier: str, asked: Mapping[str, Value], live: Mapping[str, Any]
     email = asked.get(f"{ASSIGNEE}.Email")
     if not isinstance(email, str) or not email:
         return []
-    owner = owner_of(live) or {}
-    current = str(owner.get("Email") or "")
-    if current.lower() == email.lower():
-        return []
+    current = str((owner_of(live) or {}).get("Email") or "")
     assignee = {
         f.path[1]: asked[f.key]
         for f in assignee_fields()
         if isinstance(asked.get(f.key), str) and asked[f.key]
     }
     change = Change(f"{ASSIGN} {ASSIGNEE}.Email", current, email)
-    return [Call(ASSIGN, {"Identifier": identifier, ASSIGNEE: assignee}, change)]
+    call = Call(ASSIGN, {"Identifier": identifier, ASSIGNEE: assignee}, change)
+    return [] if landed(call, live) else [call]
 
 
 def _related(

@@ -23,11 +23,12 @@ from dataclasses import replace
 from typing import Any
 
 from bulk_update.api import client as pcc
+from bulk_update.calls import landed
 from bulk_update.decide import Decision, column_for
 from bulk_update.merge import diff, project
 from bulk_update.problems import Outcome, Problem, RowEnd, Severity
 from bulk_update.run.ends import call_column, changed, warned
-from bulk_update.run.settle import call_landed, sent_values
+from bulk_update.run.settle import sent_values
 from bulk_update.times import iso_or_none, same_version
 
 VERIFIERS = 2
@@ -77,7 +78,7 @@ def not_kept(sent: Decision, back: Mapping[str, Any]) -> list[Problem]:
         for c in lost
     ]
     for call in sent.calls:
-        if not call_landed(call, back):
+        if not landed(call, back):
             column = call_column(call)
             warnings.append(
                 Problem(

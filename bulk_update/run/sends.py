@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bulk_update import calls as plans
 from bulk_update.api import client as pcc
 from bulk_update.api.pacing import UPDATE
 from bulk_update.calls import OPERATIONS, Call
@@ -30,7 +31,6 @@ from bulk_update.run.ends import call_failed, call_refused, cut_short
 from bulk_update.run.folder import RunFolder
 from bulk_update.run.journal import LANDED
 from bulk_update.run.readback import after_calls
-from bulk_update.run.settle import call_landed
 from bulk_update.times import iso_or_none, minute_text
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ class Sends:
         self.mark(self.uncertain, d.edit.row)
         live = self.pc.get(d.edit.identifier)  # if this read fails, the row stays in flight
         self.mark(self.uncertain, d.edit.row, on=False)
-        if call_landed(call, live):
+        if plans.landed(call, live):
             self.call_done(d, index, call, message="settled by reading the record")
             return None
         end = call_failed(d, index, landed, exc)

@@ -17,7 +17,7 @@ rows the interrupted run left in flight; rollback uses the executor, so its
 writes are settled the same way.
 
 A row's other calls carry no version: whether one landed is read from the
-record itself (:func:`call_landed`: the owner, the related entities, the
+record itself (:func:`bulk_update.calls.landed`: the owner, the related entities, the
 review status), and a resumed row is planned again on a fresh read, so what
 landed is never planned twice.
 """
@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Literal
 
-from bulk_update import calls
 from bulk_update.api import client as pcc
 from bulk_update.decide import Decision
 from bulk_update.merge import column_of, diff, holds, leaves, project, values_at
@@ -157,21 +156,6 @@ def settled_end(
             return end, got.live
     # not landed, or moved only in fields the row does not set: merge again, send again
     return None, got.live
-
-
-def call_landed(call: calls.Call, live: Mapping[str, Any]) -> bool:
-    """Whether the record holds what ``call`` asked: its owner's e-mail, an entity
-    associated (or gone), a review status past Pending Submission."""
-    params = call.params
-    if call.operation == calls.ASSIGN:
-        owner = calls.owner_of(live) or {}
-        asked = str((params.get(calls.ASSIGNEE) or {}).get("Email") or "")
-        return str(owner.get("Email") or "").lower() == asked.lower()
-    if call.operation in (calls.ASSOCIATE, calls.DISASSOCIATE):
-        held = calls.related_of(live).get(str(params["RelatedEntityType"]), ())
-        there = str(params["RelatedEntityIdentifier"]) in held
-        return there if call.operation == calls.ASSOCIATE else not there
-    return calls.review_status(live) != calls.SUBMITTABLE
 
 
 # -- apply --resume: the rows the interrupted run left in flight -------------------------

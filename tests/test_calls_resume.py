@@ -222,3 +222,26 @@ def test_a_row_run_again_after_a_refused_call_sends_only_the_missing_call(
     assert (ended.outcome, ended.message) == (Outcome.UPDATED, "updated 1 call(s)")
     assert owner(emu, ident) == newcomer["Assignee.Email"]
     assert sent(emu) == {"UpdateOpportunity": 1, "AssociateOpportunity": 1, "AssignOpportunity": 2}
+
+
+def test_the_retry_file_of_a_part_done_row_sends_only_what_is_missing(
+    emu: Any, tmp_path: Path
+) -> None:
+    """Sheet contract, section 6: the retry file holds the rows that did not end
+    updated/unchanged, ready to fix and run again; for a row whose update and first call
+    landed before a call was refused, running that file sends only the missing call."""
+    ident = pick(emu, "Pending Submission")
+    newcomer = {**PRIYA, "Assignee.Email": "new.hire@partner.example.com"}
+    first = apply_rows(emu, tmp_path, [{**_update_and_calls(emu, ident), **newcomer}])
+    assert by_row(first)[2].outcome is Outcome.INVALID
+    assert first.retry_path is not None and first.retry_path.exists()
+    emu.set_users([*emu.users(), {k.split(".")[1]: v for k, v in newcomer.items()}])
+    again = apply_file(
+        first.retry_path,
+        make_pc(emu.url),
+        ApplySettings(catalog="Sandbox", run_dir=tmp_path / "again"),
+    )
+    (ended,) = again.results
+    assert (ended.identifier, ended.outcome) == (ident, Outcome.UPDATED)
+    assert owner(emu, ident) == newcomer["Assignee.Email"]
+    assert sent(emu) == {"UpdateOpportunity": 1, "AssociateOpportunity": 1, "AssignOpportunity": 2}
